@@ -1,0 +1,46 @@
+"""Command-line interface: one entry point, subcommands; it only parses and calls the library."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from lalm_bench.cli import similarity as _similarity  # noqa: F401  (registers the command)
+from lalm_bench.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
+    from lalm_bench.errors import LalmBenchError
+
+    try:
+        app(args=argv, prog_name="lalm-bench", standalone_mode=False)
+    except LalmBenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            print("aborted", file=sys.stderr)
+            sys.exit(1)
+        if os.environ.get("LALM_BENCH_DEBUG"):
+            raise
+        msg = str(exc).splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"error: unexpected {type(exc).__name__}: {msg} (set LALM_BENCH_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
