@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lalm_bench.progress import progress_bar
 from lalm_bench.embeddings.model import (
     ModelRef,
     load_sentence_transformer,
     resolve_device,
     resolve_model,
 )
+from lalm_bench.progress import progress_bar
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -40,7 +40,7 @@ class EncodeResult:
 
     def truncation_report(self) -> dict[str, Any]:
         return {
-            "inputs": int(len(self.token_counts)),
+            "inputs": len(self.token_counts),
             "unique_texts": self.n_unique,
             "truncated": self.n_truncated,
             "max_seq_length": self.max_seq_length,

@@ -74,8 +74,7 @@ def load_predictions(
     bad = texts[texts.notna() & ~texts.map(lambda v: isinstance(v, str))]
     if len(bad):
         raise InputError(
-            f"{path}: column {text_column!r} must hold strings, found {type(bad.iloc[0]).__name__} "
-            f"in {len(bad)} row(s)"
+            f"{path}: column {text_column!r} must hold strings, found {type(bad.iloc[0]).__name__} in {len(bad)} row(s)"
         )
     has_category = category_column in df.columns
     frame = df[[id_column, text_column]].rename(columns={id_column: "id", text_column: "text"})
@@ -94,13 +93,16 @@ def _isna(value: Any) -> bool:
 def match_predictions(noise: Predictions, audio: Predictions) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Inner join on ID (noise-file order); category from the noise file. Returns rows and a report."""
     n, a = noise.frame, audio.frame
-    merged = n.merge(
-        a.rename(columns={"text": "text_audio", "category": "category_audio"}),
-        on="id",
-        how="inner",
-        sort=False,
-        validate="one_to_one",
-    ).rename(columns={"text": "text_noise"})
+    try:
+        merged = n.merge(
+            a.rename(columns={"text": "text_audio", "category": "category_audio"}),
+            on="id",
+            how="inner",
+            sort=False,
+            validate="one_to_one",
+        ).rename(columns={"text": "text_noise"})
+    except ValueError:  # pandas refuses to join e.g. int IDs with string IDs
+        merged = n.iloc[:0]
     if merged.empty:
         raise InputError(
             f"{noise.path} and {audio.path}: no IDs in common "
@@ -157,9 +159,7 @@ def summarize(
     sims: np.ndarray, categories: np.ndarray, bootstrap: int, seed: int
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     overall = stats.describe(sims, bootstrap, seed)
-    by_cat = {
-        str(cat): stats.describe(sims[categories == cat], bootstrap, seed) for cat in sorted(set(categories))
-    }
+    by_cat = {str(cat): stats.describe(sims[categories == cat], bootstrap, seed) for cat in sorted(set(categories))}
     return overall, by_cat
 
 

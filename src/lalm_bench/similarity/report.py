@@ -70,7 +70,9 @@ def plot_similarity(result: dict[str, Any], path: str | Path) -> None:
     detailed = result["detailed"]
     matched = [np.array([r["similarity"] for r in detailed if r["category"] == c]) for c in cats]
     chance = [
-        np.array([r["chance_similarity"] for r in detailed if r["category"] == c and r["chance_similarity"] is not None])
+        np.array(
+            [r["chance_similarity"] for r in detailed if r["category"] == c and r["chance_similarity"] is not None]
+        )
         for c in cats
     ]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(cats) + 2), 4.5))

@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lalm_bench.errors import InputError
+from lalm_bench.similarity.probe import chance_partners, load_predictions, match_predictions
+
+
+def _load(path: Path, require_category: bool = True):
+    return load_predictions(path, "id", "model_output", "category", require_category)
+
+
+def test_match_inner_join_and_report(small_pair: tuple[Path, Path]) -> None:
+    noise, audio = small_pair
+    merged, report = match_predictions(_load(noise), _load(audio, False))
+    assert merged["id"].tolist() == ["a", "b", "c", "d", "e"]  # noise-file order
+    assert report == {
+        "noise_rows": 6,
+        "audio_rows": 6,
+        "matched": 5,
+        "only_in_noise": 1,
+        "only_in_audio": 1,
+        "category_mismatches": 1,  # d: music (noise) vs speech (audio)
+    }
+    assert merged.set_index("id").loc["d", "category"] == "music"  # category from the noise file
+
+
+def test_no_common_ids(tmp_path: Path) -> None:
+    from tests.similarity._data import write_preds
+
+    n = write_preds(tmp_path / "n.parquet", [{"id": 1, "category": "s", "model_output": "x"}])
+    a = write_preds(tmp_path / "a.parquet", [{"id": "1", "category": "s", "model_output": "x"}])
+    with pytest.raises(InputError, match="no IDs in common"):
+        match_predictions(_load(n), _load(a))
+
+
+def test_chance_partners_is_a_seeded_derangement_within_category() -> None:
+    cats = np.array(["s"] * 7 + ["m"] * 2 + ["one"], dtype=object)
+    p = chance_partners(cats, seed=5)
+    assert p[-1] == -1  # a category of one has no partner
+    idx = np.arange(9)
+    assert (p[:9] != idx).all()  # never paired with itself
+    assert (cats[p[:9]] == cats[:9]).all()  # same category
+    assert sorted(p[:7].tolist()) == list(range(7))  # each audio output used once
+    assert (chance_partners(cats, seed=5) == p).all()
+    assert not (chance_partners(cats, seed=6) == p).all()
