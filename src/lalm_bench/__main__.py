@@ -1,0 +1,3 @@
+from lalm_bench.cli import main
+
+main()
