@@ -134,3 +134,9 @@ def test_missing_id_values(run_cli, tmp_path: Path, out: Path) -> None:
     n = tmp_path / "n.parquet"
     df.to_parquet(n)
     _assert_one_line_error(_run(run_cli, n, n, out), "n.parquet", "have no 'id'")
+
+
+def test_usage_errors_are_one_line(run_cli) -> None:
+    _assert_one_line_error(run_cli("similarity", "--batch-size", "0"), "--batch-size")
+    _assert_one_line_error(run_cli("similarity", "--bogus"), "No such option")
+    _assert_one_line_error(run_cli("no-such-command"), "No such command")
