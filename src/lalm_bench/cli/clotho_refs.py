@@ -59,7 +59,7 @@ def clotho_refs(
         str | None,
         typer.Option(
             "--caption-column",
-            help="Long tables (one caption per row), e.g. AudioCaps: --clip-column audiocap_id "
+            help="Long tables (one caption per row), e.g. AudioCaps: --clip-column youtube_id "
             "--caption-column caption. Default: wide caption_1 … caption_K columns.",
         ),
     ] = None,

@@ -2,8 +2,9 @@
 
 * wide: one row per clip, a clip column (``file_name``) and ``caption_1`` … ``caption_K``
   (Clotho);
-* long: one row per caption, a clip column and a caption column (AudioCaps: ``audiocap_id``,
-  ``caption``); the captions of a clip are numbered 1…k in file order.
+* long: one row per caption, a clip column and a caption column (AudioCaps: ``youtube_id``,
+  ``caption``; its ``audiocap_id`` names a caption, not a clip); the captions of a clip are
+  numbered 1…k in file order.
 
 Captions are kept verbatim (HTML entities, trailing and double spaces included). A blank cell is a
 missing caption. Clips with fewer than ``min_captions`` captions have no pair to compare: they are
@@ -52,7 +53,7 @@ class CaptionTable:
     def sizes(self) -> list[int]:
         return [len(c) for c in self.captions]
 
-    def keys(self) -> list[tuple[str | None, str]]:
+    def clip_keys(self) -> list[tuple[str | None, str]]:
         """Clip keys as (split, clip): the same file name may name different audio in another split."""
         return [(self.split, c) for c in self.clips]
 
@@ -164,9 +165,12 @@ def load_caption_table(
         index.append([n for n, _ in kept])
         captions.append([t for _, t in kept])
     if not clips:
+        hint = ""
+        if layout == "long" and len(grouped) == len(df) > 1:
+            hint = f"; every {clip_column!r} value occurs once: is it a per-caption id rather than a clip id?"
         raise InputError(
             f"{path}: no clip has at least {min_captions} non-empty captions "
-            f"({len(grouped)} clip(s) read, layout {layout}, caption column(s) {', '.join(cap_cols)})"
+            f"({len(grouped)} clip(s) read, layout {layout}, caption column(s) {', '.join(cap_cols)}){hint}"
         )
     return CaptionTable(
         path=path,
