@@ -222,9 +222,8 @@ def test_real_validation_split_end_to_end(fake_hub, shared_data, tmp_path, run_c
     assert summary["caption_outliers"]["low"] == int((cz <= -2).sum()) > 0
     caption_outliers = pd.read_csv(out / "clotho_caption_outliers_validation.csv")
     assert len(caption_outliers) == summary["caption_outliers"]["low"]
-    assert (
-        summary["chance"]["count"] == 10450 and summary["chance"]["mean"] < summary["quantiles"]["q05"] + 0.2
-    )
+    assert summary["chance"]["count"] == 10450
+    assert summary["chance"]["mean"] < summary["mean"] - 0.2  # unrelated captions score far lower
 
     # Independent embeddings for a sample of clips: the similarities themselves.
     from sentence_transformers import SentenceTransformer
