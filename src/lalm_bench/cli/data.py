@@ -20,7 +20,8 @@ def download(
         str | None,
         typer.Option(
             "--token",
-            help="Hugging Face token (default: $HF_TOKEN); never printed or stored.",
+            help="Hugging Face token (default: $HF_TOKEN, preferred, as a command line shows in ps); "
+            "never printed or stored.",
             show_default=False,
         ),
     ] = None,

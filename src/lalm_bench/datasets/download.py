@@ -65,7 +65,11 @@ def download_dataset(
     token = token or os.environ.get("HF_TOKEN") or None
     archives = ds.archives(captions_only)
     try:
+        import huggingface_hub
         from huggingface_hub import snapshot_download
+
+        if not progress:
+            huggingface_hub.utils.disable_progress_bars()
 
         snapshot = Path(
             snapshot_download(
