@@ -76,6 +76,9 @@ def plot_agreement(result: AgreementResult, path: str | Path) -> None:
         )
         ax.axvline(float(chance.mean()), color="#606060", linestyle="--", linewidth=1)
     ax.axvline(float(sims.mean()), color="#1f3b73", linestyle="--", linewidth=1)
+    if s["std"]:
+        cut = s["mean"] - s["outliers"]["z_threshold"] * s["std"]
+        ax.axvline(cut, color="#c44e52", linestyle=":", linewidth=1.2, label=f"low-outlier cut ({cut:.2f})")
     low = s["outliers"]["low"]
     d = s["dataset"]
     ax.set_title(
@@ -83,7 +86,7 @@ def plot_agreement(result: AgreementResult, path: str | Path) -> None:
     )
     ax.set_xlabel("cosine similarity")
     ax.set_ylabel("density")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper right", fontsize="small")
     fig.tight_layout()
     with atomic_open(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=120)
