@@ -1,0 +1,93 @@
+"""Human-facing output of ``clotho-refs``: a terminal summary and a histogram."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lalm_bench.io import atomic_open
+
+if TYPE_CHECKING:
+    from lalm_bench.references.agreement import AgreementResult
+
+
+def _f(v: float | None) -> str:
+    return "–" if v is None else f"{v:.4f}"
+
+
+def print_summary(result: AgreementResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = result.summary
+    d = s["dataset"]
+    console = Console()
+    label = f"{d.get('name')} {d.get('split') or ''}".strip()
+    console.print(
+        f"{label}: {s['clips']} clips, {s['pairs']} pairs, {s['captions']} captions "
+        f"({s['unique_captions']} distinct); clips skipped (< 2 captions): {d['clips_skipped']}"
+    )
+    tr = s["manifest"]["truncation"]
+    if tr["truncated"]:
+        console.print(
+            f"[yellow]{tr['truncated']} caption(s) longer than {tr['max_seq_length']} tokens[/yellow]"
+        )
+    table = Table(title="caption-pair similarity")
+    for col in ("", "n", "mean", "std", "q05", "q50", "q95", "95% CI"):
+        table.add_column(col, justify="left" if not col else "right")
+    ci = s["ci95"]
+    for name, dist, ci_text in (
+        ("same clip", s, f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "–"),
+        ("clip means", s["clip_means"], "–"),
+        ("chance", s["chance"], "–"),
+    ):
+        q = dist["quantiles"]
+        n = dist.get("count", s["pairs"])
+        table.add_row(
+            name, str(n), _f(dist["mean"]), _f(dist["std"]), _f(q["q05"]), _f(q["q50"]), _f(q["q95"]), ci_text
+        )
+    console.print(table)
+    o, co = s["outliers"], s["caption_outliers"]
+    console.print(
+        f"pair outliers (|z| >= {o['z_threshold']}): {o['low']} low, {o['high']} high; "
+        f"captions flagged (z <= -{co['z_threshold']}): {co['low']} "
+        f"in {co['clips_with_flagged_caption']} clips"
+    )
+    console.print("wrote " + ", ".join(s["files"].values()))
+
+
+def plot_agreement(result: AgreementResult, path: str | Path) -> None:
+    """Histogram of same-clip pair similarity against the chance baseline, written atomically as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    s = result.summary
+    sims, chance = result.pair_similarities, result.chance_similarities
+    lo = float(min(sims.min(), chance.min() if chance.size else sims.min()))
+    bins = np.linspace(min(lo, 0.0), 1.0, 61)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.hist(sims, bins=bins, density=True, alpha=0.75, color="#4c72b0", label=f"same clip (n={sims.size})")
+    if chance.size:
+        ax.hist(
+            chance, bins=bins, density=True, alpha=0.6, color="#a0a0a0", label=f"chance (n={chance.size})"
+        )
+        ax.axvline(float(chance.mean()), color="#606060", linestyle="--", linewidth=1)
+    ax.axvline(float(sims.mean()), color="#1f3b73", linestyle="--", linewidth=1)
+    if s["std"]:
+        cut = s["mean"] - s["outliers"]["z_threshold"] * s["std"]
+        ax.axvline(cut, color="#c44e52", linestyle=":", linewidth=1.2, label=f"low-outlier cut ({cut:.2f})")
+    low = s["outliers"]["low"]
+    d = s["dataset"]
+    ax.set_title(
+        f"{d.get('name')} {d.get('split') or ''}: caption-pair similarity ({low} low outliers)".strip()
+    )
+    ax.set_xlabel("cosine similarity")
+    ax.set_ylabel("density")
+    ax.legend(loc="upper right", fontsize="small")
+    fig.tight_layout()
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=120)
+    plt.close(fig)
