@@ -9,10 +9,12 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+
+from tests.datasets.fake_hub import FakeHub
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -44,8 +46,7 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@dataclass
-class CliResult:
+class CliResult(NamedTuple):
     exit_code: int
     stdout: str
     stderr: str
@@ -67,3 +68,12 @@ def run_cli(capsys: pytest.CaptureFixture[str]):
         return CliResult(code, out.out, out.err)
 
     return run
+
+
+@pytest.fixture
+def fake_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeHub:
+    root = tmp_path / "hub"
+    root.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(root))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return FakeHub(root)

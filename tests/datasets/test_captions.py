@@ -92,6 +92,4 @@ def test_real_audiocaps(shared_data):
         assert t.n_clips == clips and t.sizes == [5] * clips and not t.skipped
         assert not any(c.endswith("\r") for caps in t.captions for c in caps)
     with pytest.raises(InputError, match="is it a per-caption id rather than a clip id"):
-        load_caption_table(
-            shared_data / "audiocaps" / "val.csv", clip_column="audiocap_id", caption_column="caption"
-        )
+        load_caption_table(shared_data / "audiocaps" / "val.csv", clip_column="audiocap_id", caption_column="caption")

@@ -151,9 +151,7 @@ class ScriptedOpenAIServer:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
-                    self._send(
-                        Reply(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
-                    )
+                    self._send(Reply(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}))
                 else:
                     self._send(error(404, f"no route {self.path}"))
 
@@ -164,9 +162,7 @@ class ScriptedOpenAIServer:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = None
-                req = RecordedRequest(
-                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body
-                )
+                req = RecordedRequest("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body)
                 with server._lock:
                     server.requests.append(req)
                     reply = server._queue.popleft() if server._queue else None

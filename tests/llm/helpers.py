@@ -29,8 +29,7 @@ class Criteria(BaseModel):
 def make_wav(seconds: float = 0.05, rate: int = 8000, freq: float = 440.0) -> bytes:
     """A mono 16-bit PCM sine WAV made with the standard ``wave`` module."""
     frames = b"".join(
-        struct.pack("<h", int(12000 * math.sin(2 * math.pi * freq * i / rate)))
-        for i in range(int(seconds * rate))
+        struct.pack("<h", int(12000 * math.sin(2 * math.pi * freq * i / rate))) for i in range(int(seconds * rate))
     )
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:

@@ -180,9 +180,7 @@ WRITER = textwrap.dedent(
 def test_two_processes_share_one_cache(tmp_path):
     path = tmp_path / "shared.sqlite"
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), tag, "300"], stdout=subprocess.PIPE, text=True
-        )
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag, "300"], stdout=subprocess.PIPE, text=True)
         for tag in ("a", "b")
     ]
     for p in procs:

@@ -122,9 +122,7 @@ def test_invalid_reply_gets_one_repair_retry(server):
     repair = server.requests[1].body["messages"]
     assert repair[0] == {"role": "user", "content": "make criteria"}
     assert repair[1] == {"role": "assistant", "content": "I cannot answer in JSON, sorry."}
-    assert (
-        "no JSON object" in repair[2]["content"] and '"additionalProperties": false' in repair[2]["content"]
-    )
+    assert "no JSON object" in repair[2]["content"] and '"additionalProperties": false' in repair[2]["content"]
 
 
 def test_schema_violation_twice_raises_response_error_with_raw_text(server):
@@ -137,9 +135,7 @@ def test_schema_violation_twice_raises_response_error_with_raw_text(server):
     assert err.raw_text == "still not json" and err.raw_texts == [bad, "still not json"]
     assert err.attempts == 2 and err.usage.prompt_tokens == 20
     assert "\n" not in str(err) and "Criteria" in str(err)
-    assert (
-        "weight" in server.requests[1].body["messages"][-1]["content"]
-    )  # the validation error was sent back
+    assert "weight" in server.requests[1].body["messages"][-1]["content"]  # the validation error was sent back
     assert len(server.requests) == 2 and model.stats.failures == 1
 
 
@@ -205,9 +201,7 @@ def test_auth_error_not_retried_names_env_var_not_key(server, monkeypatch, statu
 
 def test_missing_key_for_remote_server_fails_before_any_request():
     with pytest.raises(LLMAuthError, match="MY_KEY is not set"):
-        OpenAIChatModel(
-            "gpt-4o-audio-preview", base_url="https://api.example.invalid/v1", api_key_env="MY_KEY"
-        )
+        OpenAIChatModel("gpt-4o-audio-preview", base_url="https://api.example.invalid/v1", api_key_env="MY_KEY")
 
 
 @pytest.mark.parametrize("status", [400, 404, 422])

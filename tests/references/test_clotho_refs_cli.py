@@ -71,9 +71,7 @@ def test_split_must_match_a_clotho_csv_and_revision_needs_the_cache(tmp_path, ru
 def test_no_clip_with_two_captions(tmp_path, run_cli):
     csv = tmp_path / "t.csv"
     csv.write_text("file_name,caption_1,caption_2\na.wav,x,\n")
-    code, _, err = run_cli(
-        "clotho-refs", "--csv", csv, "-o", tmp_path / "o", "--device", "cpu", "--model", MODEL
-    )
+    code, _, err = run_cli("clotho-refs", "--csv", csv, "-o", tmp_path / "o", "--device", "cpu", "--model", MODEL)
     assert "no clip has at least 2 non-empty captions" in one_line_error(code, err)
 
 
@@ -190,9 +188,7 @@ def test_real_validation_split_end_to_end(fake_hub, shared_data, tmp_path, run_c
     real = shared_data / "clotho" / "clotho_captions_validation.csv"
     fake_hub.add_snapshot({"clotho_captions_validation.csv": real, "clotho.zip": b"zip"})
     out = tmp_path / "o"
-    code, _, err = run_cli(
-        "clotho-refs", "--split", "validation", "--model", MODEL, "--device", "cpu", "-o", out, "-q"
-    )
+    code, _, err = run_cli("clotho-refs", "--split", "validation", "--model", MODEL, "--device", "cpu", "-o", out, "-q")
     assert code == 0, err
     summary = json.loads((out / "clotho_summary_validation.json").read_text())
     pairs = pd.read_csv(out / "clotho_pairs_validation.csv", keep_default_na=False)
