@@ -96,6 +96,13 @@ def generate(
     cache: Annotated[
         bool, typer.Option("--cache/--no-cache", help="On-disk response cache ($LALM_BENCH_LLM_CACHE).")
     ] = True,
+    llm_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--llm-option",
+            help="Extra provider option KEY=VALUE (VALUE as JSON if it parses), e.g. structured_output=json_object.",
+        ),
+    ] = None,
     output_dir: Annotated[
         Path, typer.Option("--output-dir", help="Run folders go to OUTPUT_DIR/deter|stoch/<run-name>_<k>/.")
     ] = DEFAULT_OUTPUT,
@@ -138,6 +145,7 @@ def generate(
             timeout=timeout,
             max_retries=max_retries,
             cache=cache,
+            model_options=parse_options(llm_option or []),
             output_dir=output_dir,
             run_name=run_name,
             overwrite=overwrite,
@@ -145,6 +153,24 @@ def generate(
             quiet=quiet,
         )
     )
+
+
+def parse_options(items: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs; a VALUE that parses as JSON is used as such, else as a string."""
+    import json
+
+    from lalm_bench.errors import InputError
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--llm-option {item!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
 
 
 @rubrics_app.command()
@@ -170,4 +196,4 @@ def collect(
 
     result = collect_runs(src_dir, dst_dir, pattern, wrap_list=wrap_list, overwrite=overwrite, quiet=quiet)
     if result.failed:
-        raise typer.Exit(1)
+        raise SystemExit(1)

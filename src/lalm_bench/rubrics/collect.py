@@ -119,7 +119,9 @@ def collect(
             print(f"failed: {path}: {reason}", file=sys.stderr)
         c = result.counts()
         print(
-            f"{c['processed']} processed, {c['skipped']} skipped (exist; --overwrite to replace), "
-            f"{c['failed']} failed ({len(files)} files matching {result.pattern} in {src_dir}) -> {dst_dir}"
+            f"{c['processed']} processed, {c['skipped']} skipped, {c['failed']} failed "
+            f"({len(files)} files matching {result.pattern} in {src_dir}) -> {dst_dir}"
         )
+        if c["skipped"]:
+            print("skipped files exist in the destination; pass --overwrite to replace them")
     return result

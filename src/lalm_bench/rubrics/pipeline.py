@@ -83,6 +83,7 @@ class GenerateConfig:
     timeout: float = 120.0
     max_retries: int = 4
     cache: bool = True
+    model_options: dict[str, Any] = field(default_factory=dict)
     output_dir: Path = Path("projects/make_rubrics")
     run_name: str = "run"
     overwrite: bool = False
@@ -105,6 +106,7 @@ def default_model_factory(spec: str, cfg: GenerateConfig) -> Any:
         max_retries=cfg.max_retries,
         cache=cfg.cache,
         concurrency=cfg.concurrency,
+        **cfg.model_options,
     )
 
 
@@ -268,6 +270,8 @@ class Pipeline:
         self.rubric_model: Any = None
         self.fatal: asyncio.Future[None] | None = None
         self.sem: asyncio.Semaphore | None = None
+        self.model_info: dict[str, Any] = {}
+        self.models: dict[str, Any] = {}
 
     # ---- setup (before any request) -------------------------------------------------------
 
@@ -322,6 +326,12 @@ class Pipeline:
             base_url=public_url(cfg.base_url or os.environ.get("OPENAI_BASE_URL")),
             prompt_version=prompts.PROMPT_VERSION,
         )
+        for spec in dict.fromkeys(s for s in (self.settings.audio_model, self.settings.rubric_model) if s):
+            self.models[spec] = model = self.factory(spec, cfg)
+            describe = getattr(model, "describe", None)
+            self.model_info[spec] = describe() if callable(describe) else {"name": spec}
+        self.audio_model = self.models.get(self.settings.audio_model or "")
+        self.rubric_model = self.models[self.settings.rubric_model]
         from lalm_bench.llm.base import Sampling
 
         mode_dir = Path(cfg.output_dir) / MODE_DIRS[cfg.mode]
@@ -366,12 +376,14 @@ class Pipeline:
                 "cache": cfg.cache,
                 "api_key_env": cfg.api_key_env,
                 "legacy_results": cfg.legacy_results,
+                "model_options": cfg.model_options,
             },
             inputs=inputs,
             model={
                 "audio_model": self.settings.audio_model,
                 "rubric_model": self.settings.rubric_model,
                 "base_url": self.settings.base_url,
+                "providers": self.model_info,
             },
             settings=self.settings.model_dump(mode="json"),
             prompt_version=prompts.PROMPT_VERSION,
@@ -554,12 +566,7 @@ class Pipeline:
         cfg = self.cfg
         self.sem = asyncio.Semaphore(cfg.concurrency)
         self.fatal = asyncio.get_running_loop().create_future()
-        models: dict[str, Any] = {}
         try:
-            for spec in {s for s in (self.settings.audio_model, self.settings.rubric_model) if s}:  # type: ignore[union-attr]
-                models[spec] = self.factory(spec, cfg)
-            self.audio_model = models.get(self.settings.audio_model or "")  # type: ignore[union-attr]
-            self.rubric_model = models[self.settings.rubric_model]  # type: ignore[union-attr]
             for run in self.runs:
                 run.version_changed = asyncio.Condition()
                 run.writer = LogWriter(run.folder / LOG_NAME)
@@ -586,7 +593,7 @@ class Pipeline:
             for run in self.runs:
                 if run.writer is not None:
                     run.writer.close()
-            for m in models.values():
+            for m in self.models.values():
                 with contextlib.suppress(Exception):
                     await m.aclose()
 
@@ -639,8 +646,6 @@ def generate(cfg: GenerateConfig, model_factory: ModelFactory | None = None) -> 
     with _RunProgress(not cfg.quiet, pipe) as on_record:
         try:
             asyncio.run(pipe.run_async(on_record))
-        except LalmBenchError:
-            raise
         except Exception as exc:
             if is_fatal(exc):
                 raise LalmBenchError(
