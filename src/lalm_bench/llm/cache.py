@@ -1,0 +1,189 @@
+"""Content-addressed response cache on disk (SQLite in WAL mode).
+
+The key is the SHA-256 of canonical JSON over everything that determines a reply: model, base URL
+(without credentials), messages (audio replaced by the SHA-256 of its bytes), sampling parameters,
+the schema and ``cache_key_extra`` (prompt version; run identity and seed for stochastic calls).
+
+What is cached (see :func:`is_cacheable`): deterministic calls (temperature 0) always; stochastic
+calls only when ``cache_key_extra`` names their run (``run`` or ``seed`` key), so rerunning a run
+resumes it from the cache while different runs still get different samples. Errors are never
+cached. Each entry is written in one SQLite transaction, so concurrent processes may share a
+cache file and a killed process leaves it consistent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
+from lalm_bench.llm.errors import LLMConfigError
+from lalm_bench.llm.util import redact_url
+
+CACHE_ENV = "LALM_BENCH_LLM_CACHE"
+_DISABLED_VALUES = {"", "0", "off", "none", "false", "no", "disabled"}
+#: ``cache_key_extra`` keys that identify a stochastic call's run, making it cacheable.
+RUN_IDENTITY_KEYS = ("run", "seed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    text TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+def default_cache_path() -> Path | None:
+    """``$LALM_BENCH_LLM_CACHE`` (``off`` disables the cache), else the user cache directory."""
+    env = os.environ.get(CACHE_ENV)
+    if env is not None:
+        return None if env.strip().lower() in _DISABLED_VALUES else Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("lalm-bench")) / "llm-cache.sqlite"
+
+
+def is_cacheable(sampling: Sampling, cache_key_extra: dict[str, Any] | None) -> bool:
+    """Deterministic calls, and stochastic calls keyed by their run (see the module docstring)."""
+    if sampling.deterministic:
+        return True
+    return bool(cache_key_extra) and any(k in cache_key_extra for k in RUN_IDENTITY_KEYS)
+
+
+def message_key(message: Message) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, AudioPart):
+            parts.append({"type": "audio", "format": part.format, "sha256": part.sha256})
+        elif isinstance(part, TextPart):
+            parts.append({"type": "text", "text": part.text})
+        else:  # pragma: no cover - the Part union is closed
+            raise TypeError(f"unknown content part {type(part).__name__}")
+    return {"role": message.role, "content": parts}
+
+
+def cache_key(
+    *,
+    model: str,
+    base_url: str | None,
+    messages: list[Message],
+    sampling: Sampling,
+    schema: type[BaseModel] | dict[str, Any] | None,
+    extra: dict[str, Any] | None,
+) -> str:
+    """The SHA-256 hex key of a request (see the module docstring)."""
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        schema_json: Any = {"name": schema.__name__, "schema": schema.model_json_schema()}
+    else:
+        schema_json = schema
+    payload = {
+        "model": model,
+        "base_url": redact_url(base_url),
+        "messages": [message_key(m) for m in messages],
+        "sampling": asdict(sampling),
+        "schema": schema_json,
+        "extra": extra or {},
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class CacheEntry:
+    text: str
+    usage: Usage
+    model: str
+    meta: dict[str, Any]
+
+
+class ResponseCache:
+    """A SQLite response cache shared safely by threads and processes."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 60.0) -> None:
+        self.path = Path(path).expanduser()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise LLMConfigError(f"cannot open the LLM response cache {self.path}: {exc}") from None
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.writes = 0
+
+    def get(self, key: str) -> CacheEntry | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT text, prompt_tokens, completion_tokens, model, meta FROM responses WHERE key = ?",
+                (key,),
+            ).fetchone()
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return CacheEntry(text=row[0], usage=Usage(row[1], row[2]), model=row[3], meta=json.loads(row[4]))
+
+    def put(self, key: str, text: str, usage: Usage, model: str, meta: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    model,
+                    text,
+                    usage.prompt_tokens,
+                    usage.completion_tokens,
+                    json.dumps(meta or {}, sort_keys=True, default=str),
+                    time.time(),
+                ),
+            )
+            self.writes += 1
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+    def stats(self) -> dict[str, Any]:
+        return {"path": str(self.path), "hits": self.hits, "misses": self.misses, "writes": self.writes}
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> ResponseCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_cache(cache: ResponseCache | str | Path | bool | None = True) -> ResponseCache | None:
+    """Resolve a provider's ``cache`` option: ``True`` = default location, ``None``/``False`` = off,
+    a path = that file, a :class:`ResponseCache` = itself (shared)."""
+    if isinstance(cache, ResponseCache):
+        return cache
+    if cache is None or cache is False:
+        return None
+    if cache is True:
+        path = default_cache_path()
+        return None if path is None else ResponseCache(path)
+    return ResponseCache(cache)

@@ -1,0 +1,305 @@
+"""A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions protocol, with scripted replies.
+
+Reusable by any test that needs an LLM server::
+
+    from tests.llm.fake_server import ScriptedOpenAIServer, completion, error
+
+    with ScriptedOpenAIServer() as server:
+        server.script(error(500), completion('{"a": 1}'))  # consumed first, in order
+        server.responder = lambda req: completion("...")    # then computed from each request
+        model = OpenAIChatModel("m", base_url=server.base_url, cache=None)
+        ...
+        server.requests[0].body  # every received request, parsed
+
+Replies: :func:`completion` (200 with a chat completion), :func:`error` (any status, optional
+``Retry-After``), :func:`slow` (answers after a delay: beyond the client timeout it is a timeout),
+:func:`dropped` (closes the connection without answering). :class:`FaultInjector` wraps a responder
+and injects faults at seeded random rates (for end-to-end fault runs).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # dict/list → JSON; str/bytes → sent as is
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    drop: bool = False  # close the connection without any response
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    raw: bytes
+    body: Any  # parsed JSON, or None when the body is not JSON
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return (self.body or {}).get("messages", [])
+
+    @property
+    def last_user_text(self) -> str:
+        """The text of the last user message (its text parts joined)."""
+        for msg in reversed(self.messages):
+            if msg.get("role") == "user":
+                content = msg.get("content")
+                if isinstance(content, str):
+                    return content
+                return "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
+        return ""
+
+
+_counter = collections.Counter()
+
+
+def completion(
+    content: str | None,
+    *,
+    prompt_tokens: int = 10,
+    completion_tokens: int = 5,
+    model: str = "fake-model",
+    finish_reason: str = "stop",
+    delay_s: float = 0.0,
+) -> Reply:
+    """A 200 reply holding one chat completion with ``content``."""
+    _counter["id"] += 1
+    body = {
+        "id": f"chatcmpl-fake-{_counter['id']}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+    return Reply(200, body, delay_s=delay_s)
+
+
+def error(status: int, message: str | None = None, *, retry_after: float | None = None) -> Reply:
+    """An error reply in OpenAI's ``{"error": {...}}`` shape."""
+    headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+    body = {"error": {"message": message or f"scripted HTTP {status}", "type": "scripted", "code": status}}
+    return Reply(status, body, headers=headers)
+
+
+def slow(delay_s: float, content: str = "late") -> Reply:
+    return completion(content, delay_s=delay_s)
+
+
+def dropped() -> Reply:
+    return Reply(drop=True)
+
+
+def default_responder(request: RecordedRequest) -> Reply:
+    return completion("ok")
+
+
+def _as_reply(value: Reply | str | dict) -> Reply:
+    if isinstance(value, Reply):
+        return value
+    if isinstance(value, str):
+        return completion(value)
+    if isinstance(value, dict) and "choices" in value:
+        return Reply(200, value)
+    return completion(json.dumps(value))
+
+
+class ScriptedOpenAIServer:
+    """A threaded HTTP server on 127.0.0.1 (port 0): scripted replies first, then ``responder``."""
+
+    def __init__(self, responder: Callable[[RecordedRequest], Reply | str | dict] | None = None) -> None:
+        self.responder = responder or default_responder
+        self.requests: list[RecordedRequest] = []
+        self._queue: collections.deque[Reply] = collections.deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> ScriptedOpenAIServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(
+                        Reply(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+                    )
+                else:
+                    self._send(error(404, f"no route {self.path}"))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
+                req = RecordedRequest(
+                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body
+                )
+                with server._lock:
+                    server.requests.append(req)
+                    reply = server._queue.popleft() if server._queue else None
+                if reply is None:
+                    try:
+                        reply = _as_reply(server.responder(req))
+                    except Exception as exc:  # a broken responder shows up as a 500, not a hang
+                        reply = error(500, f"responder failed: {exc!r}")
+                if reply.delay_s:
+                    server._stop.wait(reply.delay_s)
+                if reply.drop:
+                    self.close_connection = True
+                    return
+                self._send(reply)
+
+            def _send(self, reply: Reply) -> None:
+                if isinstance(reply.body, (dict, list)):
+                    data = json.dumps(reply.body).encode()
+                elif isinstance(reply.body, str):
+                    data = reply.body.encode()
+                else:
+                    data = reply.body or b""
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                    self.close_connection = True
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True, name="fake-openai")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ScriptedOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- scripting and inspection --------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "server not started"
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def script(self, *replies: Reply | str | dict) -> None:
+        """Queue replies; each request consumes the next one before ``responder`` is asked."""
+        with self._lock:
+            self._queue.extend(_as_reply(r) for r in replies)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    @property
+    def bodies(self) -> list[Any]:
+        with self._lock:
+            return [r.body for r in self.requests]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self._queue.clear()
+
+
+class FaultInjector:
+    """A responder that answers like ``responder`` but injects faults at seeded random rates.
+
+    ``rates`` maps fault kinds to probabilities: ``500``, ``429`` (with ``Retry-After: 0``),
+    ``drop`` (connection closed), ``slow`` (``slow_s`` delay: set it above the client timeout for a
+    timeout), ``invalid`` (a 200 reply whose content is not JSON, which triggers the repair
+    retry). ``counts`` tallies what was sent (``ok`` for clean replies)."""
+
+    KINDS = ("500", "429", "drop", "slow", "invalid")
+
+    def __init__(
+        self,
+        responder: Callable[[RecordedRequest], Reply | str | dict],
+        rates: dict[str, float],
+        *,
+        seed: int = 0,
+        slow_s: float = 5.0,
+    ) -> None:
+        unknown = set(rates) - set(self.KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}")
+        self.responder = responder
+        self.rates = rates
+        self.slow_s = slow_s
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            u = self._rng.random()
+        kind = "ok"
+        acc = 0.0
+        for k in self.KINDS:
+            acc += self.rates.get(k, 0.0)
+            if u < acc:
+                kind = k
+                break
+        with self._lock:
+            self.counts[kind] += 1
+        if kind == "500":
+            return error(500, "injected server error")
+        if kind == "429":
+            return error(429, "injected rate limit", retry_after=0)
+        if kind == "drop":
+            return dropped()
+        if kind == "invalid":
+            return completion("Sorry, I cannot produce JSON right now.")
+        reply = _as_reply(self.responder(request))
+        if kind == "slow":
+            reply.delay_s = self.slow_s
+        return reply
