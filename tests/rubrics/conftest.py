@@ -86,7 +86,7 @@ def make_wav(seconds: float = 0.05, rate: int = 8000) -> bytes:
     return buf.getvalue()
 
 
-_REF = re.compile(r"BETTER caption[^\n]*\n(\".*\")\n", re.S)
+_REF = re.compile(r"BETTER caption[^\n]*\n([^\n]*)\n")
 _ITEM = re.compile(r"^([RN]\d+): (.*)$", re.M)
 WORD = re.compile(r"[a-z]{4,}")
 
@@ -102,7 +102,7 @@ class RubricLLM:
         self.delay_s = delay_s
         self.counts: Counter[tuple[str, str]] = Counter()
         self.log: list[tuple[str, str]] = []
-        self.criterion_clip: dict[str, str] = {}
+        self.merge_queue: dict[tuple[str, ...], list[str]] = {}  # new criteria -> clips, in order
         self.ref_clip: dict[str, str] = dict(refs or {})  # caption text -> clip
         self.audio_clip: dict[str, str] = {}  # base64 prefix -> clip
         self.fail: dict[tuple[str, str], object] = {}
@@ -111,23 +111,26 @@ class RubricLLM:
     def __call__(self, req):
         from tests.llm.fake_server import completion
 
-        text = req.last_user_text
         parts = [p for m in req.messages if isinstance(m.get("content"), list) for p in m["content"]]
         audio = [p for p in parts if p.get("type") == "input_audio"]
+        # the first user message (a repair retry appends the bad reply and a second user message)
+        user = next(m for m in req.messages if m["role"] == "user")["content"]
+        text = user if isinstance(user, str) else "\n".join(p.get("text", "") for p in user)
         if "BETTER caption" in text:
             step = "extract"
             ref = json.loads(_REF.search(text).group(1))
             clip = self.ref_clip.get(ref, ref)
-            words = list(dict.fromkeys(WORD.findall(ref.lower())))[:2]
+            words = list(dict.fromkeys(WORD.findall(ref.lower())))[-2:]
             reply = {"criteria": [{"criterion": f"mentions {w}", "weight": 2, "quote": w} for w in words]}
             with self.lock:
-                for w in words:
-                    self.criterion_clip.setdefault(f"mentions {w}", clip)
+                self.merge_queue.setdefault(tuple(f"mentions {w}" for w in words), []).append(clip)
         elif "Items starting with R" in text:
             step = "merge"
             items = _ITEM.findall(text)
             new = [t for k, t in items if k.startswith("N")]
-            clip = self.criterion_clip.get(new[0], "?") if new else "?"
+            with self.lock:
+                queue = self.merge_queue.get(tuple(new)) or ["?"]
+                clip = queue.pop(0) if queue[0] != "?" else "?"
             groups: dict[str, list[str]] = {}
             for k, t in items:
                 groups.setdefault(t, []).append(k)

@@ -1,0 +1,217 @@
+"""`rubrics generate` end to end: the real openai client against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from lalm_bench.rubrics.data import Clip
+from lalm_bench.rubrics.pipeline import draw_reference
+from lalm_bench.rubrics.prompts import PROMPT_VERSION
+from tests.rubrics.conftest import FAST_OPTIONS, MADE_UP, make_wav, read_jsonl, write_baselines
+
+NAMES = list(MADE_UP)
+
+
+def _refs(clips: dict[str, list[str]]) -> dict[str, str]:
+    return {cap: name for name, caps in clips.items() for cap in caps}
+
+
+@pytest.fixture
+def setup(tmp_path, small_clotho, rubric_server):
+    rubric_server.llm.ref_clip.update(_refs(MADE_UP))
+    baseline = write_baselines(tmp_path / "baseline.csv", NAMES)
+    out = tmp_path / "out"
+
+    def args(*extra: str) -> list[str]:
+        return [
+            "rubrics", "generate", "--csv", str(small_clotho), "--baseline-file", str(baseline),
+            "--rubric-model", "openai/Qwen/Qwen3-Omni-30B-A3B-Instruct", "--base-url", rubric_server.base_url,
+            "--output-dir", str(out), "--max-retries", "2", "--quiet", *FAST_OPTIONS, *extra,
+        ]  # fmt: skip
+
+    return args, out, rubric_server
+
+
+def test_generate_from_baseline_file(setup, cli):
+    args, out, server = setup
+    code, _, err = cli(*args())
+    assert code == 0, err
+    run = out / "deter" / "run_0"
+    records = read_jsonl(run / "log.jsonl")
+    assert [r["position"] for r in records] == list(range(6))
+    assert [r["clip"] for r in records] == NAMES
+    assert all(r["status"] == "ok" for r in records)
+    for r in records:
+        clip = Clip(r["clip"], tuple(MADE_UP[r["clip"]]))
+        assert (r["reference_index"], r["reference"]) == draw_reference(42, "evaluation", clip)
+        assert r["baseline"] == f"Some noise is heard in {r['clip']}." and r["baseline_source"] == "file"
+        assert r["rubric_version_seen"] == r["position"]  # default: the current rubric
+        assert r["extractor_reply"]["raw"] and r["extractor_reply"]["parsed"]["criteria"]
+    # the rubric grows by merging: "near" recurs in every clip and is merged, not repeated
+    final = records[-1]["final_criteria"]
+    texts = [c["criterion"] for c in final]
+    assert len(texts) == len(set(texts))
+    assert {"mentions near", "mentions river", "mentions road", "mentions forest"} <= set(texts)
+    assert sum(c["weight"] for c in final) == 2 * sum(len(r["new_criteria"]) for r in records)
+    assert records[1]["merge_reply"]["parsed"]["rubric"]
+    # one extractor request per clip; merges only when there is something to merge
+    counts = server.llm.counts
+    assert all(counts[("extract", n)] == 1 for n in NAMES)
+    assert all(counts[("merge", n)] <= 1 for n in NAMES)
+    body = next(r.body for r in server.requests if "BETTER caption" in r.last_user_text)
+    assert body["temperature"] == 0 and body["seed"] == 42
+    assert body["response_format"]["type"] == "json_schema"
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["prompt_version"] == PROMPT_VERSION == manifest["settings"]["prompt_version"]
+    assert manifest["settings"]["base_url"] == server.base_url and manifest["settings"]["limit"] is None
+    assert manifest["run"]["seed"] == 42 and manifest["dataset"]["clips"] == 6
+    # rerunning the finished run: nothing to do, no request
+    n = len(server.requests)
+    code, _, _ = cli(*args())
+    assert code == 0 and len(server.requests) == n
+    assert len(read_jsonl(run / "log.jsonl")) == 6
+
+
+def test_a_failing_step_fails_only_its_clip(setup, cli):
+    from tests.llm.fake_server import completion, error
+
+    args, out, server = setup
+    server.llm.fail[("extract", NAMES[2])] = lambda: error(500)
+    server.llm.fail[("extract", NAMES[4])] = lambda: completion("I am not JSON, sorry")
+    code, _, err = cli(*args())
+    assert code == 0, err
+    records = read_jsonl(out / "deter" / "run_0" / "log.jsonl")
+    assert [r["status"] for r in records] == ["ok", "ok", "failed", "ok", "failed", "ok"]
+    r2, r4 = records[2], records[4]
+    assert r2["failed_step"] == "extract" and "500" in r2["error"]
+    assert r2["extractor_reply"]["attempts"] == 3  # --max-retries 2
+    assert server.llm.counts[("extract", NAMES[2])] == 3
+    assert r2["final_criteria"] == records[1]["final_criteria"]  # rubric unchanged
+    assert r4["failed_step"] == "extract" and "repair" in r4["error"]
+    assert r4["extractor_reply"]["raw"] == "I am not JSON, sorry"  # the bad reply is kept
+    assert server.llm.counts[("extract", NAMES[4])] == 2  # one repair retry
+    assert r4["final_criteria"] == records[3]["final_criteria"]
+    # failures are not cached: a new run name retries them (and reuses nothing else)
+    server.llm.fail.clear()
+    code, _, _ = cli(*args("--run-name", "again"))
+    again = read_jsonl(out / "deter" / "again_0" / "log.jsonl")
+    assert code == 0 and all(r["status"] == "ok" for r in again)
+
+
+def test_refuses_a_run_folder_with_other_settings(setup, cli):
+    args, out, server = setup
+    assert cli(*args("--limit", "2"))[0] == 0
+    code, _, err = cli(*args("--limit", "2", "--seed", "7"))
+    assert code == 2
+    assert err.count("\n") == 1 and "seed: 42 -> 7" in err and "--overwrite" in err and "Traceback" not in err
+    assert len(read_jsonl(out / "deter" / "run_0" / "log.jsonl")) == 2  # untouched
+    # raising --limit extends the run; the first two clips are not redone
+    before = server.llm.counts.copy()
+    assert cli(*args("--limit", "4"))[0] == 0
+    assert [r["position"] for r in read_jsonl(out / "deter" / "run_0" / "log.jsonl")] == [0, 1, 2, 3]
+    assert server.llm.counts[("extract", NAMES[0])] == before[("extract", NAMES[0])] == 1
+    assert cli(*args("--limit", "2", "--seed", "7", "--overwrite"))[0] == 0
+    records = read_jsonl(out / "deter" / "run_0" / "log.jsonl")
+    assert len(records) == 2
+    assert json.loads((out / "deter" / "run_0" / "run.json").read_text())["settings"]["seed"] == 7
+    assert cli(*args("--limit", "2", "--seed", "8", "--run-name", "s8"))[0] == 0
+    assert (out / "deter" / "s8_0" / "log.jsonl").exists()
+
+
+def test_stochastic_runs_and_legacy_results(setup, cli):
+    args, out, server = setup
+    code, _, err = cli(*args("--mode", "stochastic", "--runs", "2", "--temperature", "0.9", "--legacy-results"))
+    assert code == 0, err
+    logs = [read_jsonl(out / "stoch" / f"run_{k}" / "log.jsonl") for k in range(2)]
+    assert all(len(log) == 6 for log in logs)
+    assert [r["reference_index"] for r in logs[0]] != [r["reference_index"] for r in logs[1]]
+    seeds = {r.body["seed"] for r in server.requests}
+    assert seeds == {42, 43} and {r.body["temperature"] for r in server.requests} == {0.9}
+    for k in range(2):
+        legacy = json.loads((out / "stoch" / f"results_{k}.json").read_text())
+        assert legacy == logs[k]  # the seed's file: the list of all records so far
+    assert [json.loads((out / "stoch" / f"run_{k}" / "run.json").read_text())["run"]["seed"] for k in (0, 1)] == [
+        42,
+        43,
+    ]
+    # a rerun resumes both runs from their logs; a new run name with the same seeds reuses no request
+    n = len(server.requests)
+    assert cli(*args("--mode", "stochastic", "--runs", "2", "--temperature", "0.9"))[0] == 0
+    assert len(server.requests) == n
+
+
+def test_audio_model_with_missing_and_corrupt_audio(tmp_path, small_clotho, rubric_server, cli):
+    llm = rubric_server.llm
+    llm.ref_clip.update(_refs(MADE_UP))
+    audio_dir = tmp_path / "audio"
+    audio_dir.mkdir()
+    wavs = {}
+    for i, name in enumerate(NAMES[:4]):
+        if i == 2:
+            continue  # missing
+        wavs[name] = make_wav(seconds=0.05 + i / 100)
+        (audio_dir / name).write_bytes(wavs[name])
+        llm.register_audio(name, wavs[name])
+    (audio_dir / NAMES[3]).write_bytes(b"\x00" * 100)  # corrupt
+    del wavs[NAMES[3]]
+    code, _, err = cli(
+        "rubrics", "generate", "--csv", small_clotho, "--audio-dir", audio_dir, "--limit", "4",
+        "--audio-model", "openai/omni", "--rubric-with-audio", "--base-url", rubric_server.base_url,
+        "--output-dir", tmp_path / "out", "--quiet", *FAST_OPTIONS,
+    )  # fmt: skip
+    assert code == 0, err
+    records = read_jsonl(tmp_path / "out" / "deter" / "run_0" / "log.jsonl")
+    assert [r["status"] for r in records] == ["ok", "ok", "failed", "failed"]
+    assert records[2]["failed_step"] == "audio" and "not found" in records[2]["error"]
+    assert records[3]["failed_step"] == "audio" and "not a valid WAV" in records[3]["error"]
+    assert records[0]["baseline"] == f"A model caption of {NAMES[0]}." and records[0]["baseline_source"] == "model"
+    # the audio goes byte for byte as base64 input_audio, to the captioner and (with the flag) the extractor
+    for name, data in wavs.items():
+        sent = [
+            p["input_audio"]
+            for r in rubric_server.requests
+            for m in r.messages
+            if isinstance(m["content"], list)
+            for p in m["content"]
+            if p["type"] == "input_audio" and p["input_audio"]["data"] == base64.b64encode(data).decode()
+        ]
+        assert len(sent) == 2 and all(a["format"] == "wav" for a in sent)
+    assert llm.counts[("baseline", NAMES[0])] == 1
+
+
+def test_fatal_errors_stop_with_one_line_and_keep_the_log(setup, cli):
+    from tests.llm.fake_server import error
+
+    args, out, server = setup
+    for name in NAMES[3:]:
+        server.llm.fail[("extract", name)] = lambda: error(401, "invalid api key")
+    code, _, err = cli(*args("--concurrency", "1"))
+    assert code == 2 and err.count("\n") == 1 and "OPENAI_API_KEY" in err and "Traceback" not in err
+    assert [r["clip"] for r in read_jsonl(out / "deter" / "run_0" / "log.jsonl")] == NAMES[:3]
+    server.llm.fail.clear()
+    assert cli(*args())[0] == 0  # resumes after the third clip
+    assert [r["clip"] for r in read_jsonl(out / "deter" / "run_0" / "log.jsonl")] == NAMES
+    assert server.llm.counts[("extract", NAMES[0])] == 1
+
+
+def test_bad_model_strings_and_unreachable_server(setup, cli, tmp_path):
+    import socket
+
+    args, out, _ = setup
+    code, _, err = cli(*[a if a != "openai/Qwen/Qwen3-Omni-30B-A3B-Instruct" else "nope/x" for a in args()])
+    assert code == 2 and "unknown model provider 'nope'" in err and err.count("\n") == 1
+    code, _, err = cli(*[a if a != "openai/Qwen/Qwen3-Omni-30B-A3B-Instruct" else "Qwen3" for a in args()])
+    assert code == 2 and "provider/model" in err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = args("--run-name", "down", "--max-retries", "1")
+    argv[argv.index("--base-url") + 1] = f"http://127.0.0.1:{port}/v1"
+    code, _, err = cli(*argv)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "rerun to resume" in err
+    code, _, err = cli(*args("--start", "99"))
+    assert code == 2 and "no clips selected" in err
