@@ -49,9 +49,18 @@ def write_clotho_csv(path: Path, clips: dict[str, list[str]]) -> Path:
 
 
 MADE_UP = {
-    f"clip {i:02d}, take {i}.wav": [f"Caption {j} of clip {i}: a {animal} barks near a {place}." for j in range(1, 6)]
+    f"clip {i:02d}, take {i}.wav": [
+        f"Caption {j} of clip {i}: a {animal} barks near a {place}." for j in range(1, 6)
+    ]
     for i, (animal, place) in enumerate(
-        [("dog", "river"), ("fox", "road"), ("seal", "harbour"), ("wolf", "forest"), ("dog", "road"), ("crow", "field")]
+        [
+            ("dog", "river"),
+            ("fox", "road"),
+            ("seal", "harbour"),
+            ("wolf", "forest"),
+            ("dog", "road"),
+            ("crow", "field"),
+        ]
     )
 }
 
@@ -101,7 +110,7 @@ class RubricLLM:
     def __init__(self, refs: dict[str, str] | None = None, delay_s: float = 0.0) -> None:
         self.delay_s = delay_s
         self.counts: Counter[tuple[str, str]] = Counter()
-        self.log: list[tuple[str, str]] = []
+        self.log: list[tuple[str, str, int | None]] = []  # (step, clip, request seed)
         self.merge_queue: dict[tuple[str, ...], list[str]] = {}  # new criteria -> clips, in order
         self.ref_clip: dict[str, str] = dict(refs or {})  # caption text -> clip
         self.audio_clip: dict[str, str] = {}  # base64 prefix -> clip
@@ -142,7 +151,7 @@ class RubricLLM:
             reply = None
         with self.lock:
             self.counts[(step, clip)] += 1
-            self.log.append((step, clip))
+            self.log.append((step, clip, (req.body or {}).get("seed")))
             fault = self.fail.get((step, clip))
         if fault is not None:
             return fault()

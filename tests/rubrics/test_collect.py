@@ -66,8 +66,13 @@ def test_collect_run_logs_and_missing_src(tmp_path, cli):
     src, dst = tmp_path / "stoch", tmp_path / "stoch_new"
     for k in range(2):
         (src / f"run_{k}").mkdir(parents=True)
-        lines = [json.dumps({"position": i, "final_criteria": [{"criterion": "x", "weight": i + k}]}) for i in range(3)]
-        (src / f"run_{k}" / "log.jsonl").write_text("\n".join(lines) + "\n" + '{"position": 3, "fin')  # torn tail
+        lines = [
+            json.dumps({"position": i, "final_criteria": [{"criterion": "x", "weight": i + k}]})
+            for i in range(3)
+        ]
+        (src / f"run_{k}" / "log.jsonl").write_text(
+            "\n".join(lines) + "\n" + '{"position": 3, "fin'
+        )  # torn tail
     code, out, _ = cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst)
     assert code == 0 and "2 processed" in out and "*/log.jsonl" in out
     assert json.loads((dst / "run_1.json").read_text()) == {
@@ -84,7 +89,14 @@ def test_seed_rm_dup_script(tmp_path):
     r = _seed_results(src, "results_3.json", 4)
     dst.mkdir()
     (dst / "results_3.json").write_text("old")
-    cmd = [sys.executable, str(REPO / "projects/make_rubrics/rm_dup.py"), "--src-dir", str(src), "--dst-dir", str(dst)]
+    cmd = [
+        sys.executable,
+        str(REPO / "projects/make_rubrics/rm_dup.py"),
+        "--src-dir",
+        str(src),
+        "--dst-dir",
+        str(dst),
+    ]
     proc = subprocess.run([*cmd, "--overwrite"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert "1 processed" in proc.stdout

@@ -123,7 +123,9 @@ def test_refuses_a_run_folder_with_other_settings(setup, cli):
 
 def test_stochastic_runs_and_legacy_results(setup, cli):
     args, out, server = setup
-    code, _, err = cli(*args("--mode", "stochastic", "--runs", "2", "--temperature", "0.9", "--legacy-results"))
+    code, _, err = cli(
+        *args("--mode", "stochastic", "--runs", "2", "--temperature", "0.9", "--legacy-results")
+    )
     assert code == 0, err
     logs = [read_jsonl(out / "stoch" / f"run_{k}" / "log.jsonl") for k in range(2)]
     assert all(len(log) == 6 for log in logs)
@@ -133,7 +135,9 @@ def test_stochastic_runs_and_legacy_results(setup, cli):
     for k in range(2):
         legacy = json.loads((out / "stoch" / f"results_{k}.json").read_text())
         assert legacy == logs[k]  # the seed's file: the list of all records so far
-    assert [json.loads((out / "stoch" / f"run_{k}" / "run.json").read_text())["run"]["seed"] for k in (0, 1)] == [
+    assert [
+        json.loads((out / "stoch" / f"run_{k}" / "run.json").read_text())["run"]["seed"] for k in (0, 1)
+    ] == [
         42,
         43,
     ]
@@ -167,9 +171,12 @@ def test_audio_model_with_missing_and_corrupt_audio(tmp_path, small_clotho, rubr
     assert [r["status"] for r in records] == ["ok", "ok", "failed", "failed"]
     assert records[2]["failed_step"] == "audio" and "not found" in records[2]["error"]
     assert records[3]["failed_step"] == "audio" and "not a valid WAV" in records[3]["error"]
-    assert records[0]["baseline"] == f"A model caption of {NAMES[0]}." and records[0]["baseline_source"] == "model"
+    assert (
+        records[0]["baseline"] == f"A model caption of {NAMES[0]}."
+        and records[0]["baseline_source"] == "model"
+    )
     # the audio goes byte for byte as base64 input_audio, to the captioner and (with the flag) the extractor
-    for name, data in wavs.items():
+    for data in wavs.values():
         sent = [
             p["input_audio"]
             for r in rubric_server.requests
@@ -200,7 +207,7 @@ def test_fatal_errors_stop_with_one_line_and_keep_the_log(setup, cli):
 def test_bad_model_strings_and_unreachable_server(setup, cli, tmp_path):
     import socket
 
-    args, out, _ = setup
+    args, _, _ = setup
     code, _, err = cli(*[a if a != "openai/Qwen/Qwen3-Omni-30B-A3B-Instruct" else "nope/x" for a in args()])
     assert code == 2 and "unknown model provider 'nope'" in err and err.count("\n") == 1
     code, _, err = cli(*[a if a != "openai/Qwen/Qwen3-Omni-30B-A3B-Instruct" else "Qwen3" for a in args()])

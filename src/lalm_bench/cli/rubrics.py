@@ -100,7 +100,7 @@ def generate(
         list[str] | None,
         typer.Option(
             "--llm-option",
-            help="Extra provider option KEY=VALUE (VALUE as JSON if it parses), e.g. structured_output=json_object.",
+            help="Provider option KEY=VALUE (VALUE read as JSON if it parses), e.g. structured_output=vllm.",
         ),
     ] = None,
     output_dir: Annotated[
