@@ -81,6 +81,12 @@ def test_a_failing_step_fails_only_its_clip(setup, cli):
     args, out, server = setup
     server.llm.fail[("extract", NAMES[2])] = lambda: error(500)
     server.llm.fail[("extract", NAMES[4])] = lambda: completion("I am not JSON, sorry")
+
+    def once():  # an invalid reply, then the repair retry gets a good one
+        del server.llm.fail[("extract", NAMES[5])]
+        return completion("```json\n{oops\n```")
+
+    server.llm.fail[("extract", NAMES[5])] = once
     code, _, err = cli(*args())
     assert code == 0, err
     records = read_jsonl(out / "deter" / "run_0" / "log.jsonl")
@@ -91,9 +97,13 @@ def test_a_failing_step_fails_only_its_clip(setup, cli):
     assert server.llm.counts[("extract", NAMES[2])] == 3
     assert r2["final_criteria"] == records[1]["final_criteria"]  # rubric unchanged
     assert r4["failed_step"] == "extract" and "repair" in r4["error"]
-    assert r4["extractor_reply"]["raw"] == "I am not JSON, sorry"  # the bad reply is kept
+    assert r4["extractor_reply"]["raw"] == "I am not JSON, sorry"  # the bad replies are kept
+    assert r4["extractor_reply"]["raw_attempts"] == ["I am not JSON, sorry"] * 2
     assert server.llm.counts[("extract", NAMES[4])] == 2  # one repair retry
     assert r4["final_criteria"] == records[3]["final_criteria"]
+    r5 = records[5]["extractor_reply"]
+    assert r5["raw_attempts"][0] == "```json\n{oops\n```" and r5["raw_attempts"][1] == r5["raw"]
+    assert r5["parsed"]["criteria"] and r5["attempts"] == 2
     # failures are not cached: a new run name retries them (and reuses nothing else)
     server.llm.fail.clear()
     code, _, _ = cli(*args("--run-name", "again"))
@@ -222,3 +232,37 @@ def test_bad_model_strings_and_unreachable_server(setup, cli, tmp_path):
     assert "rerun to resume" in err
     code, _, err = cli(*args("--start", "99"))
     assert code == 2 and "no clips selected" in err
+
+
+def test_real_clotho_clips_with_their_audio(clotho_eval, rubric_server, cli, tmp_path):
+    """The five real evaluation clips (first in the CSV) go to the audio model as their own WAV bytes."""
+    import pandas as pd
+
+    audio_dir = clotho_eval.parent / "audio" / "evaluation"
+    if not audio_dir.is_dir():
+        pytest.skip("real Clotho audio not available")
+    df = pd.read_csv(clotho_eval, keep_default_na=False, dtype=str)
+    llm = rubric_server.llm
+    llm.ref_clip.update({c: row.file_name for row in df.itertuples() for c in row[2:]})
+    wavs = {f.name: f.read_bytes() for f in audio_dir.glob("*.wav")}
+    for name, data in wavs.items():
+        llm.register_audio(name, data)
+    code, _, err = cli(
+        "rubrics", "generate", "--csv", clotho_eval, "--limit", "5", "--audio-model", "openai/omni",
+        "--base-url", rubric_server.base_url, "--output-dir", tmp_path / "out", "--quiet", *FAST_OPTIONS,
+    )  # fmt: skip
+    assert code == 0, err
+    records = read_jsonl(tmp_path / "out" / "deter" / "run_0" / "log.jsonl")
+    assert [r["clip"] for r in records] == list(df["file_name"][:5]) and set(wavs) == {
+        r["clip"] for r in records
+    }
+    assert all(r["status"] == "ok" and r["baseline"] == f"A model caption of {r['clip']}." for r in records)
+    sent = [
+        p["input_audio"]["data"]
+        for r in rubric_server.requests
+        for m in r.messages
+        if isinstance(m["content"], list)
+        for p in m["content"]
+        if p["type"] == "input_audio"
+    ]
+    assert sorted(sent) == sorted(base64.b64encode(d).decode() for d in wavs.values())

@@ -149,7 +149,7 @@ def test_load_real_clotho_verbatim(clotho_eval):
     names = [c.file_name for c in clips.clips]
     assert sum("," in n for n in names) > 0 and any("&amp;" in n for n in names)
     assert all(len(c.captions) == 5 for c in clips.clips)
-    assert clips.audio_dir == clotho_eval.parent / "evaluation"
+    assert clips.audio_dir == clotho_eval.parent / "audio" / "evaluation"  # the shared data layout
 
 
 def test_load_clotho_errors(tmp_path, monkeypatch):

@@ -58,8 +58,9 @@ def load_clotho(
         snapshot, commit = clotho_snapshot(revision)
         csv = snapshot / f"clotho_captions_{split}.csv"
         audio_dir = audio_dir or snapshot / split
-    elif audio_dir is None:
-        audio_dir = Path(csv).parent / split
+    elif audio_dir is None:  # beside the CSV, as in an extracted snapshot or under audio/
+        candidates = [Path(csv).parent / split, Path(csv).parent / "audio" / split]
+        audio_dir = next((d for d in candidates if d.is_dir()), candidates[0])
     from lalm_bench.io import read_table, require_columns
 
     cols = ["file_name"] + [f"caption_{i}" for i in range(1, 6)]

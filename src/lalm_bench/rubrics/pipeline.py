@@ -417,15 +417,19 @@ class Pipeline:
         except Exception as exc:
             if is_fatal(exc) or not is_step_error(exc):
                 raise
+            raws = getattr(exc, "raw_texts", None)
             return None, StepReply(
                 raw=getattr(exc, "raw_text", None) or None,
+                raw_attempts=list(raws) if raws and len(raws) > 1 else None,
                 error=first_line(exc),
                 attempts=int(getattr(exc, "attempts", 0) or 0),
                 seconds=round(time.perf_counter() - t0, 3),
             )
         parsed = res.parsed.model_dump(mode="json") if res.parsed is not None else None
+        raws = res.extra.get("raw_texts") if isinstance(res.extra, dict) else None
         return res, StepReply(
             raw=res.text,
+            raw_attempts=list(raws) if raws else None,
             parsed=parsed,
             attempts=res.attempts,
             cached=res.cached,

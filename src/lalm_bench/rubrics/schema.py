@@ -43,6 +43,7 @@ class StepReply(BaseModel):
     """The raw text and parsed object of one LLM step, with its bookkeeping."""
 
     raw: str | None = None
+    raw_attempts: list[str] | None = None  # every reply when a repair retry was needed
     parsed: dict[str, Any] | None = None
     error: str | None = None
     attempts: int = 0
