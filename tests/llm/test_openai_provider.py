@@ -135,6 +135,7 @@ def test_schema_violation_twice_raises_response_error_with_raw_text(server):
         ask(model, schema=Criteria)
     err = info.value
     assert err.raw_text == "still not json" and err.raw_texts == [bad, "still not json"]
+    assert err.attempts == 2 and err.usage.prompt_tokens == 20
     assert "\n" not in str(err) and "Criteria" in str(err)
     assert (
         "weight" in server.requests[1].body["messages"][-1]["content"]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lalm_bench.errors import LalmBenchError
 
 
 class LLMError(LalmBenchError):
     """A chat-model call that failed (after its retries, where retrying makes sense).
 
-    ``attempts`` counts the HTTP attempts made; ``status_code`` is the last HTTP status, if any."""
+    ``attempts`` counts the HTTP attempts made; ``status_code`` is the last HTTP status, if any;
+    ``usage`` the tokens spent before failing (a reply and its repair), if any."""
 
     attempts: int = 0
     status_code: int | None = None
+    usage: Any = None
 
 
 class LLMConfigError(LLMError):

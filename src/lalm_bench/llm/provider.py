@@ -193,6 +193,7 @@ class BaseChatModel:
                     raw_texts=texts,
                 )
                 exc.attempts = attempts
+                exc.usage = usage
                 raise exc from None
         else:
             extra["repaired"] = False
