@@ -99,6 +99,7 @@ def test_a_failing_step_fails_only_its_clip(setup, cli):
     assert r4["failed_step"] == "extract" and "repair" in r4["error"]
     assert r4["extractor_reply"]["raw"] == "I am not JSON, sorry"  # the bad replies are kept
     assert r4["extractor_reply"]["raw_attempts"] == ["I am not JSON, sorry"] * 2
+    assert r4["extractor_reply"]["prompt_tokens"] == 2 * 10  # tokens spent on a failed step still count
     assert server.llm.counts[("extract", NAMES[4])] == 2  # one repair retry
     assert r4["final_criteria"] == records[3]["final_criteria"]
     r5 = records[5]["extractor_reply"]
@@ -266,3 +267,36 @@ def test_real_clotho_clips_with_their_audio(clotho_eval, rubric_server, cli, tmp
         if p["type"] == "input_audio"
     ]
     assert sorted(sent) == sorted(base64.b64encode(d).decode() for d in wavs.values())
+
+
+def test_seed_run_script(setup, tmp_path):
+    """`python projects/make_rubrics/run.py` is the same command with the seed's defaults."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.rubrics.conftest import REPO
+
+    args, _, _ = setup
+    argv = args("--limit", "2")[2:]
+    out = tmp_path / "seed-out"
+    argv[argv.index("--output-dir") + 1] = str(out)
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf")}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "projects/make_rubrics/run.py"), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_jsonl(out / "deter" / "run_0" / "log.jsonl")) == 2
+    # without --csv it looks for Clotho in the cache under HF_HOME, and says so in one line
+    argv = [a for a in argv if a != argv[argv.index("--csv") + 1] and a != "--csv"]
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "projects/make_rubrics/run.py"), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 2 and str(tmp_path / "hf" / "hub") in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error:") and "Traceback" not in proc.stderr

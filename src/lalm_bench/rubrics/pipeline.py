@@ -418,7 +418,10 @@ class Pipeline:
             if is_fatal(exc) or not is_step_error(exc):
                 raise
             raws = getattr(exc, "raw_texts", None)
+            usage = getattr(exc, "usage", None)
             return None, StepReply(
+                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
                 raw=getattr(exc, "raw_text", None) or None,
                 raw_attempts=list(raws) if raws and len(raws) > 1 else None,
                 error=first_line(exc),
