@@ -24,9 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lalm_bench.rubrics.pipeline import GenerateConfig, Pipeline, default_model_factory  # noqa: E402
 from tests.llm.fake_server import FaultInjector, ScriptedOpenAIServer  # noqa: E402
 from tests.rubrics.fake_rubric_llm import RubricLLM  # noqa: E402
+
+from lalm_bench.rubrics.pipeline import GenerateConfig, Pipeline, default_model_factory  # noqa: E402
 
 RATES = {"500": 0.10, "429": 0.10, "slow": 0.05, "drop": 0.03, "invalid": 0.08}
 FAST = {"backoff_initial_s": 0.05, "backoff_max_s": 0.5, "jitter_s": 0.05}
@@ -71,6 +72,56 @@ def run_phase(name: str, server, injector, cfg: GenerateConfig) -> dict:
         "llm_stats": stats,
         "failed_clips": _failures(pipe),
         "error": error,
+    }
+
+
+def kill_phase(server, llm, base: dict, out: Path) -> dict:
+    """kill -9 the CLI mid-run (slow replies), rerun the same command; count what was repeated."""
+    import signal
+    import subprocess
+
+    out = out / "kill"
+    cmd = [
+        sys.executable, "-c", "import sys; from lalm_bench.cli import main; main(sys.argv[1:])",
+        "rubrics", "generate", "--csv", str(base["csv"]), "--limit", "20", "--baseline-file",
+        str(base["baseline_file"]), "--rubric-model", base["rubric_model"], "--base-url", server.base_url,
+        "--output-dir", str(out), "--run-name", "kill", "--mode", "stochastic", "--runs", "2",
+        "--timeout", "10", "--quiet",
+    ] + [x for k, v in base["model_options"].items() for x in ("--llm-option", f"{k}={v}")]  # fmt: skip
+    log0 = out / "stoch" / "kill_0" / "log.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    llm.delay_s, mark = 0.2, len(llm.log)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while proc.poll() is None and not (log0.exists() and log0.read_bytes().count(b"\n") >= 6):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    logged = {}
+    for k, seed in enumerate((42, 43)):
+        lines = (out / "stoch" / f"kill_{k}" / "log.jsonl").read_text().splitlines()
+        logged[seed] = {json.loads(x)["clip"] for x in lines if x.endswith("}")}
+    at_kill, n0 = len(llm.log), len(server.requests)
+    llm.delay_s = 0.0
+    t0 = time.perf_counter()
+    rc = subprocess.run(cmd, env=env, capture_output=True, text=True).returncode
+    after = llm.log[at_kill:]
+    answered = llm.log[mark:]
+    final = [(out / "stoch" / f"kill_{k}" / "log.jsonl").read_text().splitlines() for k in range(2)]
+    return {
+        "phase": "F kill -9 mid-run, rerun",
+        "rerun_exit_code": rc,
+        "rerun_wall_s": round(time.perf_counter() - t0, 2),
+        "records_at_kill": {str(s): len(v) for s, v in logged.items()},
+        "records_after_rerun": [len(f) for f in final],
+        "distinct_clips_after_rerun": [len({json.loads(x)["clip"] for x in f}) for f in final],
+        "server_requests_after_restart": len(server.requests) - n0,
+        "requests_after_restart_for_clips_logged_before_kill": sum(
+            c in logged.get(s, ()) for _, c, s in after
+        ),
+        "requests_before_kill_for_unlogged_clips": [
+            list(x) for x in llm.log[mark:at_kill] if x[1] not in logged.get(x[2], ())
+        ],
+        "requests_sent_twice": [list(x) for x in set(answered) if answered.count(x) > 1],
     }
 
 
@@ -133,14 +184,21 @@ def main() -> None:
                     "E 5 real clips, audio model",
                     server,
                     injector,
-                    GenerateConfig(**cfg, audio_model="openai/omni", audio_dir=audio_dir, rubric_with_audio=True),
+                    GenerateConfig(
+                        **cfg, audio_model="openai/omni", audio_dir=audio_dir, rubric_with_audio=True
+                    ),
                 )
             )
+        results.append(kill_phase(server, llm, base, out))
     for r in results:
+        if "pipeline" not in r:
+            print(json.dumps(r, indent=1))
+            continue
         p, s = r["pipeline"], r["llm_stats"]
         print(
             f"{r['phase']:<30} {r['wall_s']:>6.1f}s  server requests {r['server_requests']:>3} "
-            f"{r['server_replies_by_kind']}\n{'':<32}clips {p['processed']:>3} ok {p['ok']:>3} failed {p['failed']:>2}"
+            f"{r['server_replies_by_kind']}\n{'':<32}"
+            f"clips {p['processed']:>3} ok {p['ok']:>3} failed {p['failed']:>2}"
             f" | chat calls {s.get('requests', 0):>3} cache hits {s.get('cache_hits', 0):>3}"
             f" http attempts {s.get('http_attempts', 0):>3} retries {s.get('retries', 0):>3}"
             f" repairs {s.get('repairs', 0):>2} call failures {s.get('failures', 0):>2}"
