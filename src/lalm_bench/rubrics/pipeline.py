@@ -717,21 +717,13 @@ def print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    cols = [
-        "run",
-        "done",
-        "processed",
-        "ok",
-        "failed",
-        "calls",
-        "cache_hits",
-        "retries",
-        "tokens",
-        "rubric_size",
-    ]
+    cols = {
+        "run": "run", "done": "done", "processed": "new", "ok": "ok", "failed": "failed", "calls": "calls",
+        "cache_hits": "cached", "retries": "retries", "tokens": "tokens", "rubric_size": "criteria",
+    }  # fmt: skip
     table = Table(title=f"rubrics generate (prompt {summary['prompt_version']})")
-    for c in cols:
-        table.add_column(c, justify="left" if c == "run" else "right")
+    for c, header in cols.items():
+        table.add_column(header, justify="left" if c == "run" else "right")
     for row in summary["runs"]:
         table.add_row(*(str(row[c]) if c != "done" else f"{row['done']}/{row['clips']}" for c in cols))
     Console().print(table)
