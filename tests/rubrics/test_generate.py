@@ -300,3 +300,17 @@ def test_seed_run_script(setup, tmp_path):
     )
     assert proc.returncode == 2 and str(tmp_path / "hf" / "hub") in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error:") and "Traceback" not in proc.stderr
+
+
+def test_rubric_lag_is_deterministic_whatever_the_concurrency(setup, cli):
+    """With --rubric-lag L, clip p sees rubric version p-L: a fixed snapshot, not a race."""
+    args, out, _ = setup
+    assert cli(*args("--rubric-lag", "2", "--concurrency", "6", "--run-name", "wide"))[0] == 0
+    assert cli(*args("--rubric-lag", "2", "--concurrency", "1", "--run-name", "narrow"))[0] == 0
+    wide = read_jsonl(out / "deter" / "wide_0" / "log.jsonl")
+    narrow = read_jsonl(out / "deter" / "narrow_0" / "log.jsonl")
+    assert [r["rubric_version_seen"] for r in wide] == [0, 0, 0, 1, 2, 3]
+    assert [r["rubric_version_seen"] for r in narrow] == [0, 0, 0, 1, 2, 3]
+    for a, b in zip(wide, narrow, strict=True):
+        assert a["extractor_reply"]["raw"] == b["extractor_reply"]["raw"]
+        assert a["final_criteria"] == b["final_criteria"]

@@ -80,7 +80,7 @@ def generate(
         typer.Option(
             "--rubric-lag",
             min=0,
-            help="Clip p sees the rubric as of clip p-L when proposing criteria (0: the current one).",
+            help="Clip p proposes criteria against the rubric without the last L clips merged (0: current).",
         ),
     ] = 0,
     base_url: Annotated[

@@ -13,16 +13,22 @@ Per clip of a run, in clip order:
 
 Scheduling (the honest choice): step 3 is sequential in clip order within a run. Steps 1 and 2 of
 upcoming clips run concurrently (up to ``concurrency`` requests in flight, a window of
-``concurrency`` clips ahead per run), but step 2 of the clip at position ``p`` sees the rubric as
-it was after clip ``p - rubric_lag`` - a fixed, recorded snapshot (``rubric_version_seen``), so the
-result does not depend on timing. ``rubric_lag = 0`` (default) is the original recipe: every
-extractor call sees the current rubric, and only step 1 (the audio model, the expensive call)
-overlaps across clips. ``rubric_lag = L > 0`` lets step 2 of ``L`` clips overlap too, at the price
-of extractor calls that may re-propose criteria merged in the last ``L`` clips (the merge step
+``concurrency`` clips ahead per run), but step 2 of the clip at position ``p`` (0-based) sees
+rubric version ``max(0, p - rubric_lag)``, the rubric with the first ``p - rubric_lag`` clips
+merged - a fixed, recorded snapshot (``rubric_version_seen``), so results never depend on timing
+or on ``concurrency``. ``rubric_lag = 0`` (default) is the original recipe: every extractor call
+sees the current rubric, and only step 1 (the audio model, the expensive call) overlaps across
+clips. ``rubric_lag = L > 0`` lets step 2 of up to ``L + 1`` clips overlap, at the price of
+extractor calls that may re-propose criteria merged from the last ``L`` clips (the merge step
 deduplicates them, adding their weights). Independent runs proceed in parallel.
 
 Each run folder holds ``run.json`` (manifest) and ``log.jsonl`` (one record per clip, fsynced).
-Rerunning the same command resumes after the last complete record.
+Rerunning the same command resumes after the last complete record; a clip recorded as failed stays
+failed (the rubric after it was built without it); ``--overwrite`` redoes a run, and the response
+cache then serves every call whose prompt is unchanged. The cache key of every call holds the
+prompt version, the step, the run name and the run's seed, in both modes: repeated deterministic
+runs each ask the server (they exist to test its determinism), a rerun of a run is served from the
+cache, and stochastic runs differ from one another.
 """
 
 from __future__ import annotations
