@@ -166,14 +166,13 @@ def main() -> None:
         results.append(
             run_phase("C --overwrite (cache)", server, injector, GenerateConfig(**base, overwrite=True))
         )
-        results.append(
-            run_phase(
-                "D 3 stochastic runs",
-                server,
-                injector,
-                GenerateConfig(**base, mode="stochastic", temperature=0.8, runs=3),
-            )
-        )
+        stoch = GenerateConfig(**base, mode="stochastic", temperature=0.8, runs=3)
+        results.append(run_phase("D 3 stochastic runs", server, injector, stoch))
+        for attempt in range(1, 4):  # a fatal error (e.g. unreachable after the retries) stops the job:
+            if not results[-1]["error"]:  # the same command resumes it
+                break
+            stoch = GenerateConfig(**base, mode="stochastic", temperature=0.8, runs=3)
+            results.append(run_phase(f"D{attempt} same command (resume)", server, injector, stoch))
         audio_dir = args.clotho / "audio" / "evaluation"
         if audio_dir.is_dir():
             for f in sorted(audio_dir.glob("*.wav")):

@@ -23,7 +23,9 @@ class RubricLLM:
         self.delay_s = delay_s
         self.counts: Counter[tuple[str, str]] = Counter()
         self.log: list[tuple[str, str, int | None]] = []  # (step, clip, request seed)
-        self.merge_queue: dict[tuple[str, ...], list[str]] = {}  # new criteria -> clips, in order
+        # (new criteria, request seed) -> clips whose extract returned them, in order; the last one
+        # stays, so a merge sent again (after a kill) is still attributed to its clip
+        self.merge_queue: dict[tuple, list[list]] = {}  # entries [clip, merged yet]
         self.ref_clip: dict[str, str] = dict(refs or {})  # caption text -> clip
         self.audio_clip: dict[str, str] = {}  # base64 prefix -> clip
         self.fail: dict[tuple[str, str], object] = {}
@@ -44,14 +46,17 @@ class RubricLLM:
             words = list(dict.fromkeys(WORD.findall(ref.lower())))[-2:]
             reply = {"criteria": [{"criterion": f"mentions {w}", "weight": 2, "quote": w} for w in words]}
             with self.lock:
-                self.merge_queue.setdefault(tuple(f"mentions {w}" for w in words), []).append(clip)
+                key = (tuple(f"mentions {w}" for w in words), (req.body or {}).get("seed"))
+                self.merge_queue.setdefault(key, []).append([clip, False])
         elif "Items starting with R" in text:
             step = "merge"
             items = _ITEM.findall(text)
             new = [t for k, t in items if k.startswith("N")]
             with self.lock:
-                queue = self.merge_queue.get(tuple(new)) or ["?"]
-                clip = queue.pop(0) if queue[0] != "?" else "?"
+                queue = self.merge_queue.get((tuple(new), (req.body or {}).get("seed"))) or [["?", False]]
+                entry = next((e for e in queue if not e[1]), queue[-1])
+                entry[1] = True
+                clip = entry[0]
             groups: dict[str, list[str]] = {}
             for k, t in items:
                 groups.setdefault(t, []).append(k)

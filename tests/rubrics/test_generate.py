@@ -60,7 +60,7 @@ def test_generate_from_baseline_file(setup, cli):
     # one extractor request per clip; merges only when there is something to merge
     counts = server.llm.counts
     assert all(counts[("extract", n)] == 1 for n in NAMES)
-    assert all(counts[("merge", n)] <= 1 for n in NAMES)
+    assert all(counts[("merge", n)] <= 1 for n in NAMES), counts
     body = next(r.body for r in server.requests if "BETTER caption" in r.last_user_text)
     assert body["temperature"] == 0 and body["seed"] == 42
     assert body["response_format"]["type"] == "json_schema"
