@@ -1,0 +1,27 @@
+"""Seed-compatible ``rm_dup.py``: the last record of each run file, i.e. ``lalm-bench rubrics collect``.
+
+``uv run python projects/make_rubrics/rm_dup.py --src-dir stoch --dst-dir stoch_new [--pattern '*.json']
+[--wrap-list] [--overwrite]``; without ``--src-dir`` / ``--dst-dir`` it uses ``stoch`` and ``stoch_new``
+next to this file.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def build_argv(argv: list[str]) -> list[str]:
+    args = ["rubrics", "collect"]
+    for flag, default in (("--src-dir", HERE / "stoch"), ("--dst-dir", HERE / "stoch_new")):
+        if not any(a == flag or a.startswith(flag + "=") for a in argv):
+            args += [flag, str(default)]
+    return args + argv
+
+
+if __name__ == "__main__":
+    from lalm_bench.cli import main
+
+    main(build_argv(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Rubric generation (OnlineRubrics-style) from clips, model captions and human references."""
