@@ -154,9 +154,9 @@ def test_load_real_clotho_verbatim(clotho_eval):
 
 def test_load_clotho_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    with pytest.raises(InputError, match="not found in the Hugging Face cache"):
+    with pytest.raises(InputError, match="is not downloaded.*lalm-bench data download clotho"):
         load_clotho("evaluation")
-    with pytest.raises(InputError, match="--split"):
+    with pytest.raises(InputError, match="unknown Clotho split 'test'"):
         load_clotho("test")
     bad = tmp_path / "bad.csv"
     bad.write_text("file_name,caption_1\na.wav,x\n")

@@ -1,7 +1,6 @@
 """Where the rubric pipeline gets clips, references, audio and baseline captions.
 
-``load_clotho`` is the single point of access to the Clotho captions; it will move to the shared
-dataset layer (``lalm_bench.datasets``) without changing its callers.
+Clotho comes through the shared dataset layer (:mod:`lalm_bench.datasets`).
 """
 
 from __future__ import annotations
@@ -10,9 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lalm_bench.errors import InputError
-
-CLOTHO_REPO = "woongvy/clotho-v2.1"
-SPLITS = ("development", "validation", "evaluation")
 
 
 @dataclass(frozen=True)
@@ -33,43 +29,30 @@ class ClipSet:
         return self.audio_dir / clip.file_name
 
 
-def clotho_snapshot(revision: str | None = None) -> tuple[Path, str]:
-    """The cached snapshot folder of the Clotho dataset repo and its commit (no network)."""
-    from lalm_bench.embeddings.model import cached_revision, hub_cache_dir
-
-    folder = hub_cache_dir() / f"datasets--{CLOTHO_REPO.replace('/', '--')}"
-    commit = cached_revision(CLOTHO_REPO, revision, repo_type="dataset")
-    if commit is None or not (folder / "snapshots" / commit).is_dir():
-        raise InputError(
-            f"Clotho ({CLOTHO_REPO}, revision {revision or 'main'}) not found in the Hugging Face cache "
-            f"{folder}; download it first or pass --csv and --audio-dir"
-        )
-    return folder / "snapshots" / commit, commit
-
-
 def load_clotho(
     split: str, csv: Path | None = None, audio_dir: Path | None = None, revision: str | None = None
 ) -> ClipSet:
-    """Read ``file_name,caption_1..caption_5`` verbatim (no NA parsing, no unescaping)."""
-    if split not in SPLITS:
-        raise InputError(f"--split {split!r}: expected one of {', '.join(SPLITS)}")
+    """Clotho clips of ``split`` through the shared dataset layer (hub-cache snapshot or ``--csv``).
+
+    Captions are kept verbatim; the audio lies under ``<snapshot>/<split>/`` unless ``audio_dir`` says
+    otherwise (with ``--csv``: beside the CSV, or under ``audio/<split>/`` there).
+    """
+    from lalm_bench.datasets import clotho as ds
+
+    ds.check_split(split)
     commit = None
     if csv is None:
-        snapshot, commit = clotho_snapshot(revision)
-        csv = snapshot / f"clotho_captions_{split}.csv"
-        audio_dir = audio_dir or snapshot / split
-    elif audio_dir is None:  # beside the CSV, as in an extracted snapshot or under audio/
+        csv = ds.clotho_csv_path(split, revision)
+        commit = csv.parent.name
+        audio_dir = audio_dir or csv.parent / split
+    elif audio_dir is None:
         candidates = [Path(csv).parent / split, Path(csv).parent / "audio" / split]
         audio_dir = next((d for d in candidates if d.is_dir()), candidates[0])
-    from lalm_bench.io import read_table, require_columns
-
-    cols = ["file_name"] + [f"caption_{i}" for i in range(1, 6)]
-    df = read_table(csv, keep_default_na=False, dtype=str)
-    require_columns(df, cols, csv)
-    if df["file_name"].duplicated().any():
-        dup = df.loc[df["file_name"].duplicated(), "file_name"].iloc[0]
+    table = ds.load_clotho(csv, split=split, min_captions=1)
+    if len(set(table.clips)) != len(table.clips):
+        dup = next(c for i, c in enumerate(table.clips) if c in table.clips[:i])
         raise InputError(f"{csv}: file_name {dup!r} occurs more than once")
-    clips = [Clip(row[0], tuple(row[1:])) for row in df[cols].itertuples(index=False, name=None)]
+    clips = [Clip(name, tuple(caps)) for name, caps in zip(table.clips, table.captions, strict=True)]
     return ClipSet(split=split, clips=clips, csv_path=Path(csv), audio_dir=Path(audio_dir), revision=commit)
 
 
