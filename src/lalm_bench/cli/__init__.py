@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from lalm_bench.cli import cache as _cache  # noqa: F401  (registers the command)
 from lalm_bench.cli import similarity as _similarity  # noqa: F401  (registers the command)
 from lalm_bench.cli.app import app
 
