@@ -202,3 +202,17 @@ def test_approximate_precision_reports_its_deviation(minilm_path: Path, cache_di
     assert info["approximate"] is True and info["exact_fp32"] is False
     dev = info["deviation_vs_torch_fp32"]
     assert dev["sample"] == 3 and 0.9 < dev["min_cosine"] <= dev["mean_cosine"] <= 1.0 + 1e-6
+
+
+def test_multi_process_pool_path(minilm_path: Path, cache_dir: Path) -> None:
+    """The pool code path used for several GPUs, run here on two CPU worker processes."""
+    texts = [f"caption number {i}: " + "a dog barks " * (i % 7) for i in range(40)]
+    single = Embedder(str(minilm_path), device="cpu", use_cache=False, progress=False).encode(texts)
+    emb = Embedder(str(minilm_path), device="cpu", batch_size=4, cache_dir=cache_dir, progress=False)
+    emb.st  # noqa: B018  (load, then point it at two workers as parse_devices does for cuda:0,cuda:1)
+    emb._devices = ["cpu", "cpu"]
+    res = emb.encode(texts)
+    np.testing.assert_allclose(res.embeddings, single.embeddings, atol=1e-5)
+    assert emb.cache_misses == 40
+    warm = Embedder(str(minilm_path), device="cpu", cache_dir=cache_dir, progress=False)
+    np.testing.assert_array_equal(warm.encode(texts).embeddings, res.embeddings)
