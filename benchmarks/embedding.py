@@ -329,6 +329,7 @@ def main() -> None:
                 ["lalm_refs", csv, lim, "openvino", fresh_cache()],
                 base,
             )
+        variant("refs", "plain script (torch), again at the end", ["plain_refs", csv, lim], base)
 
     table = render(rows, args)
     print("\n" + table)
