@@ -33,7 +33,7 @@ class ModelRef:
 
 
 def hub_cache_dir() -> Path:
-    """The Hugging Face hub cache: ``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else ``~/.cache/huggingface/hub``."""
+    """The Hugging Face hub cache: ``$HF_HUB_CACHE``, ``$HF_HOME/hub``, or ``~/.cache/huggingface/hub``."""
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"]).expanduser()
     if os.environ.get("HF_HOME"):
@@ -113,7 +113,9 @@ def resolve_device(device: str = "auto") -> str:
         if ":" in device:
             idx = device.split(":", 1)[1]
             if not idx.isdigit() or int(idx) >= torch.cuda.device_count():
-                raise InputError(f"--device {device}: no such CUDA device ({torch.cuda.device_count()} found)")
+                raise InputError(
+                    f"--device {device}: no such CUDA device ({torch.cuda.device_count()} found)"
+                )
         return device
     if device == "mps":
         mps = getattr(torch.backends, "mps", None)
@@ -155,3 +157,175 @@ def load_sentence_transformer(
     if max_seq_length is not None:
         model.max_seq_length = int(max_seq_length)
     return model
+
+
+BACKENDS = ("torch", "openvino", "onnx")
+# precision → (exact?, note). "exact" means fp32 arithmetic, equal to torch within float rounding.
+PRECISIONS = {
+    "torch": ("fp32",),
+    "openvino": ("fp32", "bf16"),
+    "onnx": ("fp32",),
+}
+_EXTRAS = {
+    "openvino": (
+        "optimum.intel",
+        "--backend openvino needs the openvino extra: `uv sync --extra openvino --no-group current` "
+        "or `pip install 'lalm-bench[openvino]'`",
+    ),
+    "onnx": (
+        "optimum.onnxruntime",
+        "--backend onnx needs optimum-onnx, which is not a lalm-bench extra (it requires transformers < 5): "
+        "`pip install 'sentence-transformers[onnx]'` in a separate environment",
+    ),
+}
+
+
+def check_backend(backend: str, precision: str = "fp32") -> None:
+    """Refuse an unknown backend/precision, or a backend whose optional packages are missing (one line)."""
+    import importlib.util
+
+    if backend not in BACKENDS:
+        raise InputError(f"--backend {backend}: unknown backend (use {', '.join(BACKENDS)})")
+    if precision not in PRECISIONS[backend]:
+        raise InputError(
+            f"--precision {precision}: not available with --backend {backend} "
+            f"(use {', '.join(PRECISIONS[backend])})"
+        )
+    if backend in _EXTRAS:
+        module, hint = _EXTRAS[backend]
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise InputError(hint)
+
+
+def is_exact(backend: str, precision: str) -> bool:
+    """Whether a backend/precision computes in fp32 (same vectors as torch up to float rounding)."""
+    return precision == "fp32"
+
+
+def model_folder(ref: ModelRef) -> Path | None:
+    """The folder holding the model's files without loading it: the local path or the hub snapshot."""
+    if ref.path:
+        return Path(ref.path)
+    if ref.revision and _COMMIT.match(ref.revision):
+        snap = hub_cache_dir() / f"models--{ref.name.replace('/', '--')}" / "snapshots" / ref.revision
+        if snap.is_dir():
+            return snap
+    return None
+
+
+def configured_max_seq_length(ref: ModelRef) -> int | None:
+    """``max_seq_length`` from the model's ``sentence_bert_config.json``, if present (no model load)."""
+    import json
+
+    folder = model_folder(ref)
+    if folder is None:
+        return None
+    cfg = folder / "sentence_bert_config.json"
+    try:
+        value = json.loads(cfg.read_text(encoding="utf-8")).get("max_seq_length")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+_DEVICE_ITEM = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+
+
+def parse_devices(spec: str, cuda_device_count: int | None = None) -> list[str]:
+    """``auto``, ``cpu``, ``cuda``, ``mps``, ``cuda:N`` or a comma list of CUDA devices → device list.
+
+    More than one device means encoding in a multi-process pool, one process per device. ``auto``
+    takes every CUDA device when there are several. ``cuda_device_count`` defaults to torch's count.
+    """
+    raw = (spec or "auto").strip().lower()
+    items = [s.strip() for s in raw.split(",")]
+    if any(not s for s in items):
+        raise InputError(f"--device {spec}: empty entry in the device list")
+    bad = [s for s in items if s != "auto" and not _DEVICE_ITEM.match(s)]
+    if bad:
+        raise InputError(
+            f"--device {spec}: unknown device {bad[0]!r} (use auto, cpu, cuda, cuda:N, mps, or cuda:0,cuda:1)"
+        )
+    if len(items) == 1 and items[0] != "auto" and not items[0].startswith("cuda"):
+        return [resolve_device(items[0])]
+    if cuda_device_count is None:
+        import torch
+
+        cuda_device_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if items == ["auto"]:
+        if cuda_device_count > 1:
+            return [f"cuda:{i}" for i in range(cuda_device_count)]
+        return [resolve_device("auto")] if cuda_device_count == 0 else ["cuda"]
+    if "auto" in items or (len(items) > 1 and any(not s.startswith("cuda") for s in items)):
+        raise InputError(f"--device {spec}: a device list may only hold CUDA devices (cuda:0,cuda:1,...)")
+    if cuda_device_count == 0:
+        raise InputError(f"--device {spec}: CUDA is not available on this machine (use --device cpu)")
+    if len(items) == 1:
+        item = items[0]
+        if ":" in item and int(item.split(":")[1]) >= cuda_device_count:
+            raise InputError(f"--device {spec}: no such CUDA device ({cuda_device_count} found)")
+        return [item]
+    if any(":" not in s for s in items):
+        raise InputError(f"--device {spec}: name each device of a list with its index (cuda:0,cuda:1)")
+    if len(set(items)) != len(items):
+        raise InputError(f"--device {spec}: a device is listed twice")
+    missing = [s for s in items if int(s.split(":")[1]) >= cuda_device_count]
+    if missing:
+        raise InputError(f"--device {spec}: no such CUDA device {missing[0]} ({cuda_device_count} found)")
+    return items
+
+
+def openvino_config(precision: str) -> dict[str, str]:
+    """OpenVINO CPU settings. fp32 is forced: on CPUs with bf16 units OpenVINO otherwise computes in bf16."""
+    return {
+        "INFERENCE_PRECISION_HINT": "f32" if precision == "fp32" else precision,
+        "PERFORMANCE_HINT": "LATENCY",  # one request at a time, all cores on it (ST encodes sequentially)
+    }
+
+
+def load_openvino(
+    ref: ModelRef,
+    identity: str,
+    precision: str,
+    export_root: Path,
+    max_seq_length: int | None = None,
+) -> tuple[SentenceTransformer, dict[str, Any]]:
+    """Load ``ref`` with the OpenVINO backend, exporting it to IR once and reusing the export.
+
+    The export (tens of seconds) is stored under ``export_root/<hash of identity>`` and reused by
+    every later run. Returns the model and a record of what happened (export seconds, IR folder).
+    """
+    import hashlib
+    import logging
+    import shutil
+    import tempfile
+    import time
+
+    for name in ("optimum", "optimum.intel", "nncf", "transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    folder = export_root / ("openvino-" + hashlib.sha256(identity.encode()).hexdigest()[:20])
+    record: dict[str, Any] = {"ir_folder": str(folder), "exported_now": False, "export_seconds": 0.0}
+    kwargs = {"ov_config": openvino_config(precision)}
+    if not (folder / "openvino" / "openvino_model.xml").is_file():
+        t0 = time.perf_counter()
+        st = load_sentence_transformer(ref, "cpu", "openvino", max_seq_length, model_kwargs=kwargs)
+        export_root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=export_root))
+        try:
+            st.save_pretrained(str(tmp))
+            try:
+                tmp.rename(folder)  # atomic; another process may have won the race
+            except OSError:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except Exception:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        record.update(exported_now=True, export_seconds=round(time.perf_counter() - t0, 3))
+        return st, record
+    exported = ModelRef(name=ref.name, path=str(folder), revision=ref.revision)
+    st = load_sentence_transformer(exported, "cpu", "openvino", max_seq_length, model_kwargs=kwargs)
+    return st, record

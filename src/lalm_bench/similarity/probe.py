@@ -35,6 +35,10 @@ class SimilarityConfig:
     batch_size: int = 64
     device: str = "auto"
     max_seq_length: int | None = None
+    backend: str = "torch"
+    precision: str = "fp32"
+    cache_dir: str | None = None
+    use_cache: bool = True
     bootstrap: int = 1000
     seed: int = 0
     allow_empty: bool = False
@@ -185,6 +189,10 @@ def run_similarity(config: SimilarityConfig, embedder: Embedder | None = None) -
             device=config.device,
             batch_size=config.batch_size,
             max_seq_length=config.max_seq_length,
+            backend=config.backend,
+            precision=config.precision,
+            cache_dir=config.cache_dir,
+            use_cache=config.use_cache,
         )
     n = len(merged)
     enc = embedder.encode(merged["text_noise"].tolist() + merged["text_audio"].tolist())

@@ -27,6 +27,10 @@ def similarity_command(
         device=cfg.device,
         batch_size=cfg.batch_size,
         max_seq_length=cfg.max_seq_length,
+        backend=cfg.backend,
+        precision=cfg.precision,
+        cache_dir=cfg.cache_dir,
+        use_cache=cfg.use_cache,
         progress=not quiet,
     )
     result = run_similarity(cfg, embedder)
