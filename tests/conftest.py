@@ -20,14 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keep the user's caches out of the tests: embedding and LLM caches, HF home."""
+@pytest.fixture(autouse=True)
+def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's caches out of the tests, and each test's caches out of the others."""
     base = tmp_path_factory.mktemp("caches")
-    os.environ["LALM_BENCH_CACHE_DIR"] = str(base / "embeddings")
-    os.environ["LALM_BENCH_LLM_CACHE"] = str(base / "llm-cache.sqlite")
-    os.environ["HF_HOME"] = str(base / "hf_home")
-    os.environ.pop("HF_HUB_CACHE", None)
+    monkeypatch.setenv("LALM_BENCH_CACHE_DIR", str(base / "embeddings"))
+    monkeypatch.setenv("LALM_BENCH_LLM_CACHE", str(base / "llm-cache.sqlite"))
+    monkeypatch.setenv("HF_HOME", str(base / "hf_home"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
 
 
 @pytest.fixture(scope="session")

