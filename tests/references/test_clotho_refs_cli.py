@@ -234,3 +234,28 @@ def test_real_validation_split_end_to_end(fake_hub, shared_data, tmp_path, run_c
     got = sims.reshape(1045, 10)[rows]
     np.testing.assert_allclose(got, expected, atol=1e-4)
     assert pairs["file_name"].iloc[rows[0] * 10] == table["file_name"].iloc[rows[0]]
+
+
+def test_warm_cache_rerun_loads_no_model_and_gives_the_same_numbers(tmp_path, run_cli):
+    csv = tmp_path / "clotho_captions_evaluation.csv"
+    csv.write_text(CLOTHO_CSV)
+    cache = tmp_path / "cache"
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"o{k}"
+        code, _, err = run_cli("clotho-refs", "--csv", csv, "-o", out, "--model", MODEL, "-q", "--cache-dir", cache)
+        assert code == 0, err
+        outs.append(out)
+    cold, warm = (json.loads((o / "clotho_summary_evaluation.json").read_text()) for o in outs)
+    assert cold["manifest"]["model"]["model_loaded"] is True
+    assert warm["manifest"]["model"]["model_loaded"] is False
+    assert warm["manifest"]["model"]["cache"]["misses"] == 0
+    pd.testing.assert_frame_equal(*(pd.read_csv(o / "clotho_pairs_evaluation.csv") for o in outs))
+
+
+def test_unknown_backend_is_one_line(tmp_path, run_cli):
+    csv = tmp_path / "clotho_captions_evaluation.csv"
+    csv.write_text(CLOTHO_CSV)
+    code, _, err = run_cli("clotho-refs", "--csv", csv, "-o", tmp_path / "o", "--model", MODEL, "--backend", "tpu")
+    assert "--backend tpu" in one_line_error(code, err)
+    assert not (tmp_path / "o").exists()

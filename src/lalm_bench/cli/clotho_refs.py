@@ -8,11 +8,15 @@ from typing import Annotated
 import typer
 
 from lalm_bench.cli.app import (
+    BackendOpt,
     BootstrapOpt,
+    CacheDirOpt,
     DeviceOpt,
     MaxSeqOpt,
     ModelOpt,
+    NoCacheOpt,
     OverwriteOpt,
+    PrecisionOpt,
     QuietOpt,
     SeedOpt,
     app,
@@ -38,6 +42,10 @@ def clotho_refs(
     device: DeviceOpt = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 128,
     max_seq_length: MaxSeqOpt = None,
+    backend: BackendOpt = "torch",
+    precision: PrecisionOpt = "fp32",
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
     z_threshold: Annotated[
         float, typer.Option("--z-threshold", help="Flag pairs with |z| >= this and captions with z <= -this.")
     ] = 2.0,
@@ -98,6 +106,10 @@ def clotho_refs(
         device=device,
         batch_size=batch_size,
         max_seq_length=max_seq_length,
+        backend=backend,
+        precision=precision,
+        cache_dir=None if cache_dir is None else str(cache_dir),
+        use_cache=not no_cache,
         z_threshold=z_threshold,
         bootstrap=bootstrap,
         seed=seed,

@@ -54,6 +54,10 @@ class ReferenceConfig:
     device: str = "auto"
     batch_size: int = 128
     max_seq_length: int | None = None
+    backend: str = "torch"
+    precision: str = "fp32"
+    cache_dir: str | None = None
+    use_cache: bool = True
     z_threshold: float = 2.0
     bootstrap: int = 1000
     seed: int = 0

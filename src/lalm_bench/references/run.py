@@ -97,7 +97,8 @@ def clotho_refs_command(
     All checks (split, dataset present, outputs writable, device) happen before any model work, and
     the files are written only once everything is computed, so a failure leaves no partial output.
     """
-    from lalm_bench.embeddings import Embedder, resolve_device
+    from lalm_bench.embeddings import Embedder
+    from lalm_bench.embeddings.model import check_backend, parse_devices
     from lalm_bench.io import check_writable, write_csv, write_json
 
     if config.z_threshold <= 0:
@@ -107,7 +108,8 @@ def clotho_refs_command(
     paths = plan.output_paths(output_dir)
     check_writable([*paths.values(), *([Path(plot)] if plot else [])], overwrite)
     if embedder is None:
-        resolve_device(config.device)
+        parse_devices(config.device)
+        check_backend(config.backend, config.precision)
     table = plan.load(config)
     if embedder is None:
         embedder = Embedder(
@@ -117,6 +119,10 @@ def clotho_refs_command(
             batch_size=config.batch_size,
             max_seq_length=config.max_seq_length,
             progress=not quiet,
+            backend=config.backend,
+            precision=config.precision,
+            cache_dir=config.cache_dir,
+            use_cache=config.use_cache,
         )
     result = run_reference_agreement(table, config, embedder, plan.dataset)
     result.summary["files"] = {k: str(v) for k, v in paths.items()} | ({"plot": str(plot)} if plot else {})
