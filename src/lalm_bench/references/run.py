@@ -97,8 +97,8 @@ def clotho_refs_command(
     All checks (split, dataset present, outputs writable, device) happen before any model work, and
     the files are written only once everything is computed, so a failure leaves no partial output.
     """
-    from lalm_bench.embeddings import Embedder
     from lalm_bench.embeddings.model import check_backend, parse_devices
+    from lalm_bench.embeddings.options import embedder_from_config
     from lalm_bench.io import check_writable, write_csv, write_json
 
     if config.z_threshold <= 0:
@@ -112,18 +112,7 @@ def clotho_refs_command(
         check_backend(config.backend, config.precision)
     table = plan.load(config)
     if embedder is None:
-        embedder = Embedder(
-            config.model,
-            revision=config.model_revision,
-            device=config.device,
-            batch_size=config.batch_size,
-            max_seq_length=config.max_seq_length,
-            progress=not quiet,
-            backend=config.backend,
-            precision=config.precision,
-            cache_dir=config.cache_dir,
-            use_cache=config.use_cache,
-        )
+        embedder = embedder_from_config(config, revision=config.model_revision, progress=not quiet)
     result = run_reference_agreement(table, config, embedder, plan.dataset)
     result.summary["files"] = {k: str(v) for k, v in paths.items()} | ({"plot": str(plot)} if plot else {})
     write_csv(paths["pairs"], result.pairs)

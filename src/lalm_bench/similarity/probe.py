@@ -167,9 +167,9 @@ def summarize(
     return overall, by_cat
 
 
-def run_similarity(config: SimilarityConfig, embedder: Embedder | None = None) -> dict[str, Any]:
+def run_similarity(config: SimilarityConfig, embedder: Embedder | None = None, progress: bool = True) -> dict[str, Any]:
     """Run the listening probe and return the result document (``overall``, ``by_category``, ...)."""
-    from lalm_bench.embeddings import Embedder
+    from lalm_bench.embeddings.options import embedder_from_config
     from lalm_bench.manifest import build_manifest
 
     t0 = time.perf_counter()
@@ -183,17 +183,7 @@ def run_similarity(config: SimilarityConfig, embedder: Embedder | None = None) -
     matching["empty_texts"] = check_texts(merged, noise.path, audio.path, config.allow_empty)
 
     if embedder is None:
-        embedder = Embedder(
-            config.model,
-            revision=config.revision,
-            device=config.device,
-            batch_size=config.batch_size,
-            max_seq_length=config.max_seq_length,
-            backend=config.backend,
-            precision=config.precision,
-            cache_dir=config.cache_dir,
-            use_cache=config.use_cache,
-        )
+        embedder = embedder_from_config(config, revision=config.revision, progress=progress)
     n = len(merged)
     enc = embedder.encode(merged["text_noise"].tolist() + merged["text_audio"].tolist())
     e_noise, e_audio = enc.embeddings[:n].astype(np.float64), enc.embeddings[n:].astype(np.float64)

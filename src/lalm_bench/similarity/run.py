@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lalm_bench.embeddings import Embedder
 from lalm_bench.io import check_writable, write_json
 from lalm_bench.similarity.probe import SimilarityConfig, run_similarity
 
@@ -21,19 +20,7 @@ def similarity_command(
     outputs = [Path(output)] + ([Path(plot)] if plot else [])
     check_writable(outputs, overwrite)
     cfg = SimilarityConfig(**config)  # type: ignore[arg-type]
-    embedder = Embedder(
-        cfg.model,
-        revision=cfg.revision,
-        device=cfg.device,
-        batch_size=cfg.batch_size,
-        max_seq_length=cfg.max_seq_length,
-        backend=cfg.backend,
-        precision=cfg.precision,
-        cache_dir=cfg.cache_dir,
-        use_cache=cfg.use_cache,
-        progress=not quiet,
-    )
-    result = run_similarity(cfg, embedder)
+    result = run_similarity(cfg, progress=not quiet)
     write_json(output, result)
     if plot:
         from lalm_bench.similarity.report import plot_similarity
