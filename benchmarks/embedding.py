@@ -125,29 +125,32 @@ def child_plain_refs(csv: str, limit: int | None, out: str) -> None:
     Path(out).write_text(json.dumps({"sims": sims.tolist(), "texts": len(flat)}))
 
 
-def lalm_refs(
-    csv: str, limit: int | None, backend: str, cache_dir: str | None
-) -> tuple[list[float], int, dict]:
-    """Within-clip pair similarities through lalm-bench.
+def lalm_refs(csv: str, limit: int | None, backend: str, cache_dir: str | None) -> tuple[list[float], int, dict]:
+    """The whole ``lalm-bench clotho-refs`` job (library call): pairs, z, outliers, chance, bootstrap, files."""
+    import tempfile
 
-    The clotho-refs job (branch feat-refs) is not merged here yet, so this calls the Embedder it
-    uses and the same per-clip pairing; once merged, call its library function here instead.
-    """
-    from lalm_bench.embeddings import Embedder
+    from lalm_bench.references.agreement import ReferenceConfig
+    from lalm_bench.references.run import clotho_refs_command
 
-    caps = _clotho_captions(csv, limit)
-    flat = [c for row in caps for c in row]
-    emb = Embedder(
-        MODEL,
-        device="cpu",
-        batch_size=64,
-        backend=backend,
-        cache_dir=cache_dir,
-        use_cache=cache_dir is not None,
-        progress=False,
-    )
-    enc = emb.encode(flat)
-    return _pairs(enc.embeddings, len(caps[0])).tolist(), len(flat), emb.info()
+    with tempfile.TemporaryDirectory() as tmp:
+        if limit is not None:  # the first N clips, as a Clotho CSV of the same split
+            import pandas as pd
+
+            sub = Path(tmp) / Path(csv).name
+            pd.read_csv(csv, dtype=str, keep_default_na=False).head(limit).to_csv(sub, index=False)
+            csv = str(sub)
+        config = ReferenceConfig(
+            csv=Path(csv),
+            model=MODEL,
+            device="cpu",
+            batch_size=64,
+            backend=backend,
+            cache_dir=cache_dir,
+            use_cache=cache_dir is not None,
+        )
+        result = clotho_refs_command(config, output_dir=Path(tmp) / "out", quiet=True)
+        n = int(result.summary["dataset"]["captions"])
+        return result.pair_similarities.tolist(), n, result.summary["manifest"]["model"]
 
 
 def child_lalm_refs(csv: str, limit: int | None, out: str, backend: str, cache_dir: str) -> None:
@@ -229,10 +232,7 @@ def main() -> None:
 
         have_ov = "openvino" not in args.skip
     except ImportError:
-        print(
-            "openvino extra not installed, OpenVINO rows skipped "
-            "(uv sync --extra openvino --no-group current)"
-        )
+        print("openvino extra not installed, OpenVINO rows skipped (uv sync --extra openvino --no-group current)")
         have_ov = False
 
     tmp = Path(tempfile.mkdtemp(prefix="lalm-bench-embedding-"))
@@ -320,8 +320,8 @@ def main() -> None:
         lim = str(args.refs_limit or 0)
         base = variant("refs", "plain script (torch)", ["plain_refs", csv, lim], None)
         cache = fresh_cache()
-        variant("refs", "lalm-bench Embedder, cold cache", ["lalm_refs", csv, lim, "torch", cache], base)
-        variant("refs", "lalm-bench Embedder, warm cache", ["lalm_refs", csv, lim, "torch", cache], base)
+        variant("refs", "lalm-bench clotho-refs, cold cache", ["lalm_refs", csv, lim, "torch", cache], base)
+        variant("refs", "lalm-bench clotho-refs, warm cache", ["lalm_refs", csv, lim, "torch", cache], base)
         if have_ov:
             variant(
                 "refs",
@@ -336,9 +336,7 @@ def main() -> None:
     if args.markdown:
         args.markdown.write_text(table + "\n")
     if args.json:
-        args.json.write_text(
-            json.dumps({"machine": machine(), "versions": versions(), "rows": rows}, indent=1)
-        )
+        args.json.write_text(json.dumps({"machine": machine(), "versions": versions(), "rows": rows}, indent=1))
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -347,8 +345,7 @@ def render(rows: list[dict], args: argparse.Namespace) -> str:
         f"Machine: {machine()}; {versions()}.",
         f"Command: `uv run --no-sync python benchmarks/embedding.py {' '.join(sys.argv[1:])}`",
         "",
-        "| data | variant | texts | wall s | texts/s | × plain | × cold | peak RSS GiB "
-        "| max abs Δsim vs plain |",
+        "| data | variant | texts | wall s | texts/s | × plain | × cold | peak RSS GiB | max abs Δsim vs plain |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for group in ("mmau", "refs"):
@@ -357,9 +354,7 @@ def render(rows: list[dict], args: argparse.Namespace) -> str:
             continue
         # the plain script runs first and last; the faster of the two is the baseline (less disturbed)
         plain = min(r["wall_s"] for r in sub if r["variant"].startswith("plain"))
-        cold = next(
-            (r["wall_s"] for r in sub if "cold" in r["variant"] and "openvino" not in r["variant"]), None
-        )
+        cold = next((r["wall_s"] for r in sub if "cold" in r["variant"] and "openvino" not in r["variant"]), None)
         label = "MMAU-Pro answers" if group == "mmau" else "Clotho dev captions"
         for r in sub:
             d = r["max_abs_delta_sim"]

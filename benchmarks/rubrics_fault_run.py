@@ -115,9 +115,7 @@ def kill_phase(server, llm, base: dict, out: Path) -> dict:
         "records_after_rerun": [len(f) for f in final],
         "distinct_clips_after_rerun": [len({json.loads(x)["clip"] for x in f}) for f in final],
         "server_requests_after_restart": len(server.requests) - n0,
-        "requests_after_restart_for_clips_logged_before_kill": sum(
-            c in logged.get(s, ()) for _, c, s in after
-        ),
+        "requests_after_restart_for_clips_logged_before_kill": sum(c in logged.get(s, ()) for _, c, s in after),
         "requests_before_kill_for_unlogged_clips": [
             list(x) for x in llm.log[mark:at_kill] if x[1] not in logged.get(x[2], ())
         ],
@@ -163,9 +161,7 @@ def main() -> None:
         base["base_url"] = server.base_url
         results.append(run_phase("A fresh run, faults on", server, injector, GenerateConfig(**base)))
         results.append(run_phase("B same command (resume)", server, injector, GenerateConfig(**base)))
-        results.append(
-            run_phase("C --overwrite (cache)", server, injector, GenerateConfig(**base, overwrite=True))
-        )
+        results.append(run_phase("C --overwrite (cache)", server, injector, GenerateConfig(**base, overwrite=True)))
         stoch = GenerateConfig(**base, mode="stochastic", temperature=0.8, runs=3)
         results.append(run_phase("D 3 stochastic runs", server, injector, stoch))
         for attempt in range(1, 4):  # a fatal error (e.g. unreachable after the retries) stops the job:
@@ -183,9 +179,7 @@ def main() -> None:
                     "E 5 real clips, audio model",
                     server,
                     injector,
-                    GenerateConfig(
-                        **cfg, audio_model="openai/omni", audio_dir=audio_dir, rubric_with_audio=True
-                    ),
+                    GenerateConfig(**cfg, audio_model="openai/omni", audio_dir=audio_dir, rubric_with_audio=True),
                 )
             )
         results.append(kill_phase(server, llm, base, out))

@@ -95,9 +95,11 @@ def _packaged_model(name: str) -> ModelRef:
 
 def resolve_device(device: str = "auto") -> str:
     """``auto`` → cuda, else mps, else cpu; an explicit accelerator that is absent is an error."""
+    device = (device or "auto").strip().lower()
+    if device == "cpu":  # no torch import: a warm-cache run never needs it
+        return "cpu"
     import torch
 
-    device = (device or "auto").strip().lower()
     if device == "auto":
         if torch.cuda.is_available():
             return "cuda"

@@ -105,8 +105,8 @@ def clip_pair_similarities(
         for lo in range(0, len(clips_k), chunk):
             clips = clips_k[lo : lo + chunk]
             rows = starts[clips][:, None] + np.arange(k)  # (m, k) caption rows
-            block = embeddings[rows].astype(np.float64)  # (m, k, dim)
-            sim = np.einsum("mid,mjd->mij", block, block)  # (m, k, k)
+            block = embeddings[rows]  # (m, k, dim)
+            sim = np.einsum("mid,mjd->mij", block, block, dtype=np.float64)  # (m, k, k), float64 sums
             where = pair_starts[clips][:, None] + np.arange(len(iu))
             pair_clip[where] = clips[:, None]
             pair_i[where] = iu
@@ -197,7 +197,7 @@ def run_reference_agreement(
     clip_means = clip_sums / n_pairs_clip
 
     ca, cb = chance_pairs(caption_clip, min(int(config.chance_cap), sims.size), config.seed)
-    chance = np.einsum("ij,ij->i", emb[ca].astype(np.float64), emb[cb].astype(np.float64))
+    chance = np.einsum("ij,ij->i", emb[ca], emb[cb], dtype=np.float64)
 
     clip_col = table.clip_column
     pairs = pd.DataFrame(

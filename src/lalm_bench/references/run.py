@@ -108,7 +108,8 @@ def clotho_refs_command(
     paths = plan.output_paths(output_dir)
     check_writable([*paths.values(), *([Path(plot)] if plot else [])], overwrite)
     if embedder is None:
-        parse_devices(config.device)
+        if config.device.strip().lower() != "auto":  # "auto" cannot fail; checking it would import torch
+            parse_devices(config.device)
         check_backend(config.backend, config.precision)
     table = plan.load(config)
     if embedder is None:
