@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.llm.helpers import make_wav
 from tests.rubrics.fake_rubric_llm import RubricLLM
+
+__all__ = ["make_wav"]
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_CLOTHO = REPO.parent / "shared" / "data" / "clotho"
@@ -77,21 +79,6 @@ def write_baselines(path: Path, names, text=lambda n: f"Some noise is heard in {
         for n in names:
             w.writerow([n, text(n)])
     return path
-
-
-def make_wav(seconds: float = 0.05, rate: int = 8000) -> bytes:
-    import math
-    import struct
-    import wave
-
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(i / 3))) for i in range(int(seconds * rate)))
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(frames)
-    return buf.getvalue()
 
 
 @pytest.fixture
