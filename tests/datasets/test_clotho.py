@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from tests.datasets.fake_hub import REV_A  # the fake_hub default
 
 from lalm_bench.datasets import clotho_csv_path, load_clotho
 from lalm_bench.datasets.hub import DatasetNotFoundError
 from lalm_bench.errors import InputError
-
-REV_A = "a" * 40  # the fake_hub default
 
 HEADER = "file_name,caption_1,caption_2,caption_3,caption_4,caption_5"
 ROWS = [

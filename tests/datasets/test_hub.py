@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.datasets.fake_hub import CLOTHO_REPO, REV_A, REV_B
 
 from lalm_bench.datasets.hub import DatasetNotFoundError, resolve_snapshot
-
-CLOTHO_REPO = "woongvy/clotho-v2.1"
-REV_A = "a" * 40  # the fake_hub default
-REV_B = "b" * 40
 
 
 def test_refs_main_names_the_snapshot_even_when_others_exist(fake_hub):
