@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.llm.fake_server import FaultInjector, ScriptedOpenAIServer  # noqa: E402
-from tests.rubrics.fake_rubric_llm import RubricLLM  # noqa: E402
+from lalm_bench.llm.testserver import FaultInjector, ScriptedOpenAIServer  # noqa: E402
+from lalm_bench.rubrics.mock import RubricLLM  # noqa: E402
 
 from lalm_bench.rubrics.pipeline import GenerateConfig, Pipeline, default_model_factory  # noqa: E402
 

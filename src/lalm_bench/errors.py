@@ -24,6 +24,29 @@ class OutputExistsError(LalmBenchError):
     """An output file exists and ``--overwrite`` was not given."""
 
 
+class RunLockedError(LalmBenchError):
+    """Another process is writing the same run."""
+
+
+class AllFailedError(LalmBenchError):
+    """Every item of a run failed: the outputs hold only failures (exit status 3)."""
+
+    exit_code = 3
+
+
+#: What the CLI adds to "interrupted" on Ctrl-C; set by jobs that resume (see :func:`resumable`).
+_interrupt_hint: list[str] = []
+
+
+def resumable(hint: str = "rerun the same command to resume") -> None:
+    """Mark the running command as resumable: an interruption is then reported with ``hint``."""
+    _interrupt_hint[:] = [hint]
+
+
+def interrupt_message() -> str:
+    return "interrupted" + (f"; {_interrupt_hint[0]}" if _interrupt_hint else "")
+
+
 def first_line(exc: BaseException) -> str:
     """The first non-empty line of an exception's message, for one-line error reports."""
     for line in str(exc).splitlines():

@@ -8,7 +8,8 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -49,11 +50,6 @@ def _umask() -> int:
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_open(path, "w") as fh:
         fh.write(text)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    with atomic_open(path, "wb") as fh:
-        fh.write(data)
 
 
 def to_strict_json(obj: Any) -> Any:
@@ -109,18 +105,127 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def check_writable(paths: list[Path], overwrite: bool) -> None:
     """Refuse to run when an output exists and ``overwrite`` is false (checked before any work)."""
-    existing = [str(p) for p in paths if p.exists()]
+    check_outputs({str(p): p for p in paths}, overwrite=overwrite)
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Where a job writes (one file or one folder, depending on the job) and how."""
+
+    path: Path
+    plot: Path | None = None
+    overwrite: bool = False
+    quiet: bool = False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_folder_writable(folder: Path, what: str = "output folder") -> None:
+    """``folder`` (or, if it does not exist yet, its nearest existing parent) is a writable directory."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{what} {folder} is a file, not a folder")
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"cannot create {what} {folder}: {probe} is a file")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write to {probe} (permission denied)" + ("" if probe == folder else f" for {folder}"))
+
+
+def check_outputs(outputs: Mapping[str, Path | None], *, inputs: Sequence[Path] = (), overwrite: bool = False) -> None:
+    """Everything about a job's outputs that can fail, checked before any work starts.
+
+    ``outputs`` maps a label (the flag, e.g. ``--plot``) to a file path (``None`` = not asked for).
+    Refused: two outputs naming one file, an output that is one of the ``inputs``, an output that is
+    a folder, an output whose folder cannot be created or written, and an existing output without
+    ``overwrite``."""
+    named = [(label, Path(p)) for label, p in outputs.items() if p is not None]
+    for i, (label, path) in enumerate(named):
+        for other, prev in named[:i]:
+            if _same_file(path, prev):
+                raise InputError(f"{other} and {label} name the same file {path}; give each output its own path")
+        for inp in inputs:
+            if _same_file(path, Path(inp)):
+                raise InputError(f"{label} {path} is one of the inputs; write the output elsewhere")
+        if path.is_dir():
+            raise InputError(f"{label} {path} is a folder; name a file")
+        check_folder_writable(path.parent, f"the folder of {label}")
+    existing = [str(p) for _, p in named if p.exists()]
     if existing and not overwrite:
         raise OutputExistsError(f"output exists: {', '.join(existing)} (pass --overwrite to replace it)")
-    for p in paths:
-        if p.exists() and p.is_dir():
-            raise InputError(f"{p}: output path is a directory")
+
+
+class OutputSet:
+    """A job's outputs, written all or nothing.
+
+    Each output is staged as a temporary file beside its target; only when every one is written
+    does :meth:`commit` move them into place. An exception inside ``with OutputSet() as out:``
+    removes the staged files and leaves every earlier output untouched."""
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []
+
+    @contextlib.contextmanager
+    def open(self, path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
+        """A file handle whose content becomes ``path`` at commit."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.chmod(tmp, 0o666 & ~_umask())
+        self._staged.append((Path(tmp), path))
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def json(self, path: str | Path, obj: Any) -> None:
+        with self.open(path) as fh:
+            fh.write(dumps_strict(obj) + "\n")
+
+    def csv(self, path: str | Path, df: pd.DataFrame) -> None:
+        with self.open(path) as fh:
+            df.to_csv(fh, index=False, lineterminator="\n")
+
+    def table(self, path: str | Path, df: pd.DataFrame) -> None:
+        """Parquet for ``.parquet``/``.pq``, else CSV."""
+        if Path(path).suffix.lower() in {".parquet", ".pq"}:
+            with self.open(path, "wb") as fh:
+                df.to_parquet(fh, index=False)
+        else:
+            self.csv(path, df)
+
+    def commit(self) -> None:
+        for tmp, final in self._staged:
+            os.replace(tmp, final)
+        self._staged.clear()
+
+    def discard(self) -> None:
+        for tmp, _ in self._staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        self._staged.clear()
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
 
 
 def require_file(path: str | Path, what: str = "input file") -> Path:
@@ -173,3 +278,30 @@ def require_columns(df: pd.DataFrame, columns: list[str], path: str | Path) -> N
     if missing:
         have = ", ".join(map(str, df.columns)) or "(none)"
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}; columns present: {have}")
+
+
+def sqlite_schema_version(conn: Any, *, version: int, tables: Sequence[str], path: Path, what: str) -> bool:
+    """Check (before creating tables) the schema version of a SQLite cache in ``PRAGMA user_version``.
+
+    Returns ``True`` when the caller should create its tables and then :func:`set_sqlite_version`.
+    A file from before versioning (``user_version`` 0) holding exactly our tables is the version-1
+    layout and is adopted; a newer version, or a file that is not ours, is refused in one line."""
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if current == version:
+        return True
+    if current == 0 and (not present or set(tables) <= present):
+        return True
+    if current > version:
+        raise InputError(
+            f"{what} {path} has schema version {current}, written by a newer lalm-bench (this one reads "
+            f"version {version}); upgrade lalm-bench or use another cache location"
+        )
+    raise InputError(
+        f"{path} is not a {what} this lalm-bench can read (schema version {current}, tables "
+        f"{', '.join(sorted(present)) or 'none'}); delete it or use another cache location"
+    )
+
+
+def set_sqlite_version(conn: Any, version: int) -> None:
+    conn.execute(f"PRAGMA user_version = {int(version)}")

@@ -43,3 +43,17 @@ def build_manifest(
         manifest["model"] = model
     manifest.update(extra)
     return manifest
+
+
+def config_parameters(config: Any) -> dict[str, Any]:
+    """A job config (a dataclass, maybe nesting option groups) as plain JSON values for a manifest."""
+    import dataclasses
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return str(value) if isinstance(value, Path) else value
+
+    return plain(dataclasses.asdict(config))

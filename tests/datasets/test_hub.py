@@ -6,6 +6,7 @@ import pytest
 from tests.datasets.fake_hub import CLOTHO_REPO, REV_A, REV_B
 
 from lalm_bench.datasets.hub import DatasetNotFoundError, resolve_snapshot
+from lalm_bench.errors import InputError
 
 
 def test_refs_main_names_the_snapshot_even_when_others_exist(fake_hub):
@@ -29,11 +30,28 @@ def test_several_snapshots_without_refs_main_is_an_error_not_a_guess(fake_hub):
         resolve_snapshot(CLOTHO_REPO)
 
 
-def test_refs_main_pointing_to_a_missing_snapshot_falls_back_to_the_single_one(fake_hub):
+def test_refs_main_pointing_to_a_missing_snapshot_is_an_error_not_a_fallback(fake_hub):
     fake_hub.add_snapshot({"x.txt": b"1"}, revision=REV_A, ref=None)
     (fake_hub.folder() / "refs").mkdir()
     (fake_hub.folder() / "refs" / "main").write_text("c" * 40)
-    assert resolve_snapshot(CLOTHO_REPO).name == REV_A
+    with pytest.raises(DatasetNotFoundError, match=r"refs/main names snapshot cccccccccccc, which is not in"):
+        resolve_snapshot(CLOTHO_REPO)  # refs/main decides: another snapshot is never taken silently
+
+
+@pytest.mark.parametrize("content", [b"../../evil", b"\xff\xfe not utf-8", b"main"])
+def test_a_ref_is_only_ever_a_commit_hash(fake_hub, content):
+    fake_hub.add_snapshot({"x.txt": b"1"}, revision=REV_A, ref=None)
+    (fake_hub.folder() / "refs").mkdir()
+    (fake_hub.folder() / "refs" / "main").write_bytes(content)
+    with pytest.raises(InputError, match="does not hold a commit hash"):
+        resolve_snapshot(CLOTHO_REPO)
+
+
+@pytest.mark.parametrize("revision", ["../../etc", "/abs", "a/../../b"])
+def test_a_revision_cannot_walk_out_of_refs(fake_hub, revision):
+    fake_hub.add_snapshot({"x.txt": b"1"}, revision=REV_A, ref="main")
+    with pytest.raises(InputError, match="is not a commit hash, branch or tag name"):
+        resolve_snapshot(CLOTHO_REPO, revision=revision)
 
 
 def test_revision_by_commit_and_by_branch(fake_hub):

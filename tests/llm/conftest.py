@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.llm.fake_server import ScriptedOpenAIServer
+from lalm_bench.llm.testserver import ScriptedOpenAIServer
 
 
 @pytest.fixture

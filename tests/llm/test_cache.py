@@ -26,7 +26,7 @@ from lalm_bench.llm import (
     is_cacheable,
     open_cache,
 )
-from tests.llm.fake_server import error
+from lalm_bench.llm.testserver import error
 from tests.llm.helpers import Criteria, make_wav, model_for, run
 
 WAV = make_wav()

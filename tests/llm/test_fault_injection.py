@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from lalm_bench.llm import LLMError, Message, ResponseCache
-from tests.llm.fake_server import FaultInjector, completion
+from lalm_bench.llm.testserver import FaultInjector, completion
 from tests.llm.helpers import Criteria, model_for, run
 
 

@@ -25,7 +25,7 @@ from lalm_bench.llm import (
     TextPart,
 )
 from lalm_bench.llm.openai_provider import OpenAIChatModel, _retry_after_s
-from tests.llm.fake_server import completion, dropped, error, slow
+from lalm_bench.llm.testserver import completion, dropped, error, slow
 from tests.llm.helpers import FAST, Criteria, make_wav, model_for, run
 
 GOOD = json.dumps({"items": [{"text": "mentions rain", "weight": 3}], "note": None})
@@ -293,7 +293,7 @@ def test_model_usable_across_event_loops(server):
 
 
 def test_non_completion_body_is_a_response_error(server):
-    from tests.llm.fake_server import Reply
+    from lalm_bench.llm.testserver import Reply
 
     server.script(Reply(200, {"unexpected": True}))
     with pytest.raises(LLMResponseError):

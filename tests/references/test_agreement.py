@@ -9,13 +9,9 @@ import pytest
 
 from lalm_bench.datasets import load_caption_table
 from lalm_bench.io import dumps_strict
-from lalm_bench.references.agreement import (
-    ReferenceConfig,
-    chance_pairs,
-    clip_pair_similarities,
-    cluster_bootstrap_ci,
-    run_reference_agreement,
-)
+from lalm_bench.references.agreement import chance_pairs, clip_pair_similarities, cluster_bootstrap_ci
+from lalm_bench.references.config import ReferenceConfig
+from lalm_bench.references.run import measure_agreement
 
 
 def brute_force(emb, sizes):
@@ -113,7 +109,7 @@ def test_small_run_against_an_independent_computation(tmp_path, embedder):
     path.write_text(CAPTIONS)
     table = load_caption_table(path, split="evaluation")
     cfg = ReferenceConfig(z_threshold=1.5, bootstrap=200, seed=1)
-    res = run_reference_agreement(table, cfg, embedder)
+    res = measure_agreement(table, cfg, embedder)
     s = res.summary
     assert s["clips"] == 4 and s["pairs"] == 40 and s["dataset"]["clips_skipped"] == 1
     assert s["dataset"]["skipped_examples"] == ["thin.wav"]
@@ -149,7 +145,7 @@ def test_small_run_against_an_independent_computation(tmp_path, embedder):
 def test_identical_captions_give_null_z_not_nan_json(tmp_path, embedder):
     path = tmp_path / "same.csv"
     path.write_text("file_name,caption_1,caption_2\na.wav,same text,same text\nb.wav,same text,same text\n")
-    res = run_reference_agreement(load_caption_table(path), ReferenceConfig(bootstrap=0), embedder)
+    res = measure_agreement(load_caption_table(path), ReferenceConfig(bootstrap=0), embedder)
     text = dumps_strict(res.summary)
     assert "NaN" not in text and json.loads(text)["ci95"] is None
     assert res.outliers.empty and res.summary["outliers"]["total"] == 0

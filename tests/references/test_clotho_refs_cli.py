@@ -64,7 +64,9 @@ def test_split_must_match_a_clotho_csv_and_revision_needs_the_cache(tmp_path, ru
     csv.write_text(CLOTHO_CSV)
     code, _, err = run_cli("clotho-refs", "--csv", csv, "--split", "evaluation", "-o", tmp_path)
     assert "does not match clotho_captions_validation.csv" in one_line_error(code, err)
-    code, _, err = run_cli("clotho-refs", "--csv", csv, "--revision", "main", "-o", tmp_path)
+    code, _, err = run_cli("clotho-refs", "--csv", csv, "--dataset-revision", "main", "-o", tmp_path)
+    assert "cannot be combined with --csv" in one_line_error(code, err)
+    code, _, err = run_cli("clotho-refs", "--csv", csv, "--revision", "main", "-o", tmp_path)  # the old spelling
     assert "cannot be combined with --csv" in one_line_error(code, err)
 
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.rubrics.conftest import REPO
+from tests.rubrics.helpers import REPO
 
 
 def _seed_results(folder, name, n):
@@ -18,28 +18,28 @@ def _seed_results(folder, name, n):
     return records
 
 
-def test_collect_takes_the_last_record_of_each_list(tmp_path, cli):
+def test_collect_takes_the_last_record_of_each_list(tmp_path, run_cli):
     src, dst = tmp_path / "stoch", tmp_path / "stoch_new"
     src.mkdir()
     r0 = _seed_results(src, "results_0.json", 3)
     r1 = _seed_results(src, "results_1.json", 5)
     (src / "notes.txt").write_text("ignored")
-    code, out, _ = cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst)
+    code, out, _ = run_cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst)
     assert code == 0 and "2 processed, 0 skipped" in out and "0 failed" in out
     assert json.loads((dst / "results_0.json").read_text()) == r0[-1]
     assert json.loads((dst / "results_1.json").read_text()) == r1[-1]
     assert sorted(p.name for p in dst.iterdir()) == ["results_0.json", "results_1.json"]  # no temp files
 
     # existing outputs are skipped unless --overwrite; --wrap-list writes a one-element list
-    code, out, _ = cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst, "--wrap-list")
+    code, out, _ = run_cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst, "--wrap-list")
     assert "0 processed, 2 skipped" in out
     assert json.loads((dst / "results_0.json").read_text()) == r0[-1]
-    code, out, _ = cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst, "--wrap-list", "--overwrite")
+    code, out, _ = run_cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst, "--wrap-list", "--overwrite")
     assert "2 processed, 0 skipped" in out
     assert json.loads((dst / "results_1.json").read_text()) == [r1[-1]]
 
 
-def test_collect_counts_bad_files_as_failed_with_a_reason(tmp_path, cli):
+def test_collect_counts_bad_files_as_failed_with_a_reason(tmp_path, run_cli):
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.mkdir()
     _seed_results(src, "good.json", 2)
@@ -48,7 +48,7 @@ def test_collect_counts_bad_files_as_failed_with_a_reason(tmp_path, cli):
     (src / "object.json").write_text('{"final_criteria": []}')
     (src / "numbers.json").write_text("[1, 2]")
     (src / "binary.json").write_bytes(b"\xff\xfe\x00")
-    code, out, err = cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst, "--pattern", "*.json")
+    code, out, err = run_cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst, "--pattern", "*.json")
     assert code == 1
     assert "1 processed, 0 skipped, 5 failed" in out
     assert "Traceback" not in err
@@ -62,7 +62,7 @@ def test_collect_counts_bad_files_as_failed_with_a_reason(tmp_path, cli):
     assert [p.name for p in dst.iterdir()] == ["good.json"]
 
 
-def test_collect_run_logs_and_missing_src(tmp_path, cli):
+def test_collect_run_logs_and_missing_src(tmp_path, run_cli):
     src, dst = tmp_path / "stoch", tmp_path / "stoch_new"
     for k in range(2):
         (src / f"run_{k}").mkdir(parents=True)
@@ -73,13 +73,13 @@ def test_collect_run_logs_and_missing_src(tmp_path, cli):
         (src / f"run_{k}" / "log.jsonl").write_text(
             "\n".join(lines) + "\n" + '{"position": 3, "fin'
         )  # torn tail
-    code, out, _ = cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst)
+    code, out, _ = run_cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst)
     assert code == 0 and "2 processed" in out and "*/log.jsonl" in out
     assert json.loads((dst / "run_1.json").read_text()) == {
         "position": 2,
         "final_criteria": [{"criterion": "x", "weight": 3}],
     }
-    code, _, err = cli("rubrics", "collect", "--src-dir", tmp_path / "nope", "--dst-dir", dst)
+    code, _, err = run_cli("rubrics", "collect", "--src-dir", tmp_path / "nope", "--dst-dir", dst)
     assert code == 2 and err.strip().startswith("error:") and len(err.strip().splitlines()) == 1
 
 

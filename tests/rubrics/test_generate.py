@@ -8,9 +8,9 @@ import json
 import pytest
 
 from lalm_bench.rubrics.data import Clip
-from lalm_bench.rubrics.pipeline import draw_reference
 from lalm_bench.rubrics.prompts import PROMPT_VERSION
-from tests.rubrics.conftest import FAST_OPTIONS, MADE_UP, make_wav, read_jsonl, write_baselines
+from lalm_bench.rubrics.steps import draw_reference
+from tests.rubrics.helpers import FAST_OPTIONS, MADE_UP, make_wav, read_jsonl, write_baselines
 
 NAMES = list(MADE_UP)
 
@@ -35,9 +35,9 @@ def setup(tmp_path, small_clotho, rubric_server):
     return args, out, rubric_server
 
 
-def test_generate_from_baseline_file(setup, cli):
+def test_generate_from_baseline_file(setup, run_cli):
     args, out, server = setup
-    code, _, err = cli(*args())
+    code, _, err = run_cli(*args())
     assert code == 0, err
     run = out / "deter" / "run_0"
     records = read_jsonl(run / "log.jsonl")
@@ -66,17 +66,18 @@ def test_generate_from_baseline_file(setup, cli):
     assert body["response_format"]["type"] == "json_schema"
     manifest = json.loads((run / "run.json").read_text())
     assert manifest["prompt_version"] == PROMPT_VERSION == manifest["settings"]["prompt_version"]
-    assert manifest["settings"]["base_url"] == server.base_url and manifest["settings"]["limit"] is None
+    assert manifest["model"]["base_url"] == server.base_url and manifest["settings"]["limit"] is None
+    assert "base_url" not in manifest["settings"]  # a server on another port serves the same run
     assert manifest["run"]["seed"] == 42 and manifest["dataset"]["clips"] == 6
     # rerunning the finished run: nothing to do, no request
     n = len(server.requests)
-    code, _, _ = cli(*args())
+    code, _, _ = run_cli(*args())
     assert code == 0 and len(server.requests) == n
     assert len(read_jsonl(run / "log.jsonl")) == 6
 
 
-def test_a_failing_step_fails_only_its_clip(setup, cli):
-    from tests.llm.fake_server import completion, error
+def test_a_failing_step_fails_only_its_clip(setup, run_cli):
+    from lalm_bench.llm.testserver import completion, error
 
     args, out, server = setup
     server.llm.fail[("extract", NAMES[2])] = lambda: error(500)
@@ -87,7 +88,7 @@ def test_a_failing_step_fails_only_its_clip(setup, cli):
         return completion("```json\n{oops\n```")
 
     server.llm.fail[("extract", NAMES[5])] = once
-    code, _, err = cli(*args())
+    code, _, err = run_cli(*args())
     assert code == 0, err
     records = read_jsonl(out / "deter" / "run_0" / "log.jsonl")
     assert [r["status"] for r in records] == ["ok", "ok", "failed", "ok", "failed", "ok"]
@@ -107,34 +108,34 @@ def test_a_failing_step_fails_only_its_clip(setup, cli):
     assert r5["parsed"]["criteria"] and r5["attempts"] == 2
     # failures are not cached: a new run name retries them (and reuses nothing else)
     server.llm.fail.clear()
-    code, _, _ = cli(*args("--run-name", "again"))
+    code, _, _ = run_cli(*args("--run-name", "again"))
     again = read_jsonl(out / "deter" / "again_0" / "log.jsonl")
     assert code == 0 and all(r["status"] == "ok" for r in again)
 
 
-def test_refuses_a_run_folder_with_other_settings(setup, cli):
+def test_refuses_a_run_folder_with_other_settings(setup, run_cli):
     args, out, server = setup
-    assert cli(*args("--limit", "2"))[0] == 0
-    code, _, err = cli(*args("--limit", "2", "--seed", "7"))
+    assert run_cli(*args("--limit", "2"))[0] == 0
+    code, _, err = run_cli(*args("--limit", "2", "--seed", "7"))
     assert code == 2
     assert err.count("\n") == 1 and "seed: 42 -> 7" in err and "--overwrite" in err and "Traceback" not in err
     assert len(read_jsonl(out / "deter" / "run_0" / "log.jsonl")) == 2  # untouched
     # raising --limit extends the run; the first two clips are not redone
     before = server.llm.counts.copy()
-    assert cli(*args("--limit", "4"))[0] == 0
+    assert run_cli(*args("--limit", "4"))[0] == 0
     assert [r["position"] for r in read_jsonl(out / "deter" / "run_0" / "log.jsonl")] == [0, 1, 2, 3]
     assert server.llm.counts[("extract", NAMES[0])] == before[("extract", NAMES[0])] == 1
-    assert cli(*args("--limit", "2", "--seed", "7", "--overwrite"))[0] == 0
+    assert run_cli(*args("--limit", "2", "--seed", "7", "--overwrite"))[0] == 0
     records = read_jsonl(out / "deter" / "run_0" / "log.jsonl")
     assert len(records) == 2
     assert json.loads((out / "deter" / "run_0" / "run.json").read_text())["settings"]["seed"] == 7
-    assert cli(*args("--limit", "2", "--seed", "8", "--run-name", "s8"))[0] == 0
+    assert run_cli(*args("--limit", "2", "--seed", "8", "--run-name", "s8"))[0] == 0
     assert (out / "deter" / "s8_0" / "log.jsonl").exists()
 
 
-def test_stochastic_runs_and_legacy_results(setup, cli):
+def test_stochastic_runs_and_legacy_results(setup, run_cli):
     args, out, server = setup
-    code, _, err = cli(
+    code, _, err = run_cli(
         *args("--mode", "stochastic", "--runs", "2", "--temperature", "0.9", "--legacy-results")
     )
     assert code == 0, err
@@ -154,11 +155,11 @@ def test_stochastic_runs_and_legacy_results(setup, cli):
     ]
     # a rerun resumes both runs from their logs; a new run name with the same seeds reuses no request
     n = len(server.requests)
-    assert cli(*args("--mode", "stochastic", "--runs", "2", "--temperature", "0.9"))[0] == 0
+    assert run_cli(*args("--mode", "stochastic", "--runs", "2", "--temperature", "0.9"))[0] == 0
     assert len(server.requests) == n
 
 
-def test_audio_model_with_missing_and_corrupt_audio(tmp_path, small_clotho, rubric_server, cli):
+def test_audio_model_with_missing_and_corrupt_audio(tmp_path, small_clotho, rubric_server, run_cli):
     llm = rubric_server.llm
     llm.ref_clip.update(_refs(MADE_UP))
     audio_dir = tmp_path / "audio"
@@ -172,7 +173,7 @@ def test_audio_model_with_missing_and_corrupt_audio(tmp_path, small_clotho, rubr
         llm.register_audio(name, wavs[name])
     (audio_dir / NAMES[3]).write_bytes(b"\x00" * 100)  # corrupt
     del wavs[NAMES[3]]
-    code, _, err = cli(
+    code, _, err = run_cli(
         "rubrics", "generate", "--csv", small_clotho, "--audio-dir", audio_dir, "--limit", "4",
         "--audio-model", "openai/omni", "--rubric-with-audio", "--base-url", rubric_server.base_url,
         "--output-dir", tmp_path / "out", "--quiet", *FAST_OPTIONS,
@@ -200,42 +201,42 @@ def test_audio_model_with_missing_and_corrupt_audio(tmp_path, small_clotho, rubr
     assert llm.counts[("baseline", NAMES[0])] == 1
 
 
-def test_fatal_errors_stop_with_one_line_and_keep_the_log(setup, cli):
-    from tests.llm.fake_server import error
+def test_fatal_errors_stop_with_one_line_and_keep_the_log(setup, run_cli):
+    from lalm_bench.llm.testserver import error
 
     args, out, server = setup
     for name in NAMES[3:]:
         server.llm.fail[("extract", name)] = lambda: error(401, "invalid api key")
-    code, _, err = cli(*args("--concurrency", "1"))
+    code, _, err = run_cli(*args("--concurrency", "1"))
     assert code == 2 and err.count("\n") == 1 and "OPENAI_API_KEY" in err and "Traceback" not in err
     assert [r["clip"] for r in read_jsonl(out / "deter" / "run_0" / "log.jsonl")] == NAMES[:3]
     server.llm.fail.clear()
-    assert cli(*args())[0] == 0  # resumes after the third clip
+    assert run_cli(*args())[0] == 0  # resumes after the third clip
     assert [r["clip"] for r in read_jsonl(out / "deter" / "run_0" / "log.jsonl")] == NAMES
     assert server.llm.counts[("extract", NAMES[0])] == 1
 
 
-def test_bad_model_strings_and_unreachable_server(setup, cli, tmp_path):
+def test_bad_model_strings_and_unreachable_server(setup, run_cli, tmp_path):
     import socket
 
     args, _, _ = setup
-    code, _, err = cli(*[a if a != "openai/Qwen/Qwen3-Omni-30B-A3B-Instruct" else "nope/x" for a in args()])
+    code, _, err = run_cli(*[a if a != "openai/Qwen/Qwen3-Omni-30B-A3B-Instruct" else "nope/x" for a in args()])
     assert code == 2 and "unknown model provider 'nope'" in err and err.count("\n") == 1
-    code, _, err = cli(*[a if a != "openai/Qwen/Qwen3-Omni-30B-A3B-Instruct" else "Qwen3" for a in args()])
+    code, _, err = run_cli(*[a if a != "openai/Qwen/Qwen3-Omni-30B-A3B-Instruct" else "Qwen3" for a in args()])
     assert code == 2 and "provider/model" in err
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     argv = args("--run-name", "down", "--max-retries", "1")
     argv[argv.index("--base-url") + 1] = f"http://127.0.0.1:{port}/v1"
-    code, _, err = cli(*argv)
+    code, _, err = run_cli(*argv)
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "rerun to resume" in err
-    code, _, err = cli(*args("--start", "99"))
+    code, _, err = run_cli(*args("--start", "99"))
     assert code == 2 and "no clips selected" in err
 
 
-def test_real_clotho_clips_with_their_audio(clotho_eval, rubric_server, cli, tmp_path):
+def test_real_clotho_clips_with_their_audio(clotho_eval, rubric_server, run_cli, tmp_path):
     """The five real evaluation clips (first in the CSV) go to the audio model as their own WAV bytes."""
     import pandas as pd
 
@@ -248,7 +249,7 @@ def test_real_clotho_clips_with_their_audio(clotho_eval, rubric_server, cli, tmp
     wavs = {f.name: f.read_bytes() for f in audio_dir.glob("*.wav")}
     for name, data in wavs.items():
         llm.register_audio(name, data)
-    code, _, err = cli(
+    code, _, err = run_cli(
         "rubrics", "generate", "--csv", clotho_eval, "--limit", "5", "--audio-model", "openai/omni",
         "--base-url", rubric_server.base_url, "--output-dir", tmp_path / "out", "--quiet", *FAST_OPTIONS,
     )  # fmt: skip
@@ -275,7 +276,7 @@ def test_seed_run_script(setup, tmp_path):
     import subprocess
     import sys
 
-    from tests.rubrics.conftest import REPO
+    from tests.rubrics.helpers import REPO
 
     args, _, _ = setup
     argv = args("--limit", "2")[2:]
@@ -302,11 +303,11 @@ def test_seed_run_script(setup, tmp_path):
     assert proc.stderr.strip().splitlines()[-1].startswith("error:") and "Traceback" not in proc.stderr
 
 
-def test_rubric_lag_is_deterministic_whatever_the_concurrency(setup, cli):
+def test_rubric_lag_is_deterministic_whatever_the_concurrency(setup, run_cli):
     """With --rubric-lag L, clip p sees rubric version p-L: a fixed snapshot, not a race."""
     args, out, _ = setup
-    assert cli(*args("--rubric-lag", "2", "--concurrency", "6", "--run-name", "wide"))[0] == 0
-    assert cli(*args("--rubric-lag", "2", "--concurrency", "1", "--run-name", "narrow"))[0] == 0
+    assert run_cli(*args("--rubric-lag", "2", "--concurrency", "6", "--run-name", "wide"))[0] == 0
+    assert run_cli(*args("--rubric-lag", "2", "--concurrency", "1", "--run-name", "narrow"))[0] == 0
     wide = read_jsonl(out / "deter" / "wide_0" / "log.jsonl")
     narrow = read_jsonl(out / "deter" / "narrow_0" / "log.jsonl")
     assert [r["rubric_version_seen"] for r in wide] == [0, 0, 0, 1, 2, 3]

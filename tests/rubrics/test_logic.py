@@ -8,10 +8,10 @@ import pytest
 
 from lalm_bench.errors import InputError, OutputExistsError
 from lalm_bench.rubrics.data import Clip, load_baselines, load_clotho, read_audio
-from lalm_bench.rubrics.pipeline import MergeInvalid, apply_merge, check_quotes, draw_reference, public_url
-from lalm_bench.rubrics.runlog import LogWriter, check_run_folder, read_log
 from lalm_bench.rubrics.schema import Criterion, MergeItem, MergeReply, RubricItem, RunRecord, RunSettings
-from tests.rubrics.conftest import make_wav, write_baselines
+from lalm_bench.rubrics.steps import MergeInvalid, apply_merge, check_quotes, draw_reference
+from lalm_bench.runs import RunFolder, RunLog, read_records
+from tests.rubrics.helpers import make_wav, write_baselines
 
 
 def test_reference_draw_is_per_clip_and_seeded():
@@ -91,56 +91,67 @@ def _record(pos: int, clip: str) -> RunRecord:
     )  # fmt: skip
 
 
+def _read(log):
+    return read_records(log, RunRecord, key=lambda r: r.position, what="rubric record")
+
+
 def test_log_torn_last_line_is_ignored_and_truncated(tmp_path):
     log = tmp_path / "log.jsonl"
-    w = LogWriter(log)
-    w.append(_record(0, "a.wav"))
-    w.append(_record(1, "b.wav"))
-    w.close()
+    with RunLog(log) as w:
+        w.append(_record(0, "a.wav"))
+        w.append(_record(1, "b.wav"))
     good = log.read_bytes()
     with open(log, "ab") as fh:
         fh.write(b'{"format": "lalm-bench/rubric-record/1", "run": "run_0", "posi')  # kill -9 mid-write
-    records = read_log(log)
+    records = _read(log)
     assert [r.clip for r in records] == ["a.wav", "b.wav"]
     assert log.read_bytes() == good
     log.write_bytes(good + b"not json\n")
     with pytest.raises(InputError, match="line 3 is not a valid rubric record"):
-        read_log(log)
+        _read(log)
+
+
+def test_log_with_a_clip_written_twice_is_refused(tmp_path):
+    log = tmp_path / "log.jsonl"
+    with RunLog(log) as w:
+        for rec in (_record(0, "a.wav"), _record(1, "b.wav"), _record(1, "b.wav")):
+            w.append(rec)
+    with pytest.raises(InputError, match=r"lines 2 and 3 hold the same rubric record.*two processes"):
+        _read(log)
 
 
 def _settings(**kw) -> RunSettings:
     base = dict(
         split="evaluation", start=0, limit=10, clips_csv_sha256="x", dataset_revision=None, audio_model=None,
         rubric_model="openai/m", baseline_file_sha256="y", rubric_with_audio=False, rubric_lag=0,
-        mode="deterministic", temperature=0.0, top_p=None, max_tokens=1024, seed=42, base_url=None,
-        prompt_version="p",
+        mode="deterministic", temperature=0.0, top_p=None, max_tokens=1024, seed=42, prompt_version="p",
     )  # fmt: skip
     base.update(kw)
     return RunSettings(**base)
 
 
 def test_run_folder_resume_extend_refuse_overwrite(tmp_path):
+    from lalm_bench.rubrics.generate import _extends
+
+    def check(settings, overwrite=False):
+        return run.check(settings.model_dump(mode="json"), overwrite=overwrite, compatible=_extends)
+
     folder = tmp_path / "run_0"
-    assert check_run_folder(folder, _settings(), overwrite=False, extra=[]) is False
-    folder.mkdir()
-    (folder / "run.json").write_text(json.dumps({"settings": _settings().model_dump(mode="json")}))
-    (folder / "log.jsonl").write_text("")
-    assert check_run_folder(folder, _settings(), False, []) is True
-    assert check_run_folder(folder, _settings(limit=20), False, []) is True  # extending a run
-    with pytest.raises(OutputExistsError, match=r"limit: 10 -> 5"):
-        check_run_folder(folder, _settings(limit=5), False, [])
-    with pytest.raises(OutputExistsError, match=r"seed: 42 -> 7.*--overwrite.*--run-name"):
-        check_run_folder(folder, _settings(seed=7), False, [])
-    assert check_run_folder(folder, _settings(seed=7), True, []) is False
-    assert not (folder / "run.json").exists() and not (folder / "log.jsonl").exists()
-
-
-def test_public_url_drops_credentials():
-    assert (
-        public_url("https://user:secret@api.example.com:8443/v1?key=abc#x")
-        == "https://api.example.com:8443/v1"
-    )
-    assert public_url(None) is None
+    with RunFolder(folder) as run:
+        assert check(_settings()) is False
+        old = {**_settings().model_dump(mode="json"), "base_url": "http://127.0.0.1:8000/v1"}
+        (folder / "run.json").write_text(json.dumps({"settings": old}))  # an address is not an identity
+        (folder / "log.jsonl").write_text("")
+        assert check(_settings()) is True
+        assert check(_settings(limit=20)) is True  # extending a run
+        with pytest.raises(OutputExistsError, match=r"limit: 10 -> 5"):
+            check(_settings(limit=5))
+        with pytest.raises(OutputExistsError, match=r"seed: 42 -> 7.*--overwrite.*--run-name"):
+            check(_settings(seed=7))
+        assert check(_settings(seed=7), overwrite=True) is False
+        assert not (folder / "run.json").exists() and not (folder / "log.jsonl").exists()
+    # the new run wrote nothing: the replaced one is back
+    assert (folder / "run.json").exists() and (folder / "log.jsonl").exists()
 
 
 def test_load_real_clotho_verbatim(clotho_eval):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from tests.rubrics.conftest import FAST_OPTIONS, REPO, read_jsonl, write_baselines, write_clotho_csv
+from tests.rubrics.helpers import FAST_OPTIONS, REPO, read_jsonl, write_baselines, write_clotho_csv
 
 CLIPS = {f"clip {i:02d}.wav": [f"Caption {j}: a sound number {i} in place {i * 7 + j}." for j in range(5)]
          for i in range(12)}  # fmt: skip

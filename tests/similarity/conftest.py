@@ -5,9 +5,6 @@ from pathlib import Path
 import pytest
 from tests.similarity._data import write_preds
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "projects" / "audio_similarity"
-
 
 @pytest.fixture
 def small_pair(tmp_path: Path) -> tuple[Path, Path]:

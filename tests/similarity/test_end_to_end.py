@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lalm_bench.samples import SAMPLE_AUDIO, SAMPLE_NOISE
+
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "projects" / "audio_similarity"
+SEED_SCRIPT = ROOT / "projects" / "audio_similarity" / "calculate_similarity.py"
 
 
 def independent(noise: Path, audio: Path, model_path: str) -> pd.DataFrame:
@@ -64,7 +66,7 @@ def test_sample_data_end_to_end(run_cli, tmp_path: Path, minilm_path: str) -> No
     text = out.read_text()
     assert "NaN" not in text
     result = json.loads(text)
-    ref = independent(SAMPLE / "predictions_with_noise.parquet", SAMPLE / "predictions_with_audio.parquet", minilm_path)
+    ref = independent(SAMPLE_NOISE, SAMPLE_AUDIO, minilm_path)
     check_against(result, ref)
 
     assert result["matching"]["only_in_noise"] == 1 and result["matching"]["only_in_audio"] == 1
@@ -83,7 +85,7 @@ def test_sample_data_end_to_end(run_cli, tmp_path: Path, minilm_path: str) -> No
     assert manifest["tool"] == "lalm-bench" and manifest["created_utc"].endswith("Z")
     assert [i["sha256"] for i in manifest["inputs"]] == [
         __import__("hashlib").sha256(p.read_bytes()).hexdigest()
-        for p in (SAMPLE / "predictions_with_noise.parquet", SAMPLE / "predictions_with_audio.parquet")
+        for p in (SAMPLE_NOISE, SAMPLE_AUDIO)
     ]
     assert manifest["model"]["path"] and manifest["model"]["max_seq_length"] == 256
     assert manifest["parameters"]["bootstrap"] == 200
@@ -119,7 +121,7 @@ def test_real_mmau_pro_subset(run_cli, tmp_path: Path, minilm_path: str, shared_
 def test_seed_script_path(tmp_path: Path, minilm_path: str) -> None:
     out = tmp_path / "similarity_results.json"
     proc = subprocess.run(
-        [sys.executable, str(SAMPLE / "calculate_similarity.py"), "--model", minilm_path, "--batch-size", "64"]
+        [sys.executable, str(SEED_SCRIPT), "--model", minilm_path, "--batch-size", "64"]
         + ["--output", str(out), "--bootstrap", "0", "-q"],
         capture_output=True,
         text=True,
@@ -130,7 +132,7 @@ def test_seed_script_path(tmp_path: Path, minilm_path: str) -> None:
     assert result["overall"]["count"] == 64 and "ci95" not in result["overall"]
     # bad input through the seed path: one line, no traceback
     proc = subprocess.run(
-        [sys.executable, str(SAMPLE / "calculate_similarity.py"), "--noise-file", str(tmp_path / "missing.parquet")]
+        [sys.executable, str(SEED_SCRIPT), "--noise-file", str(tmp_path / "missing.parquet")]
         + ["--output", str(tmp_path / "other.json")],
         capture_output=True,
         text=True,

@@ -14,39 +14,49 @@ from lalm_bench.cli.app import app
 
 __all__ = ["app", "main"]
 
+INTERRUPTED = 130
+
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
-    from lalm_bench.errors import LalmBenchError
+    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback.
+
+    Ctrl-C ends with one line and exit status 130 (typer turns the KeyboardInterrupt into an exit
+    code, which in non-standalone mode it returns instead of raising)."""
+    from lalm_bench.errors import LalmBenchError, interrupt_message
 
     try:
-        app(args=argv, prog_name="lalm-bench", standalone_mode=False)
+        code = app(args=argv, prog_name="lalm-bench", standalone_mode=False)
     except LalmBenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        code = INTERRUPTED
     except SystemExit:
         raise
     except Exception as exc:
-        # Typer vendors its own click: recognise click's exceptions by their interface.
-        name = type(exc).__name__
-        if name == "Exit":
-            sys.exit(getattr(exc, "exit_code", 0))
-        if name == "Abort":
-            print("aborted", file=sys.stderr)
-            sys.exit(1)
-        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            ctx = getattr(exc, "ctx", None)
-            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            print(f"error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
-            sys.exit(exc.exit_code)
-        if os.environ.get("LALM_BENCH_DEBUG"):
-            raise
-        msg = str(exc).splitlines()[0] if str(exc).strip() else ""
-        print(
-            f"error: unexpected {type(exc).__name__}: {msg} (set LALM_BENCH_DEBUG=1 for a traceback)",
-            file=sys.stderr,
-        )
+        _unexpected(exc)
+    if code == INTERRUPTED:
+        print(interrupt_message(), file=sys.stderr)
+        sys.exit(INTERRUPTED)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+def _unexpected(exc: Exception) -> None:
+    # Typer vendors its own click: recognise click's exceptions by their interface.
+    name = type(exc).__name__
+    if name == "Exit":
+        sys.exit(getattr(exc, "exit_code", 0))
+    if name == "Abort":
+        print("aborted", file=sys.stderr)
         sys.exit(1)
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        print(f"error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    if os.environ.get("LALM_BENCH_DEBUG"):
+        raise exc
+    msg = str(exc).splitlines()[0] if str(exc).strip() else ""
+    print(f"error: unexpected {type(exc).__name__}: {msg} (set LALM_BENCH_DEBUG=1 for a traceback)", file=sys.stderr)
+    sys.exit(1)

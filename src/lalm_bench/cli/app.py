@@ -1,8 +1,7 @@
-"""The Typer application and the option types shared by subcommands (no heavy imports here)."""
+"""The Typer application (no heavy imports here: ``--help`` must be instant)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,52 +14,6 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-ModelOpt = Annotated[
-    str,
-    typer.Option(
-        "--model",
-        help="SentenceTransformer: hub repo id, local folder, or py:<package> for a model shipped in a package.",
-    ),
-]
-RevisionOpt = Annotated[str | None, typer.Option("--revision", help="Hub revision (branch, tag or commit) of --model.")]
-DeviceOpt = Annotated[
-    str,
-    typer.Option(
-        "--device",
-        help="auto, cpu, cuda, cuda:N, mps, or several GPUs (cuda:0,cuda:1): one process per GPU.",
-    ),
-]
-MaxSeqOpt = Annotated[
-    int | None, typer.Option("--max-seq-length", help="Token limit of the encoder (default: the model's own).")
-]
-BootstrapOpt = Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for 95% CIs (0: off).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for bootstrap and chance-baseline sampling.")]
-BackendOpt = Annotated[
-    str,
-    typer.Option(
-        "--backend",
-        help="Inference backend: torch, openvino (CPU, needs the openvino extra) or onnx.",
-    ),
-]
-PrecisionOpt = Annotated[
-    str,
-    typer.Option(
-        "--precision",
-        help="fp32 (exact) or, with --backend openvino, bf16 (faster on CPUs with bf16 units; approximate, "
-        "its deviation from torch fp32 is measured and recorded in the manifest).",
-    ),
-]
-CacheDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--cache-dir",
-        help="Embedding cache folder (default: $LALM_BENCH_CACHE_DIR, else the user cache dir).",
-    ),
-]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary table.")]
 
 
 def _version(value: bool) -> None:

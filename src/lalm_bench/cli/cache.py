@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import CacheDirOpt, app
+from lalm_bench.cli.app import app
+
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--embedding-cache-dir",
+        "--cache-dir",
+        help="Embedding cache folder (default: $LALM_BENCH_CACHE_DIR, else the user cache dir).",
+    ),
+]
 
 cache_app = typer.Typer(help="Inspect or clear the embedding cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
@@ -48,9 +58,7 @@ def info(
 @cache_app.command("clear")
 def clear(
     cache_dir: CacheDirOpt = None,
-    model: Annotated[
-        str | None, typer.Option("--model", help="Only this model name (as given to --model).")
-    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model name (as given to --model).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete cached vectors (all, or one model's)."""

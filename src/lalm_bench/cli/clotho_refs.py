@@ -7,25 +7,26 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import (
-    BackendOpt,
+from lalm_bench.cli.app import app
+from lalm_bench.cli.options import (
+    EMBEDDING,
+    OUTPUT_DIR,
     BootstrapOpt,
-    CacheDirOpt,
-    DeviceOpt,
-    MaxSeqOpt,
-    ModelOpt,
-    NoCacheOpt,
-    OverwriteOpt,
-    PrecisionOpt,
-    QuietOpt,
+    DatasetRevisionOpt,
+    OldRevisionOpt,
     SeedOpt,
-    app,
+    pick_alias,
+    with_groups,
 )
-
-DEFAULT_MODEL = "BAAI/bge-m3"
+from lalm_bench.embeddings.options import EmbeddingOptions
+from lalm_bench.io import OutputOptions
 
 
 @app.command("clotho-refs")
+@with_groups(
+    embedding=EMBEDDING.but(model="BAAI/bge-m3", batch_size=128),
+    output=OUTPUT_DIR.but(path=Path(".")),
+)
 def clotho_refs(
     split: Annotated[
         str | None,
@@ -35,33 +36,12 @@ def clotho_refs(
             "another dataset: a label for the output file names.",
         ),
     ] = None,
-    model: ModelOpt = DEFAULT_MODEL,
-    model_revision: Annotated[
-        str | None, typer.Option("--model-revision", help="Hub revision of --model.")
-    ] = None,
-    device: DeviceOpt = "auto",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 128,
-    max_seq_length: MaxSeqOpt = None,
-    backend: BackendOpt = "torch",
-    precision: PrecisionOpt = "fp32",
-    cache_dir: CacheDirOpt = None,
-    no_cache: NoCacheOpt = False,
-    z_threshold: Annotated[
-        float, typer.Option("--z-threshold", help="Flag pairs with |z| >= this and captions with z <= -this.")
-    ] = 2.0,
-    output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="Folder for the output files.")
-    ] = Path("."),
     csv: Annotated[
         Path | None,
-        typer.Option(
-            "--csv", help="Captions table to use instead of the hub cache (CSV, TSV, Parquet, JSONL)."
-        ),
+        typer.Option("--csv", help="Captions table to use instead of the hub cache (CSV, TSV, Parquet, JSONL)."),
     ] = None,
-    revision: Annotated[
-        str | None,
-        typer.Option("--revision", help="Dataset snapshot in the hub cache (commit, branch or tag)."),
-    ] = None,
+    dataset_revision: DatasetRevisionOpt = None,
+    revision: OldRevisionOpt = None,
     clip_column: Annotated[str, typer.Option("--clip-column", help="Column naming the clip.")] = "file_name",
     caption_column: Annotated[
         str | None,
@@ -73,17 +53,15 @@ def clotho_refs(
     ] = None,
     name: Annotated[
         str | None,
-        typer.Option(
-            "--name", help="Output file prefix (default: clotho for Clotho, else the CSV file stem)."
-        ),
+        typer.Option("--name", help="Output file prefix (default: clotho for Clotho, else the CSV file stem)."),
     ] = None,
+    z_threshold: Annotated[
+        float, typer.Option("--z-threshold", help="Flag pairs with |z| >= this and captions with z <= -this.")
+    ] = 2.0,
     bootstrap: BootstrapOpt = 1000,
     seed: SeedOpt = 0,
-    plot: Annotated[
-        Path | None, typer.Option("--plot", help="Also write a PNG histogram of pair vs chance similarity.")
-    ] = None,
-    overwrite: OverwriteOpt = False,
-    quiet: QuietOpt = False,
+    embedding: EmbeddingOptions = EmbeddingOptions(),
+    output: OutputOptions = OutputOptions(Path()),
 ) -> None:
     """How much the human captions of each clip agree; the pairs and captions that disagree.
 
@@ -91,27 +69,19 @@ def clotho_refs(
     and <name>_summary_<split>.json to --output-dir. Clips with fewer than 2 captions are skipped
     and counted in the summary.
     """
-    from lalm_bench.references.agreement import ReferenceConfig
-    from lalm_bench.references.run import clotho_refs_command
+    from lalm_bench.references.command import clotho_refs_command
+    from lalm_bench.references.config import ReferenceConfig
 
     config = ReferenceConfig(
         split=split,
         csv=csv,
-        revision=revision,
+        dataset_revision=pick_alias(dataset_revision, revision, "--dataset-revision and --revision"),
         clip_column=clip_column,
         caption_column=caption_column,
         name=name,
-        model=model,
-        model_revision=model_revision,
-        device=device,
-        batch_size=batch_size,
-        max_seq_length=max_seq_length,
-        backend=backend,
-        precision=precision,
-        cache_dir=None if cache_dir is None else str(cache_dir),
-        use_cache=not no_cache,
+        embedding=embedding,
         z_threshold=z_threshold,
         bootstrap=bootstrap,
         seed=seed,
     )
-    clotho_refs_command(config, output_dir=output_dir, plot=plot, overwrite=overwrite, quiet=quiet)
+    clotho_refs_command(config, output)

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import QuietOpt, app
+from lalm_bench.cli.app import app
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 data_app = typer.Typer(help="Download datasets into the Hugging Face hub cache and show what is present.")
 app.add_typer(data_app, name="data")
@@ -15,7 +17,9 @@ app.add_typer(data_app, name="data")
 @data_app.command("download")
 def download(
     dataset: Annotated[str, typer.Argument(help="Dataset to download: clotho.")],
-    revision: Annotated[str | None, typer.Option("--revision", help="Branch, tag or commit.")] = None,
+    revision: Annotated[
+        str | None, typer.Option("--dataset-revision", "--revision", help="Branch, tag or commit.")
+    ] = None,
     token: Annotated[
         str | None,
         typer.Option(
@@ -33,9 +37,7 @@ def download(
     """Download a dataset snapshot and extract its archives in place (what is extracted is skipped)."""
     from lalm_bench.datasets.download import download_dataset
 
-    report = download_dataset(
-        dataset, revision=revision, token=token, captions_only=captions_only, progress=not quiet
-    )
+    report = download_dataset(dataset, revision=revision, token=token, captions_only=captions_only, progress=not quiet)
     typer.echo(f"{report.repo_id} at {report.snapshot}")
     for archive, what in report.archives.items():
         typer.echo(f"  {archive}: {what}")
@@ -43,7 +45,9 @@ def download(
 
 @data_app.command("status")
 def status(
-    revision: Annotated[str | None, typer.Option("--revision", help="Snapshot to inspect.")] = None,
+    revision: Annotated[
+        str | None, typer.Option("--dataset-revision", "--revision", help="Snapshot to inspect.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show per dataset and split what is present in the hub cache."""

@@ -59,7 +59,7 @@ def download_dataset(
     progress: bool = True,
 ) -> DownloadReport:
     """Download a dataset snapshot into the hub cache and extract its archives there."""
-    from lalm_bench.embeddings.model import hub_cache_dir
+    from lalm_bench.hub import hub_cache_dir
 
     ds = get_dataset(name)
     token = token or os.environ.get("HF_TOKEN") or None
@@ -170,7 +170,7 @@ def _count_csv_rows(path: Path) -> int:
 
 def dataset_status(cache_dir: str | Path | None = None, revision: str | None = None) -> dict[str, Any]:
     """Per dataset and split: snapshot, captions CSV (clip count), audio archive, extracted audio files."""
-    from lalm_bench.embeddings.model import hub_cache_dir
+    from lalm_bench.hub import hub_cache_dir
 
     cache = Path(cache_dir).expanduser() if cache_dir else hub_cache_dir()
     out: dict[str, Any] = {"cache_dir": str(cache), "datasets": {}}

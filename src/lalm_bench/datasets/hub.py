@@ -8,23 +8,14 @@ snapshots without a ``refs/main`` is an error, never an arbitrary pick.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from lalm_bench.embeddings.model import hub_cache_dir
 from lalm_bench.errors import InputError
-
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+from lalm_bench.hub import COMMIT, check_revision_name, read_ref, repo_folder
 
 
 class DatasetNotFoundError(InputError):
     """A dataset (or one of its files) is not in the local cache."""
-
-
-def repo_folder(repo_id: str, repo_type: str = "dataset", cache_dir: str | Path | None = None) -> Path:
-    """``<cache>/<repo_type>s--<owner>--<name>`` (it may not exist)."""
-    cache = Path(cache_dir).expanduser() if cache_dir else hub_cache_dir()
-    return cache / f"{repo_type}s--{repo_id.replace('/', '--')}"
 
 
 def list_snapshots(
@@ -45,7 +36,8 @@ def resolve_snapshot(
     folder = repo_folder(repo_id, repo_type, cache_dir)
     hint = f"; download it with `{download_hint}`" if download_hint else ""
     if revision:
-        commit = revision if _COMMIT.match(revision) else _read_ref(folder, revision)
+        check_revision_name(revision)
+        commit = revision if COMMIT.match(revision) else read_ref(folder, revision)
         snap = folder / "snapshots" / commit if commit else None
         if snap is None or not snap.is_dir():
             searched = snap if snap is not None else folder / "refs" / revision
@@ -53,8 +45,12 @@ def resolve_snapshot(
                 f"{repo_id} revision {revision!r} is not in the hub cache (searched {searched}){hint}"
             )
         return snap
-    commit = _read_ref(folder, "main")
-    if commit and (folder / "snapshots" / commit).is_dir():
+    commit = read_ref(folder, "main")
+    if commit:
+        if not (folder / "snapshots" / commit).is_dir():
+            raise DatasetNotFoundError(
+                f"{repo_id}: refs/main names snapshot {commit[:12]}, which is not in {folder / 'snapshots'}{hint}"
+            )
         return folder / "snapshots" / commit
     snaps = list_snapshots(repo_id, repo_type, cache_dir)
     if len(snaps) == 1:
@@ -69,10 +65,3 @@ def resolve_snapshot(
         f"{repo_id}: {len(snaps)} snapshots in {folder / 'snapshots'} ({names}) and refs/main names none of "
         "them; pick one with --revision"
     )
-
-
-def _read_ref(folder: Path, name: str) -> str | None:
-    ref = folder / "refs" / name
-    if ref.is_file():
-        return ref.read_text().strip() or None
-    return None

@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 
 from lalm_bench.errors import InputError
+from lalm_bench.io import set_sqlite_version, sqlite_schema_version
 
 CACHE_ENV = "LALM_BENCH_CACHE_DIR"
 DB_NAME = "embeddings.sqlite3"
+SCHEMA_VERSION = 1
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".onnx", ".msgpack", ".h5")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -93,10 +95,18 @@ class EmbeddingCache:
             self._conn.execute("PRAGMA busy_timeout = 120000")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            sqlite_schema_version(
+                self._conn,
+                version=SCHEMA_VERSION,
+                tables=("models", "vectors", "file_hashes"),
+                path=self.path,
+                what="embedding cache",
+            )
             with self._transaction():
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
+            set_sqlite_version(self._conn, SCHEMA_VERSION)
         except (OSError, sqlite3.Error) as exc:
             raise InputError(
                 f"cannot open the embedding cache in {self.directory}: {exc} "

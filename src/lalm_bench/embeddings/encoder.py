@@ -16,10 +16,9 @@ from lalm_bench.embeddings.cache import (
     text_sha256,
     weights_identity,
 )
+from lalm_bench.embeddings.mock import MockEncoder, is_mock
 from lalm_bench.embeddings.model import (
-    _COMMIT,
     ModelRef,
-    cached_revision,
     check_backend,
     configured_max_seq_length,
     is_exact,
@@ -29,6 +28,7 @@ from lalm_bench.embeddings.model import (
     resolve_model,
 )
 from lalm_bench.errors import InputError
+from lalm_bench.hub import COMMIT, cached_revision
 from lalm_bench.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -37,12 +37,31 @@ if TYPE_CHECKING:
 
 @dataclass
 class EncodeResult:
-    """Embeddings aligned with the input texts, plus what happened while encoding them."""
+    """Embeddings of the input texts (stored once per distinct text), plus what happened while encoding."""
 
-    embeddings: np.ndarray  # (n_inputs, dim) float32, L2-normalized
+    unique_embeddings: np.ndarray  # (n_unique, dim) float32, L2-normalized
+    inverse: np.ndarray  # (n_inputs,) row of unique_embeddings for each input
     token_counts: np.ndarray  # (n_inputs,) tokens incl. special tokens, before truncation
     max_seq_length: int
     n_unique: int
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """(n_inputs, dim) float32 rows in input order (a copy per input: prefer :meth:`cosines`)."""
+        return self.unique_embeddings[self.inverse]
+
+    def cosines(self, rows_a: np.ndarray, rows_b: np.ndarray, chunk: int = 65536) -> np.ndarray:
+        """Cosine of input ``rows_a[k]`` with input ``rows_b[k]`` (float64 sums, clipped to [-1, 1]).
+
+        Works on the distinct-text vectors, so memory grows with distinct texts, not with rows."""
+        a = self.inverse[np.asarray(rows_a, dtype=np.int64)]
+        b = self.inverse[np.asarray(rows_b, dtype=np.int64)]
+        out = np.empty(a.size, dtype=np.float64)
+        u = self.unique_embeddings
+        for lo in range(0, a.size, chunk):
+            hi = lo + chunk
+            out[lo:hi] = np.einsum("ij,ij->i", u[a[lo:hi]], u[b[lo:hi]], dtype=np.float64)
+        return np.clip(out, -1.0, 1.0)
 
     @property
     def truncated(self) -> np.ndarray:
@@ -116,7 +135,7 @@ class Embedder:
         if self._st is None:
             import time
 
-            devices = parse_devices(self.device)
+            devices = ["cpu"] if is_mock(self.model) else parse_devices(self.device)
             if self.backend != "torch" and (len(devices) > 1 or devices[0] != "cpu"):
                 if self.device.strip().lower() != "auto":
                     raise InputError(f"--backend {self.backend} runs on the CPU; use --device cpu (or auto)")
@@ -162,11 +181,13 @@ class Embedder:
         if self.ref.path:
             if Path(self.ref.path).is_dir():
                 identity = weights_identity(self.ref.path, self._open_cache())
+        elif is_mock(self.ref.name):
+            identity = f"mock:{self.ref.revision}"
         else:
             rev = self.ref.revision
-            if not (rev and _COMMIT.match(rev)) and self._st is not None:
+            if not (rev and COMMIT.match(rev)) and self._st is not None:
                 rev = cached_revision(self.ref.name, self.revision)  # known once the hub download ran
-            if rev and _COMMIT.match(rev):
+            if rev and COMMIT.match(rev):
                 identity = f"rev:{rev}"
         max_seq = int(self._st.max_seq_length) if self._st is not None else self._declared_max_seq()
         if identity is None or max_seq is None:
@@ -221,6 +242,8 @@ class Embedder:
 
     def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
         """Token counts (special tokens included) without truncation."""
+        if isinstance(self.st, MockEncoder):
+            return self.st.count_tokens(texts)
         import transformers
 
         tok = self.st.tokenizer
@@ -288,7 +311,8 @@ class Embedder:
                     self._deviation = self._measure_deviation(miss_texts, vectors[missing])
         max_seq = key.max_seq_length if key is not None else int(self.st.max_seq_length)
         return EncodeResult(
-            embeddings=vectors[inverse],
+            unique_embeddings=vectors,
+            inverse=np.asarray(inverse, dtype=np.int64).ravel(),
             token_counts=counts[inverse],
             max_seq_length=max_seq,
             n_unique=n,

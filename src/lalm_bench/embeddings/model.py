@@ -8,12 +8,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lalm_bench.embeddings.mock import VERSION as MOCK_VERSION
+from lalm_bench.embeddings.mock import MockEncoder, is_mock, parse_mock
 from lalm_bench.errors import InputError, ModelLoadError, first_line
+from lalm_bench.hub import COMMIT, cached_revision, repo_folder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 @dataclass(frozen=True)
@@ -32,32 +34,16 @@ class ModelRef:
         return asdict(self)
 
 
-def hub_cache_dir() -> Path:
-    """The Hugging Face hub cache: ``$HF_HUB_CACHE``, ``$HF_HOME/hub``, or ``~/.cache/huggingface/hub``."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "huggingface" / "hub"
-
-
-def cached_revision(repo_id: str, revision: str | None, repo_type: str = "model") -> str | None:
-    """The commit hash a cached hub repo's ``revision`` (default ``main``) points to, if cached."""
-    if revision and _COMMIT.match(revision):
-        return revision
-    folder = hub_cache_dir() / f"{repo_type}s--{repo_id.replace('/', '--')}"
-    ref = folder / "refs" / (revision or "main")
-    if ref.is_file():
-        return ref.read_text().strip() or None
-    return None
-
-
 def resolve_model(name: str, revision: str | None = None) -> ModelRef:
     """Identify a model without loading it: a local folder, or a hub repo id with its cached commit."""
     if name.startswith("py:"):
         return _packaged_model(name)
+    if is_mock(name):
+        try:
+            parse_mock(name)
+        except ValueError as exc:
+            raise InputError(f"--model {name}: {exc}") from None
+        return ModelRef(name=name, path=None, revision=MOCK_VERSION)
     path = Path(name).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -137,6 +123,11 @@ def load_sentence_transformer(
     """Load a SentenceTransformer, mapping every failure to a one-line :class:`ModelLoadError`."""
     import logging
 
+    if is_mock(ref.name):
+        if backend != "torch":
+            raise InputError(f"--model {ref.name} runs without a backend; leave --backend at torch")
+        return MockEncoder(ref.name, max_seq_length)  # type: ignore[return-value]
+
     from sentence_transformers import SentenceTransformer
 
     logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
@@ -212,8 +203,8 @@ def model_folder(ref: ModelRef) -> Path | None:
     """The folder holding the model's files without loading it: the local path or the hub snapshot."""
     if ref.path:
         return Path(ref.path)
-    if ref.revision and _COMMIT.match(ref.revision):
-        snap = hub_cache_dir() / f"models--{ref.name.replace('/', '--')}" / "snapshots" / ref.revision
+    if ref.revision and COMMIT.match(ref.revision):
+        snap = repo_folder(ref.name) / "snapshots" / ref.revision
         if snap.is_dir():
             return snap
     return None
@@ -223,6 +214,8 @@ def configured_max_seq_length(ref: ModelRef) -> int | None:
     """``max_seq_length`` from the model's ``sentence_bert_config.json``, if present (no model load)."""
     import json
 
+    if is_mock(ref.name):
+        return MockEncoder(ref.name).max_seq_length
     folder = model_folder(ref)
     if folder is None:
         return None

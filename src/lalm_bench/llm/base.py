@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -28,14 +27,6 @@ class AudioPart:
     data: bytes = field(repr=False)
     format: Literal["wav", "mp3"] = "wav"
     type: Literal["audio"] = "audio"
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> AudioPart:
-        p = Path(path)
-        fmt = p.suffix.lower().lstrip(".")
-        if fmt not in {"wav", "mp3"}:
-            raise ValueError(f"{p}: unsupported audio format {fmt!r} (wav or mp3)")
-        return cls(data=p.read_bytes(), format=fmt)  # type: ignore[arg-type]
 
     @property
     def sha256(self) -> str:

@@ -25,6 +25,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from lalm_bench.errors import InputError
+from lalm_bench.io import set_sqlite_version, sqlite_schema_version
 from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
 from lalm_bench.llm.errors import LLMConfigError
 from lalm_bench.llm.util import redact_url
@@ -33,6 +35,7 @@ CACHE_ENV = "LALM_BENCH_LLM_CACHE"
 _DISABLED_VALUES = {"", "0", "off", "none", "false", "no", "disabled"}
 #: ``cache_key_extra`` keys that identify a stochastic call's run, making it cacheable.
 RUN_IDENTITY_KEYS = ("run", "seed")
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -122,7 +125,13 @@ class ResponseCache:
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            sqlite_schema_version(
+                self._conn, version=SCHEMA_VERSION, tables=("responses",), path=self.path, what="LLM response cache"
+            )
             self._conn.execute(_SCHEMA)
+            set_sqlite_version(self._conn, SCHEMA_VERSION)
+        except InputError as exc:
+            raise LLMConfigError(str(exc)) from None
         except (OSError, sqlite3.Error) as exc:
             raise LLMConfigError(f"cannot open the LLM response cache {self.path}: {exc}") from None
         self._lock = threading.Lock()

@@ -14,6 +14,7 @@ from lalm_bench.llm.errors import LLMConfigError
 _PROVIDERS: dict[str, str | Callable[..., ChatModel]] = {
     "openai": "lalm_bench.llm.openai_provider:OpenAIChatModel",
     "transformers": "lalm_bench.llm.transformers_provider:TransformersChatModel",
+    "mock": "lalm_bench.llm.mock:MockChatModel",
 }
 
 
@@ -51,6 +52,11 @@ def _factory(provider: str) -> Callable[..., ChatModel]:
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attr)
+
+
+def provider_factory(spec: str) -> Callable[..., ChatModel]:
+    """The factory of ``spec``'s provider (its module is imported here)."""
+    return _factory(parse_model_spec(spec)[0])
 
 
 def get_chat_model(spec: str, **options: Any) -> ChatModel:

@@ -1,17 +1,6 @@
-"""Reference agreement: how much the human captions of each clip agree (``lalm-bench clotho-refs``)."""
+"""Reference agreement (``lalm-bench clotho-refs``): how much the human captions of each clip agree.
 
-from lalm_bench.references.agreement import (
-    AgreementResult,
-    ReferenceConfig,
-    chance_pairs,
-    clip_pair_similarities,
-    run_reference_agreement,
-)
-
-__all__ = [
-    "AgreementResult",
-    "ReferenceConfig",
-    "chance_pairs",
-    "clip_pair_similarities",
-    "run_reference_agreement",
-]
+``config.ReferenceConfig`` → ``run.run_references`` (a ``ReferencesResult``)
+→ ``report`` → ``command.clotho_refs_command``;
+``inputs`` finds the captions, ``agreement`` holds the computations.
+"""

@@ -1,4 +1,4 @@
-"""Agreement between the reference captions of each clip, measured by embedding similarity.
+"""The computations of reference agreement: within-clip caption pairs, chance pairs, distributions.
 
 For every clip with k >= 2 captions, all k(k-1)/2 caption pairs get the cosine similarity of their
 normalized embeddings (Clotho: 5 captions, 10 pairs per clip). The pairwise step works on per-clip
@@ -18,63 +18,15 @@ Statistics:
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from lalm_bench import stats
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from lalm_bench.datasets.captions import CaptionTable
-    from lalm_bench.embeddings import Embedder
-
-DEFAULT_MODEL = "BAAI/bge-m3"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 CHANCE_CAP = 100_000
 Z_DEFINITION = "z = (x - mean) / std over all {what} of the split; std is the sample std (ddof=1)"
-
-
-@dataclass
-class ReferenceConfig:
-    """Parameters of one reference-agreement run (recorded verbatim in the manifest)."""
-
-    split: str | None = None  # Clotho split; for other tables a free label for the output names
-    csv: Path | None = None  # bypasses the hub cache
-    revision: str | None = None  # dataset revision in the hub cache
-    clip_column: str = "file_name"
-    caption_column: str | None = None  # set for long tables (one caption per row)
-    name: str | None = None  # output prefix; "clotho" for Clotho, else the CSV stem
-    model: str = DEFAULT_MODEL
-    model_revision: str | None = None
-    device: str = "auto"
-    batch_size: int = 128
-    max_seq_length: int | None = None
-    backend: str = "torch"
-    precision: str = "fp32"
-    cache_dir: str | None = None
-    use_cache: bool = True
-    z_threshold: float = 2.0
-    bootstrap: int = 1000
-    seed: int = 0
-    chance_cap: int = CHANCE_CAP
-
-    def parameters(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
-
-
-@dataclass
-class AgreementResult:
-    pairs: pd.DataFrame  # one row per caption pair
-    outliers: pd.DataFrame  # pairs with |z| >= threshold, with direction
-    caption_outliers: pd.DataFrame  # captions with z <= -threshold
-    summary: dict[str, Any]
-    pair_similarities: np.ndarray = field(repr=False)
-    chance_similarities: np.ndarray = field(repr=False)
 
 
 def clip_pair_similarities(
@@ -162,134 +114,3 @@ def distribution(values: np.ndarray) -> dict[str, Any]:
         "max": float(values.max()) if values.size else None,
         "quantiles": stats.quantiles(values, QUANTILES),
     }
-
-
-def run_reference_agreement(
-    table: CaptionTable,
-    config: ReferenceConfig,
-    embedder: Embedder,
-    dataset: dict[str, Any] | None = None,
-) -> AgreementResult:
-    """Embed every caption (each distinct text once) and measure agreement within clips."""
-    import pandas as pd
-
-    from lalm_bench.manifest import build_manifest
-
-    t0 = time.perf_counter()
-    sizes = np.asarray(table.sizes, dtype=np.int64)
-    flat = [c for caps in table.captions for c in caps]
-    flat_index = np.asarray([n for idx in table.caption_index for n in idx], dtype=np.int64)
-    caption_clip = np.repeat(np.arange(len(sizes)), sizes)
-    clip_names = np.asarray(table.clips, dtype=object)
-    texts = np.asarray(flat, dtype=object)
-
-    enc = embedder.encode(flat, desc="embedding captions")
-    emb = enc.embeddings
-    pair_clip, pi, pj, sims, cap_mean = clip_pair_similarities(emb, sizes)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    a_rows, b_rows = starts[pair_clip] + pi, starts[pair_clip] + pj
-    z = stats.zscores(sims)
-    cap_z = stats.zscores(cap_mean)
-    thr = float(config.z_threshold)
-
-    n_pairs_clip = sizes * (sizes - 1) // 2
-    clip_sums = np.bincount(pair_clip, weights=sims, minlength=len(sizes))
-    clip_means = clip_sums / n_pairs_clip
-
-    ca, cb = chance_pairs(caption_clip, min(int(config.chance_cap), sims.size), config.seed)
-    chance = np.einsum("ij,ij->i", emb[ca], emb[cb], dtype=np.float64)
-
-    clip_col = table.clip_column
-    pairs = pd.DataFrame(
-        {
-            clip_col: clip_names[pair_clip],
-            "i": flat_index[a_rows],
-            "j": flat_index[b_rows],
-            "caption_i": texts[a_rows],
-            "caption_j": texts[b_rows],
-            "similarity": sims,
-            "z": z,
-        }
-    )
-    with np.errstate(invalid="ignore"):
-        low, high = z <= -thr, z >= thr
-        cap_low = cap_z <= -thr
-    outliers = pairs[low | high].copy()
-    outliers["direction"] = np.where(low[low | high], "low", "high")
-    outliers = outliers.sort_values("z", kind="stable").reset_index(drop=True)
-
-    captions = pd.DataFrame(
-        {
-            clip_col: clip_names[caption_clip],
-            "caption_index": flat_index,
-            "caption": texts,
-            "mean_similarity": cap_mean,
-            "z": cap_z,
-            "clip_mean": clip_means[caption_clip],
-            "captions_in_clip": sizes[caption_clip],
-        }
-    )
-    caption_outliers = captions[cap_low].sort_values("z", kind="stable").reset_index(drop=True)
-
-    overall = distribution(sims)
-    chance_d = distribution(chance)
-    q95 = chance_d["quantiles"]["q95"]
-    below = int((sims < q95).sum()) if q95 is not None else None
-    summary: dict[str, Any] = {
-        "dataset": {**(dataset or {}), **table.describe()},
-        "clips": len(sizes),
-        "pairs": int(sims.size),
-        "captions": int(sizes.sum()),
-        "unique_captions": int(enc.n_unique),
-        "mean": overall["mean"],
-        "std": overall["std"],
-        "min": overall["min"],
-        "max": overall["max"],
-        "quantiles": overall["quantiles"],
-        "ci95": cluster_bootstrap_ci(
-            clip_sums, n_pairs_clip.astype(np.float64), config.bootstrap, config.seed
-        ),
-        "ci_method": f"clip-level bootstrap of the mean pair similarity, {config.bootstrap} resamples, seed "
-        f"{config.seed}",
-        "clip_means": distribution(clip_means),
-        "caption_means": distribution(cap_mean),
-        "outliers": {
-            "z_threshold": thr,
-            "z_definition": Z_DEFINITION.format(what="pairs"),
-            "low": int(low.sum()),
-            "high": int(high.sum()),
-            "total": int((low | high).sum()),
-        },
-        "caption_outliers": {
-            "z_threshold": thr,
-            "z_definition": Z_DEFINITION.format(what="captions")
-            + "; the score is a caption's mean similarity to the other captions of its clip; flagged at "
-            "z <= -threshold",
-            "low": int(cap_low.sum()),
-            "clips_with_flagged_caption": int(np.unique(caption_clip[cap_low]).size),
-        },
-        "chance": {
-            **chance_d,
-            "seed": config.seed,
-            "method": "captions of two different clips drawn uniformly at random (seeded), as many pairs "
-            f"as real pairs, at most {config.chance_cap}",
-        },
-        "mean_minus_chance": (
-            overall["mean"] - chance_d["mean"]
-            if overall["mean"] is not None and chance_d["mean"] is not None
-            else None
-        ),
-        "pairs_below_chance_q95": {
-            "count": below,
-            "fraction": below / sims.size if below is not None and sims.size else None,
-        },
-    }
-    summary["manifest"] = build_manifest(
-        "clotho-refs",
-        config.parameters(),
-        inputs=[table.path],
-        model=embedder.info(),
-        truncation=enc.truncation_report(),
-        wall_seconds=round(time.perf_counter() - t0, 3),
-    )
-    return AgreementResult(pairs, outliers, caption_outliers, summary, sims, chance)

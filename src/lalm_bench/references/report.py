@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from lalm_bench.io import atomic_open
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lalm_bench.references.agreement import AgreementResult
+    from lalm_bench.references.run import ReferencesResult
 
 
 def _f(v: float | None) -> str:
     return "–" if v is None else f"{v:.4f}"
 
 
-def print_summary(result: AgreementResult) -> None:
+def print_summary(result: ReferencesResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -29,9 +26,7 @@ def print_summary(result: AgreementResult) -> None:
     )
     tr = s["manifest"]["truncation"]
     if tr["truncated"]:
-        console.print(
-            f"[yellow]{tr['truncated']} caption(s) longer than {tr['max_seq_length']} tokens[/yellow]"
-        )
+        console.print(f"[yellow]{tr['truncated']} caption(s) longer than {tr['max_seq_length']} tokens[/yellow]")
     table = Table(title="caption-pair similarity")
     for col in ("", "n", "mean", "std", "q05", "q50", "q95", "95% CI"):
         table.add_column(col, justify="left" if not col else "right")
@@ -56,8 +51,8 @@ def print_summary(result: AgreementResult) -> None:
     console.print("wrote " + ", ".join(s["files"].values()))
 
 
-def plot_agreement(result: AgreementResult, path: str | Path) -> None:
-    """Histogram of same-clip pair similarity against the chance baseline, written atomically as PNG."""
+def plot_agreement(result: ReferencesResult, fh: IO[bytes]) -> None:
+    """Histogram of same-clip pair similarity against the chance baseline, as PNG into ``fh``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,9 +66,7 @@ def plot_agreement(result: AgreementResult, path: str | Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.hist(sims, bins=bins, density=True, alpha=0.75, color="#4c72b0", label=f"same clip (n={sims.size})")
     if chance.size:
-        ax.hist(
-            chance, bins=bins, density=True, alpha=0.6, color="#a0a0a0", label=f"chance (n={chance.size})"
-        )
+        ax.hist(chance, bins=bins, density=True, alpha=0.6, color="#a0a0a0", label=f"chance (n={chance.size})")
         ax.axvline(float(chance.mean()), color="#606060", linestyle="--", linewidth=1)
     ax.axvline(float(sims.mean()), color="#1f3b73", linestyle="--", linewidth=1)
     if s["std"]:
@@ -81,13 +74,10 @@ def plot_agreement(result: AgreementResult, path: str | Path) -> None:
         ax.axvline(cut, color="#c44e52", linestyle=":", linewidth=1.2, label=f"low-outlier cut ({cut:.2f})")
     low = s["outliers"]["low"]
     d = s["dataset"]
-    ax.set_title(
-        f"{d.get('name')} {d.get('split') or ''}: caption-pair similarity ({low} low outliers)".strip()
-    )
+    ax.set_title(f"{d.get('name')} {d.get('split') or ''}: caption-pair similarity ({low} low outliers)".strip())
     ax.set_xlabel("cosine similarity")
     ax.set_ylabel("density")
     ax.legend(loc="upper right", fontsize="small")
     fig.tight_layout()
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=120)
+    fig.savefig(fh, format="png", dpi=120)
     plt.close(fig)

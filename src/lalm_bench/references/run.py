@@ -1,131 +1,203 @@
-"""The ``clotho-refs`` job end to end: find the captions, check outputs, measure, write, summarise."""
+"""Reference agreement: embed every caption once, compare the captions within each clip, find outliers.
+
+For every clip with k >= 2 captions, all k(k-1)/2 caption pairs get the cosine similarity of their
+normalized embeddings (Clotho: 5 captions, 10 pairs per clip). Statistics:
+
+* pair z-scores: ``(s - mean) / std`` over all pairs of the split, std = sample std (ddof=1);
+  a pair is an outlier when ``|z| >= z_threshold`` (direction ``low`` or ``high``);
+* caption scores: each caption's mean similarity to the other captions of its clip, z over all
+  captions of the split (sample std); a caption is a likely-bad reference when ``z <= -z_threshold``;
+* chance baseline: a seeded sample of caption pairs from different clips (as many as there are
+  real pairs, capped), i.e. what unrelated captions score with this model;
+* the 95% CI of the mean pair similarity is a clip-level (cluster) bootstrap, since the pairs of a
+  clip share captions and are not independent.
+"""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
-from pathlib import Path
+import time
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from lalm_bench.errors import InputError
-from lalm_bench.references.agreement import AgreementResult, ReferenceConfig, run_reference_agreement
+import numpy as np
+
+from lalm_bench import stats
+from lalm_bench.references.agreement import (
+    Z_DEFINITION,
+    chance_pairs,
+    clip_pair_similarities,
+    cluster_bootstrap_ci,
+    distribution,
+)
+from lalm_bench.references.config import ReferenceConfig
+from lalm_bench.references.inputs import InputPlan, plan_inputs
 
 if TYPE_CHECKING:
-    from lalm_bench.datasets.captions import CaptionTable
+    import pandas as pd
 
-_CLOTHO_FILE = re.compile(r"^clotho_captions_(\w+)\.csv$")
+    from lalm_bench.datasets.captions import CaptionTable
+    from lalm_bench.embeddings.encoder import Embedder
+
+FORMAT = "lalm-bench/clotho-refs/1"
 
 
 @dataclass
-class InputPlan:
-    """Where the captions come from and how the outputs are named (decided before any work)."""
+class ReferencesResult:
+    """What ``clotho-refs`` writes: three tables and the summary (which carries ``format``)."""
 
-    path: Path
-    name: str
-    label: str | None  # the split, or None
-    clotho: bool
-    dataset: dict[str, Any]
+    pairs: pd.DataFrame  # one row per caption pair
+    outliers: pd.DataFrame  # pairs with |z| >= threshold, with direction
+    caption_outliers: pd.DataFrame  # captions with z <= -threshold
+    summary: dict[str, Any]
+    pair_similarities: np.ndarray = field(repr=False)
+    chance_similarities: np.ndarray = field(repr=False)
+    plan: InputPlan | None = field(default=None, repr=False)
 
-    def output_paths(self, output_dir: Path) -> dict[str, Path]:
-        suffix = f"_{self.label}" if self.label else ""
-        return {
-            kind: Path(output_dir) / f"{self.name}_{kind}{suffix}.{ext}"
-            for kind, ext in (
-                ("pairs", "csv"),
-                ("outliers", "csv"),
-                ("caption_outliers", "csv"),
-                ("summary", "json"),
-            )
-        }
-
-    def load(self, config: ReferenceConfig) -> CaptionTable:
-        from lalm_bench.datasets import load_caption_table, load_clotho
-
-        if self.clotho:
-            return load_clotho(self.path, self.label)
-        return load_caption_table(
-            self.path, clip_column=config.clip_column, caption_column=config.caption_column, split=self.label
-        )
+    @property
+    def format(self) -> str:
+        return str(self.summary.get("format", FORMAT))
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "captions"
-
-
-def plan_inputs(config: ReferenceConfig) -> InputPlan:
-    """Resolve the captions file (hub cache or ``--csv``), the split and the output name."""
-    from lalm_bench.datasets.clotho import CLOTHO, check_split, clotho_csv_path
-    from lalm_bench.io import require_file
-
-    if config.csv is None:
-        split = check_split(config.split or "evaluation")
-        path = clotho_csv_path(split, config.revision)
-        dataset = {
-            "name": "clotho",
-            "source": "hub-cache",
-            "repo_id": CLOTHO.repo_id,
-            "revision": path.parent.name,
-        }
-        return InputPlan(path, _safe(config.name or "clotho"), split, True, dataset)
-    if config.revision:
-        raise InputError("--revision selects a snapshot in the hub cache; it cannot be combined with --csv")
-    path = require_file(config.csv, "captions file")
-    m = _CLOTHO_FILE.match(path.name)
-    if m and config.caption_column is None and config.clip_column == "file_name":
-        split = m.group(1)
-        if config.split and config.split != split:
-            raise InputError(f"--split {config.split} does not match {path.name} (a {split} file)")
-        check_split(split)
-        dataset = {"name": "clotho", "source": "csv"}
-        return InputPlan(path, _safe(config.name or "clotho"), split, True, dataset)
-    name = _safe(config.name or path.stem)
-    label = _safe(config.split) if config.split else None
-    return InputPlan(path, name, label, False, {"name": name, "source": "csv"})
-
-
-def clotho_refs_command(
+def run_references(
     config: ReferenceConfig,
     *,
-    output_dir: Path = Path("."),
-    plot: Path | None = None,
-    overwrite: bool = False,
-    quiet: bool = False,
-    embedder: Any = None,
-) -> AgreementResult:
-    """What ``lalm-bench clotho-refs`` does; shared by the CLI and the seed-compatible script.
+    plan: InputPlan | None = None,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+) -> ReferencesResult:
+    """Find and read the captions, then :func:`measure_agreement` (no files written)."""
+    from lalm_bench.embeddings.options import build_embedder
 
-    All checks (split, dataset present, outputs writable, device) happen before any model work, and
-    the files are written only once everything is computed, so a failure leaves no partial output.
-    """
-    from lalm_bench.embeddings.model import check_backend, parse_devices
-    from lalm_bench.embeddings.options import embedder_from_config
-    from lalm_bench.io import check_writable, write_csv, write_json
-
-    if config.z_threshold <= 0:
-        raise InputError(f"--z-threshold must be positive, got {config.z_threshold}")
-    plan = plan_inputs(config)
+    plan = plan or plan_inputs(config)
     config = replace(config, split=plan.label)
-    paths = plan.output_paths(output_dir)
-    check_writable([*paths.values(), *([Path(plot)] if plot else [])], overwrite)
-    if embedder is None:
-        if config.device.strip().lower() != "auto":  # "auto" cannot fail; checking it would import torch
-            parse_devices(config.device)
-        check_backend(config.backend, config.precision)
     table = plan.load(config)
     if embedder is None:
-        embedder = embedder_from_config(config, revision=config.model_revision, progress=not quiet)
-    result = run_reference_agreement(table, config, embedder, plan.dataset)
-    result.summary["files"] = {k: str(v) for k, v in paths.items()} | ({"plot": str(plot)} if plot else {})
-    write_csv(paths["pairs"], result.pairs)
-    write_csv(paths["outliers"], result.outliers)
-    write_csv(paths["caption_outliers"], result.caption_outliers)
-    write_json(paths["summary"], result.summary)
-    if plot:
-        from lalm_bench.references.report import plot_agreement
-
-        plot_agreement(result, plot)
-    if not quiet:
-        from lalm_bench.references.report import print_summary
-
-        print_summary(result)
+        embedder = build_embedder(config.embedding, progress=progress)
+    result = measure_agreement(table, config, embedder, plan.dataset)
+    result.plan = plan
     return result
+
+
+def measure_agreement(
+    table: CaptionTable, config: ReferenceConfig, embedder: Embedder, dataset: dict[str, Any] | None = None
+) -> ReferencesResult:
+    """Embed every caption (each distinct text once) and measure agreement within clips."""
+    import pandas as pd
+
+    from lalm_bench.manifest import build_manifest
+
+    t0 = time.perf_counter()
+    sizes = np.asarray(table.sizes, dtype=np.int64)
+    flat = [c for caps in table.captions for c in caps]
+    flat_index = np.asarray([n for idx in table.caption_index for n in idx], dtype=np.int64)
+    caption_clip = np.repeat(np.arange(len(sizes)), sizes)
+    clip_names = np.asarray(table.clips, dtype=object)
+    texts = np.asarray(flat, dtype=object)
+
+    enc = embedder.encode(flat, desc="embedding captions")
+    emb = enc.embeddings
+    pair_clip, pi, pj, sims, cap_mean = clip_pair_similarities(emb, sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    a_rows, b_rows = starts[pair_clip] + pi, starts[pair_clip] + pj
+    z = stats.zscores(sims)
+    cap_z = stats.zscores(cap_mean)
+    thr = float(config.z_threshold)
+
+    n_pairs_clip = sizes * (sizes - 1) // 2
+    clip_sums = np.bincount(pair_clip, weights=sims, minlength=len(sizes))
+    clip_means = clip_sums / n_pairs_clip
+
+    ca, cb = chance_pairs(caption_clip, min(int(config.chance_cap), sims.size), config.seed)
+    chance = np.einsum("ij,ij->i", emb[ca], emb[cb], dtype=np.float64)
+
+    clip_col = table.clip_column
+    pairs = pd.DataFrame(
+        {
+            clip_col: clip_names[pair_clip],
+            "i": flat_index[a_rows],
+            "j": flat_index[b_rows],
+            "caption_i": texts[a_rows],
+            "caption_j": texts[b_rows],
+            "similarity": sims,
+            "z": z,
+        }
+    )
+    with np.errstate(invalid="ignore"):
+        low, high = z <= -thr, z >= thr
+        cap_low = cap_z <= -thr
+    outliers = pairs[low | high].copy()
+    outliers["direction"] = np.where(low[low | high], "low", "high")
+    outliers = outliers.sort_values("z", kind="stable").reset_index(drop=True)
+
+    captions = pd.DataFrame(
+        {
+            clip_col: clip_names[caption_clip],
+            "caption_index": flat_index,
+            "caption": texts,
+            "mean_similarity": cap_mean,
+            "z": cap_z,
+            "clip_mean": clip_means[caption_clip],
+            "captions_in_clip": sizes[caption_clip],
+        }
+    )
+    caption_outliers = captions[cap_low].sort_values("z", kind="stable").reset_index(drop=True)
+
+    overall = distribution(sims)
+    chance_d = distribution(chance)
+    q95 = chance_d["quantiles"]["q95"]
+    below = int((sims < q95).sum()) if q95 is not None else None
+    summary: dict[str, Any] = {
+        "dataset": {**(dataset or {}), **table.describe()},
+        "clips": len(sizes),
+        "pairs": int(sims.size),
+        "captions": int(sizes.sum()),
+        "unique_captions": int(enc.n_unique),
+        "mean": overall["mean"],
+        "std": overall["std"],
+        "min": overall["min"],
+        "max": overall["max"],
+        "quantiles": overall["quantiles"],
+        "ci95": cluster_bootstrap_ci(clip_sums, n_pairs_clip.astype(np.float64), config.bootstrap, config.seed),
+        "ci_method": f"clip-level bootstrap of the mean pair similarity, {config.bootstrap} resamples, seed "
+        f"{config.seed}",
+        "clip_means": distribution(clip_means),
+        "caption_means": distribution(cap_mean),
+        "outliers": {
+            "z_threshold": thr,
+            "z_definition": Z_DEFINITION.format(what="pairs"),
+            "low": int(low.sum()),
+            "high": int(high.sum()),
+            "total": int((low | high).sum()),
+        },
+        "caption_outliers": {
+            "z_threshold": thr,
+            "z_definition": Z_DEFINITION.format(what="captions")
+            + "; the score is a caption's mean similarity to the other captions of its clip; flagged at "
+            "z <= -threshold",
+            "low": int(cap_low.sum()),
+            "clips_with_flagged_caption": int(np.unique(caption_clip[cap_low]).size),
+        },
+        "chance": {
+            **chance_d,
+            "seed": config.seed,
+            "method": "captions of two different clips drawn uniformly at random (seeded), as many pairs "
+            f"as real pairs, at most {config.chance_cap}",
+        },
+        "mean_minus_chance": (
+            overall["mean"] - chance_d["mean"] if overall["mean"] is not None and chance_d["mean"] is not None else None
+        ),
+        "pairs_below_chance_q95": {
+            "count": below,
+            "fraction": below / sims.size if below is not None and sims.size else None,
+        },
+    }
+    summary["manifest"] = build_manifest(
+        "clotho-refs",
+        config.parameters(),
+        inputs=[table.path],
+        model=embedder.info(),
+        truncation=enc.truncation_report(),
+        wall_seconds=round(time.perf_counter() - t0, 3),
+    )
+    summary["format"] = FORMAT
+    return ReferencesResult(pairs, outliers, caption_outliers, summary, sims, chance)

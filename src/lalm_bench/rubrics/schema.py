@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from lalm_bench.llm.steps import StepReply
+
 RECORD_FORMAT = "lalm-bench/rubric-record/1"
 
 
@@ -37,20 +39,6 @@ class RubricItem(BaseModel):
 
     criterion: str
     weight: int = Field(ge=1)
-
-
-class StepReply(BaseModel):
-    """The raw text and parsed object of one LLM step, with its bookkeeping."""
-
-    raw: str | None = None
-    raw_attempts: list[str] | None = None  # every reply when a repair retry was needed
-    parsed: dict[str, Any] | None = None
-    error: str | None = None
-    attempts: int = 0
-    cached: bool = False
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0
 
 
 class RunRecord(BaseModel):
@@ -88,7 +76,10 @@ class RunRecord(BaseModel):
 
 
 class RunSettings(BaseModel):
-    """What identifies a run: a rerun with the same settings resumes it, other settings are refused."""
+    """What identifies a run: a rerun with the same settings resumes it, other settings are refused.
+
+    The server's address is not part of it (a server restarted on another port serves the same run);
+    the manifest records it."""
 
     split: str
     start: int
@@ -105,5 +96,4 @@ class RunSettings(BaseModel):
     top_p: float | None
     max_tokens: int | None
     seed: int
-    base_url: str | None
     prompt_version: str

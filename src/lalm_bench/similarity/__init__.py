@@ -1,5 +1,5 @@
-"""The listening probe: how similar a model's answers are with real audio and with noise."""
+"""The listening probe (``lalm-bench similarity``): how similar a model's answers are with real audio and with noise.
 
-from lalm_bench.similarity.probe import DEFAULT_MODEL, SimilarityConfig, run_similarity
-
-__all__ = ["DEFAULT_MODEL", "SimilarityConfig", "run_similarity"]
+``config.SimilarityConfig`` → ``run.run_similarity`` (a ``SimilarityResult``)
+→ ``report`` → ``command.similarity_command``.
+"""

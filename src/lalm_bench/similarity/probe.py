@@ -1,9 +1,8 @@
-"""Prediction similarity between two runs of a model: real audio vs noise, matched by sample ID."""
+"""The pieces of the listening probe: reading and matching prediction files, chance partners, summaries."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,36 +14,8 @@ from lalm_bench.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from lalm_bench.embeddings import Embedder
 
-DEFAULT_MODEL = "BAAI/bge-base-en-v1.5"
 MISSING_CATEGORY = "(missing)"
-
-
-@dataclass
-class SimilarityConfig:
-    """Parameters of one similarity run (recorded verbatim in the manifest)."""
-
-    noise_file: Path
-    audio_file: Path
-    id_column: str = "id"
-    text_column: str = "model_output"
-    category_column: str = "category"
-    model: str = DEFAULT_MODEL
-    revision: str | None = None
-    batch_size: int = 64
-    device: str = "auto"
-    max_seq_length: int | None = None
-    backend: str = "torch"
-    precision: str = "fp32"
-    cache_dir: str | None = None
-    use_cache: bool = True
-    bootstrap: int = 1000
-    seed: int = 0
-    allow_empty: bool = False
-
-    def parameters(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
 
 
 @dataclass
@@ -165,90 +136,6 @@ def summarize(
     overall = stats.describe(sims, bootstrap, seed)
     by_cat = {str(cat): stats.describe(sims[categories == cat], bootstrap, seed) for cat in sorted(set(categories))}
     return overall, by_cat
-
-
-def run_similarity(config: SimilarityConfig, embedder: Embedder | None = None, progress: bool = True) -> dict[str, Any]:
-    """Run the listening probe and return the result document (``overall``, ``by_category``, ...)."""
-    from lalm_bench.embeddings.options import embedder_from_config
-    from lalm_bench.manifest import build_manifest
-
-    t0 = time.perf_counter()
-    noise = load_predictions(
-        Path(config.noise_file), config.id_column, config.text_column, config.category_column, True
-    )
-    audio = load_predictions(
-        Path(config.audio_file), config.id_column, config.text_column, config.category_column, False
-    )
-    merged, matching = match_predictions(noise, audio)
-    matching["empty_texts"] = check_texts(merged, noise.path, audio.path, config.allow_empty)
-
-    if embedder is None:
-        embedder = embedder_from_config(config, revision=config.revision, progress=progress)
-    n = len(merged)
-    enc = embedder.encode(merged["text_noise"].tolist() + merged["text_audio"].tolist())
-    e_noise, e_audio = enc.embeddings[:n].astype(np.float64), enc.embeddings[n:].astype(np.float64)
-    sims = np.einsum("ij,ij->i", e_noise, e_audio)
-    categories = merged["category"].to_numpy(dtype=object)
-
-    partners = chance_partners(categories, config.seed)
-    has_partner = partners >= 0
-    chance = np.full(n, np.nan)
-    chance[has_partner] = np.einsum("ij,ij->i", e_noise[has_partner], e_audio[partners[has_partner]])
-
-    overall, by_category = summarize(sims, categories, config.bootstrap, config.seed)
-    chance_overall, chance_by_cat = summarize(
-        chance[has_partner], categories[has_partner], config.bootstrap, config.seed
-    )
-    comparison = {"overall": _compare(sims[has_partner], chance[has_partner])}
-    comparison["by_category"] = {
-        cat: _compare(sims[has_partner & (categories == cat)], chance[has_partner & (categories == cat)])
-        for cat in by_category
-    }
-    for cat in by_category:  # categories of one row have no mismatched partner
-        chance_by_cat.setdefault(cat, stats.describe([], config.bootstrap, config.seed))
-
-    truncated = enc.truncated
-    detailed = [
-        {
-            "id": _plain(i),
-            "category": c,
-            "similarity": float(s),
-            "chance_similarity": None if np.isnan(ch) else float(ch),
-            "noise_tokens": int(tn),
-            "audio_tokens": int(ta),
-        }
-        for i, c, s, ch, tn, ta in zip(
-            merged["id"], categories, sims, chance, enc.token_counts[:n], enc.token_counts[n:], strict=True
-        )
-    ]
-    manifest = build_manifest(
-        "similarity",
-        config.parameters(),
-        inputs=[noise.path, audio.path],
-        model=embedder.info(),
-        truncation={
-            "max_seq_length": enc.max_seq_length,
-            "noise": int(truncated[:n].sum()),
-            "audio": int(truncated[n:].sum()),
-            "unique_texts": enc.n_unique,
-            "max_tokens": int(enc.token_counts.max()) if n else 0,
-            "note": "texts longer than max_seq_length were embedded from their first max_seq_length tokens",
-        },
-        chance_baseline=(
-            "noise output of each item vs the audio output of another item of the same category "
-            "(seeded derangement within category); categories with one item have none"
-        ),
-        wall_seconds=round(time.perf_counter() - t0, 3),
-    )
-    return {
-        "overall": overall,
-        "by_category": by_category,
-        "chance": {"overall": chance_overall, "by_category": chance_by_cat},
-        "comparison": comparison,
-        "matching": matching,
-        "detailed": detailed,
-        "manifest": manifest,
-    }
 
 
 def _compare(matched: np.ndarray, chance: np.ndarray) -> dict[str, Any]:

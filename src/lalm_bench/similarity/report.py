@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from lalm_bench.io import atomic_open
+from typing import IO, Any
 
 
 def _fmt(v: float | None, digits: int = 4) -> str:
@@ -58,8 +55,8 @@ def print_summary(result: dict[str, Any]) -> None:
     console.print(table)
 
 
-def plot_similarity(result: dict[str, Any], path: str | Path) -> None:
-    """Per-category box plots of matched vs chance similarity, written atomically as PNG."""
+def plot_similarity(result: dict[str, Any], fh: IO[bytes]) -> None:
+    """Per-category box plots of matched vs chance similarity, as PNG into ``fh``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -94,6 +91,5 @@ def plot_similarity(result: dict[str, Any], path: str | Path) -> None:
     ax.set_title("answers with audio vs with noise: matched IDs (blue) vs chance pairs (grey)")
     ax.legend([b1["boxes"][0], b2["boxes"][0]], ["same ID", "chance (other ID, same category)"], loc="lower left")
     fig.tight_layout()
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=120)
+    fig.savefig(fh, format="png", dpi=120)
     plt.close(fig)

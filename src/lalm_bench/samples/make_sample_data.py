@@ -1,6 +1,6 @@
 """Regenerate the bundled sample predictions (made-up, MMAU-Pro-shaped): audio vs noise runs.
 
-    uv run python projects/audio_similarity/make_sample_data.py
+    uv run python -m lalm_bench.samples.make_sample_data
 
 Deterministic (seeded). 64 shared IDs over 5 categories, plus one ID only in each file; some answers
 are identical in both runs (a model that ignores the audio), some are long free-form reasoning

@@ -1,4 +1,4 @@
-"""A scripted rubric LLM for the fake OpenAI server (tests and the fault benchmark)."""
+"""A scripted rubric model for the loopback OpenAI server (:mod:`lalm_bench.llm.testserver`): tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class RubricLLM:
         self.lock = threading.Lock()
 
     def __call__(self, req):
-        from tests.llm.fake_server import completion
+        from lalm_bench.llm.testserver import completion
 
         parts = [p for m in req.messages if isinstance(m.get("content"), list) for p in m["content"]]
         audio = [p for p in parts if p.get("type") == "input_audio"]

@@ -1,8 +1,9 @@
 """A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions protocol, with scripted replies.
 
-Reusable by any test that needs an LLM server::
+Shipped with the package (like inspect_ai's ``mockllm``) so that tests, benchmarks and users can
+exercise the real ``openai`` client, retries, caching and audio requests without a GPU server::
 
-    from tests.llm.fake_server import ScriptedOpenAIServer, completion, error
+    from lalm_bench.llm.testserver import ScriptedOpenAIServer, completion, error
 
     with ScriptedOpenAIServer() as server:
         server.script(error(500), completion('{"a": 1}'))  # consumed first, in order
@@ -50,6 +51,24 @@ class RecordedRequest:
     @property
     def messages(self) -> list[dict[str, Any]]:
         return (self.body or {}).get("messages", [])
+
+    @property
+    def audio_parts(self) -> list[dict[str, Any]]:
+        """Every ``input_audio`` part of the request, in message order (``{"data", "format"}``)."""
+        return [
+            part["input_audio"]
+            for msg in self.messages
+            if isinstance(msg.get("content"), list)
+            for part in msg["content"]
+            if isinstance(part, dict) and part.get("type") == "input_audio"
+        ]
+
+    @property
+    def audio_bytes(self) -> list[bytes]:
+        """The decoded bytes of every audio part (what the server would hand to its audio encoder)."""
+        import base64
+
+        return [base64.b64decode(p["data"]) for p in self.audio_parts]
 
     @property
     def last_user_text(self) -> str:

@@ -1,0 +1,86 @@
+"""The LLM settings every LLM job shares, and building chat models from them."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lalm_bench.llm.base import ChatModel, Sampling
+
+DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_CONCURRENCY = 8
+DEFAULT_MAX_RETRIES = 4
+
+
+@dataclass(frozen=True)
+class LLMOptions:
+    """How to reach chat models: server(s), key, limits, response cache, provider options."""
+
+    base_urls: tuple[str, ...] = ()  # empty: $OPENAI_BASE_URL or the provider's default
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = DEFAULT_CONCURRENCY  # requests in flight per server
+    timeout: float = DEFAULT_TIMEOUT_S
+    max_retries: int = DEFAULT_MAX_RETRIES
+    use_cache: bool = True
+    cache_path: Path | None = None  # default: $LALM_BENCH_LLM_CACHE, else the user cache dir
+    provider_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str | None:
+        return self.base_urls[0] if self.base_urls else None
+
+    def public(self) -> dict[str, Any]:
+        """What a manifest records (URLs without credentials; never the key itself)."""
+        from lalm_bench.llm.util import redact_url
+
+        return {
+            "base_urls": [redact_url(u) for u in self.base_urls],
+            "api_key_env": self.api_key_env,
+            "concurrency": self.concurrency,
+            "timeout_s": self.timeout,
+            "max_retries": self.max_retries,
+            "cache": (str(self.cache_path) if self.cache_path else "default") if self.use_cache else None,
+            "provider_options": self.provider_options,
+        }
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    """Sampling of a generation step; deterministic (temperature 0) by default."""
+
+    temperature: float = 0.0
+    top_p: float | None = None
+    max_tokens: int | None = 1024
+
+    def sampling(self, seed: int | None = None, *, temperature: float | None = None) -> Sampling:
+        t = self.temperature if temperature is None else temperature
+        return Sampling(temperature=t, top_p=self.top_p, max_tokens=self.max_tokens, seed=seed)
+
+
+def make_chat_model(spec: str, options: LLMOptions, *, base_url: str | None = None) -> ChatModel:
+    """The chat model for ``spec`` (``provider/model``) with the settings ``options`` holds.
+
+    A provider gets only the settings it takes (an in-process model has no base URL or request
+    timeout); ``--llm-option`` values are passed as given, so a wrong one is an error."""
+    from lalm_bench.llm.registry import get_chat_model, provider_factory
+
+    shared: dict[str, Any] = {
+        "base_url": base_url if base_url is not None else options.base_url,
+        "api_key_env": options.api_key_env,
+        "timeout": options.timeout,
+        "max_retries": options.max_retries,
+        "concurrency": options.concurrency,
+    }
+    factory = provider_factory(spec)
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+        params = {}  # type: ignore[assignment]
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        shared = {k: v for k, v in shared.items() if k in params}
+    cache: Any = (str(options.cache_path) if options.cache_path else True) if options.use_cache else None
+    if "cache" in params or not params:
+        shared["cache"] = cache
+    return get_chat_model(spec, **shared, **options.provider_options)

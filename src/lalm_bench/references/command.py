@@ -1,0 +1,57 @@
+"""``lalm-bench clotho-refs`` end to end: find the captions, check every output, measure, write all, report."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lalm_bench.io import OutputOptions, OutputSet, check_folder_writable, check_outputs
+from lalm_bench.references.config import ReferenceConfig
+from lalm_bench.references.inputs import plan_inputs
+from lalm_bench.references.run import ReferencesResult, run_references
+
+if TYPE_CHECKING:
+    from lalm_bench.embeddings.encoder import Embedder
+
+
+def clotho_refs_command(
+    config: ReferenceConfig, output: OutputOptions, *, embedder: Embedder | None = None
+) -> ReferencesResult:
+    """All checks (split, dataset present, outputs writable, device) happen before any model work, and
+    the files are written together once everything is computed: a failure leaves no partial output."""
+    from lalm_bench.embeddings.options import check_embedding_options
+    from lalm_bench.errors import InputError
+
+    if not config.z_threshold > 0 or config.z_threshold == float("inf"):
+        raise InputError(f"--z-threshold must be a positive number, got {config.z_threshold}")
+    plan = plan_inputs(config)
+    config = replace(config, split=plan.label)
+    check_folder_writable(output.path)
+    paths = plan.output_paths(output.path)
+    check_outputs(
+        {**{f"--output-dir ({p.name})": p for p in paths.values()}, "--plot": output.plot},
+        inputs=[plan.path],
+        overwrite=output.overwrite,
+    )
+    if embedder is None:
+        check_embedding_options(config.embedding)
+    result = run_references(config, plan=plan, embedder=embedder, progress=not output.quiet)
+    result.summary["files"] = {k: str(v) for k, v in paths.items()} | (
+        {"plot": str(output.plot)} if output.plot else {}
+    )
+    with OutputSet() as out:
+        out.csv(paths["pairs"], result.pairs)
+        out.csv(paths["outliers"], result.outliers)
+        out.csv(paths["caption_outliers"], result.caption_outliers)
+        out.json(paths["summary"], result.summary)
+        if output.plot:
+            from lalm_bench.references.report import plot_agreement
+
+            with out.open(Path(output.plot), "wb") as fh:
+                plot_agreement(result, fh)
+    if not output.quiet:
+        from lalm_bench.references.report import print_summary
+
+        print_summary(result)
+    return result

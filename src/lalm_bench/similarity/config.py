@@ -1,0 +1,31 @@
+"""Settings of one ``similarity`` run (recorded verbatim in the manifest)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lalm_bench.embeddings.options import EmbeddingOptions
+from lalm_bench.manifest import config_parameters
+from lalm_bench.samples import SAMPLE_AUDIO, SAMPLE_NOISE
+
+DEFAULT_MODEL = "BAAI/bge-base-en-v1.5"
+
+
+@dataclass(frozen=True)
+class SimilarityConfig:
+    """Two prediction files (noise and real audio), their columns, the embedding model, statistics."""
+
+    noise_file: Path = SAMPLE_NOISE
+    audio_file: Path = SAMPLE_AUDIO
+    id_column: str = "id"
+    text_column: str = "model_output"
+    category_column: str = "category"
+    embedding: EmbeddingOptions = field(default_factory=lambda: EmbeddingOptions(model=DEFAULT_MODEL))
+    bootstrap: int = 1000
+    seed: int = 0
+    allow_empty: bool = False
+
+    def parameters(self) -> dict[str, Any]:
+        return config_parameters(self)
