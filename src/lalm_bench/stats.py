@@ -137,6 +137,7 @@ def mean_ci(
     seed: int = 0,
     confidence: float = 0.95,
     binary: bool = False,
+    bounds: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Confidence interval of the mean, with the method chosen from the effective sample size.
 
@@ -151,8 +152,28 @@ def mean_ci(
     the criteria of one item); the estimate is then still the mean over all values (the ratio
     ``sum/size`` over clusters) and the effective sample size is the number of clusters. See
     :func:`cluster_mean_ci` for the clustered methods. ``binary=True`` requires 0/1 values.
+    ``bounds`` (e.g. ``(-1, 1)`` for cosine similarities) clips the interval to the values the mean can
+    take; a t-interval on few values near a bound can otherwise reach past it.
     Bootstrap results are reproducible for a ``seed``. Non-finite values raise ``ValueError``.
     """
+    return _clip(_mean_ci(values, clusters, n_resamples, seed, confidence, binary), bounds)
+
+
+def _clip(ci: dict[str, Any], bounds: tuple[float, float] | None) -> dict[str, Any]:
+    if bounds is not None and ci["low"] is not None:
+        lo, hi = float(bounds[0]), float(bounds[1])
+        ci["low"], ci["high"] = min(max(ci["low"], lo), hi), max(min(ci["high"], hi), lo)
+    return ci
+
+
+def _mean_ci(
+    values: Sequence[float] | np.ndarray,
+    clusters: Sequence[Any] | np.ndarray | None,
+    n_resamples: int,
+    seed: int,
+    confidence: float,
+    binary: bool,
+) -> dict[str, Any]:
     _check_confidence(confidence)
     a = _arr(values)
     if not np.all(np.isfinite(a)):
@@ -168,7 +189,7 @@ def mean_ci(
         _, inverse = np.unique(labels, return_inverse=True)
         sums = np.bincount(inverse, weights=a)
         sizes = np.bincount(inverse).astype(np.float64)
-        return cluster_mean_ci(sums, sizes, n_resamples=n_resamples, seed=seed, confidence=confidence, binary=binary)
+        return _cluster_mean_ci(sums, sizes, n_resamples, seed, confidence, binary)
 
     n = int(a.size)
     if n_resamples <= 0:
@@ -219,6 +240,7 @@ def cluster_mean_ci(
     seed: int = 0,
     confidence: float = 0.95,
     binary: bool = False,
+    bounds: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """CI of the ratio mean ``R = Σ sums / Σ sizes`` over G clusters; the dict of :func:`mean_ci`.
 
@@ -235,7 +257,20 @@ def cluster_mean_ci(
       size ``n* = R(1-R)/V`` (n / design effect, capped at n; n when R is 0 or 1 or V is 0) and the
       t(G-1) quantile in place of z (Korn & Graubard 1998, Dean & Pagano 2015).
     * G < 3: no interval.
+
+    ``bounds`` clips the interval as in :func:`mean_ci`.
     """
+    return _clip(_cluster_mean_ci(cluster_sums, cluster_sizes, n_resamples, seed, confidence, binary), bounds)
+
+
+def _cluster_mean_ci(
+    cluster_sums: Sequence[float] | np.ndarray,
+    cluster_sizes: Sequence[float] | np.ndarray,
+    n_resamples: int,
+    seed: int,
+    confidence: float,
+    binary: bool,
+) -> dict[str, Any]:
     _check_confidence(confidence)
     s = _arr(cluster_sums)
     m = _arr(cluster_sizes)
@@ -304,18 +339,22 @@ def describe(
     *,
     clusters: Sequence[Any] | np.ndarray | None = None,
     binary: bool = False,
+    bounds: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """``{mean, std, count}``; when ``bootstrap`` > 0 also the CI of :func:`mean_ci`.
 
     The CI keys are ``ci95`` (``ci90`` etc. for other levels: ``[low, high]`` or ``None``), ``ci_method``
     and, when the interval is ``None`` or has zero width, ``ci_note`` (the reason). ``bootstrap`` is
     the number of resamples where a bootstrap is used; the t and Wilson intervals ignore it.
-    ``n_clusters`` is added when ``clusters`` is given.
+    ``n_clusters`` is added when ``clusters`` is given; ``clusters``, ``binary`` and ``bounds`` are passed to
+    :func:`mean_ci`.
     """
     a = _arr(values)
     out: dict[str, Any] = {"mean": mean(a), "std": sample_std(a), "count": int(a.size)}
     if bootstrap > 0:
-        ci = mean_ci(a, clusters=clusters, n_resamples=bootstrap, seed=seed, confidence=confidence, binary=binary)
+        ci = mean_ci(
+            a, clusters=clusters, n_resamples=bootstrap, seed=seed, confidence=confidence, binary=binary, bounds=bounds
+        )
         out[_ci_key(confidence)] = None if ci["low"] is None else [ci["low"], ci["high"]]
         out["ci_method"] = ci["method"]
         if ci["reason"] is not None:

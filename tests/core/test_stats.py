@@ -415,3 +415,15 @@ def test_fleiss_kappa_undefined() -> None:
     assert stats.fleiss_kappa([[2, 0], [0, 2]])["value"] == 1.0
     with pytest.raises(ValueError):
         stats.fleiss_kappa([[1.5, 0.5]])
+
+
+def test_bounds_clip_the_interval() -> None:
+    sims = [0.99, 0.97, 1.0]  # t-interval 0.9867 ± 0.0379 reaches past 1
+    raw = stats.mean_ci(sims)
+    assert raw["high"] > 1.0
+    ci = stats.mean_ci(sims, bounds=(-1.0, 1.0))
+    assert ci["high"] == 1.0 and ci["low"] == raw["low"]
+    assert stats.describe(sims, bootstrap=10, bounds=(-1.0, 1.0))["ci95"] == [raw["low"], 1.0]
+    clustered = stats.cluster_mean_ci([0.2, 0.0, 0.1], [1, 1, 1], bounds=(0.0, 1.0))
+    assert clustered["low"] == 0.0
+    assert stats.mean_ci([0.5, 0.6], bounds=(0.0, 1.0))["low"] is None
