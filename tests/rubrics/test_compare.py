@@ -376,7 +376,9 @@ def test_survival_three_rubrics():
     assert dog["indices"] == {"r1": 0, "r2": 1, "r3": 2}
     assert dog["min_cosine"] == 1.0 and dog["all_pairs_matched"]
     assert [c["span"] for c in s["clusters"]] == [3, 2, 2, 1, 1]
-    assert s["clusters"][1]["criteria"] == {"r1": "rain", "r2": "rain!"}  # weight 3 before car's 3? rain: 2+1
+    # rain and car both weigh 3 in all; rain comes first in r1
+    assert s["clusters"][1]["criteria"] == {"r1": "rain", "r2": "rain!"}
+    assert [c["id"] for c in s["clusters"]] == [0, 1, 2, 3, 4]
     assert s["per_rubric"]["r2"] == {
         "size": 3, "surviving": 1, "surviving_share": 1 / 3, "surviving_weight_share": 4 / 7,
     }  # fmt: skip

@@ -170,7 +170,7 @@ def _spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     from scipy.stats import spearmanr
 
     rho = float(spearmanr(x, y)[0])
-    return rho if math.isfinite(rho) else None
+    return round(rho, 12) if math.isfinite(rho) else None  # 1.0, not 0.9999999999999999
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -278,9 +278,12 @@ def survival(
     for node in parent:
         groups.setdefault(find(node), []).append(node)
 
-    clusters = []
-    for members in groups.values():
-        members.sort()
+    clusters: list[dict[str, Any]] = []
+    # survivors first, then by weight, then by the first criterion's position (input order, index)
+    for members in sorted(
+        (sorted(m) for m in groups.values()),
+        key=lambda m: (-len(m), -sum(items[labels[x]][i].weight for x, i in m), m[0]),
+    ):
         cos = [
             float(cosine_matrix(emb[labels[x]][i : i + 1], emb[labels[y]][j : j + 1])[0, 0])
             for k, (x, i) in enumerate(members)
@@ -289,6 +292,7 @@ def survival(
         complete = all((p, q) in matched_pairs for k, p in enumerate(members) for q in members[k + 1 :])
         clusters.append(
             {
+                "id": len(clusters),
                 "span": len(members),
                 "criteria": {labels[x]: items[labels[x]][i].text for x, i in members},
                 "weights": {labels[x]: items[labels[x]][i].weight for x, i in members},
@@ -296,17 +300,12 @@ def survival(
                 "total_weight": sum(items[labels[x]][i].weight for x, i in members),
                 "min_cosine": round(min(cos), 6) if cos else None,
                 "all_pairs_matched": complete,
-                "_first": members[0],
             }
         )
-    clusters.sort(key=lambda c: (-c["span"], -c["total_weight"], c["_first"]))
-    for n, c in enumerate(clusters):
-        del c["_first"]
-        c["id"] = n
 
     k = len(labels)
     survivors = [c for c in clusters if c["span"] == k]
-    per_rubric = {}
+    per_rubric: dict[str, dict[str, Any]] = {}
     for label in labels:
         size = len(items[label])
         weight = sum(it.weight for it in items[label])
@@ -382,8 +381,9 @@ def compare_rubrics(
         raise InputError(f"compare needs two or more rubrics, got {len(labels)}")
     items = {label: as_items(rubrics[label]) for label in labels}
     if threshold is None or (isinstance(threshold, str) and threshold.strip().lower() == "auto"):
-        calibration: dict[str, Any] | None = calibrate_threshold(embedder)
-        t, source = float(calibration["threshold"]), "auto"
+        calibrated = calibrate_threshold(embedder)
+        calibration: dict[str, Any] | None = calibrated
+        t, source = float(calibrated["threshold"]), "auto"
     else:
         try:
             t = _check_threshold(float(threshold))
