@@ -182,7 +182,7 @@ def test_calibration_set_is_shipped():
 
 def test_calibrate_threshold_minilm(calibration):
     c = calibration
-    json.dumps({k: v for k, v in c.items()}, allow_nan=False)
+    json.dumps(c, allow_nan=False)
     assert 0.5 < c["threshold"] < 0.95
     lo, hi = c["threshold_ci95"]
     assert lo <= c["threshold"] <= hi
