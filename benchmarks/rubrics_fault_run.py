@@ -19,25 +19,27 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from lalm_bench.io import OutputOptions
+from lalm_bench.llm.options import LLMOptions, SamplingOptions
+from lalm_bench.llm.testserver import FaultInjector, ScriptedOpenAIServer
+from lalm_bench.rubrics.config import ClipSelection, GenerateConfig
+from lalm_bench.rubrics.generate import GenerateJob, default_model_factory
+from lalm_bench.rubrics.mock import RubricLLM
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from lalm_bench.llm.testserver import FaultInjector, ScriptedOpenAIServer  # noqa: E402
-from lalm_bench.rubrics.mock import RubricLLM  # noqa: E402
-
-from lalm_bench.rubrics.pipeline import GenerateConfig, Pipeline, default_model_factory  # noqa: E402
 
 RATES = {"500": 0.10, "429": 0.10, "slow": 0.05, "drop": 0.03, "invalid": 0.08}
 FAST = {"backoff_initial_s": 0.05, "backoff_max_s": 0.5, "jitter_s": 0.05}
 
 
-def run_phase(name: str, server, injector, cfg: GenerateConfig) -> dict:
+def run_phase(name: str, server, injector, cfg: GenerateConfig, output: OutputOptions) -> dict:
     models = []
 
-    def factory(spec: str, c: GenerateConfig):
-        m = default_model_factory(spec, c)
+    def factory(spec: str, llm: LLMOptions):
+        m = default_model_factory(spec, llm)
         models.append(m)
         return m
 
@@ -45,15 +47,17 @@ def run_phase(name: str, server, injector, cfg: GenerateConfig) -> dict:
 
     n0, counts0 = len(server.requests), dict(injector.counts)
     t0 = time.perf_counter()
-    pipe = Pipeline(cfg, factory)
+    pipe = GenerateJob(cfg, output, factory)
     pipe.prepare()
     error = None
     try:
         asyncio.run(pipe.run_async())
     except Exception as exc:  # a fatal error is part of the measurement, not a crash
         error = f"{type(exc).__name__}: {exc}"
+    finally:
+        pipe.close()
     wall = time.perf_counter() - t0
-    summary = pipe.summary()
+    summary = pipe.result().model_dump()
     faults = {k: v - counts0.get(k, 0) for k, v in injector.counts.items() if v - counts0.get(k, 0)}
     stats = {}
     for m in models:
@@ -89,7 +93,7 @@ def kill_phase(server, llm, base: dict, out: Path) -> dict:
         "--timeout", "10", "--quiet",
     ] + [x for k, v in base["model_options"].items() for x in ("--llm-option", f"{k}={v}")]  # fmt: skip
     log0 = out / "stoch" / "kill_0" / "log.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = dict(os.environ)
     llm.delay_s, mark = 0.2, len(llm.log)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     while proc.poll() is None and not (log0.exists() and log0.read_bytes().count(b"\n") >= 6):
@@ -123,7 +127,7 @@ def kill_phase(server, llm, base: dict, out: Path) -> dict:
     }
 
 
-def _failures(pipe: Pipeline) -> list[str]:
+def _failures(pipe: GenerateJob) -> list[str]:
     return [
         f"{run.name}/{r.clip}: {r.failed_step}: {r.error}"
         for run in pipe.runs
@@ -152,35 +156,43 @@ def main() -> None:
     llm = RubricLLM({c: row.file_name for row in captions.itertuples() for c in row[2:]})
     injector = FaultInjector(llm, RATES, seed=args.seed, slow_s=1.5)
     base = dict(
-        split="evaluation", csv=csv, limit=20, rubric_model="openai/Qwen/Qwen3-Omni-30B-A3B-Instruct",
-        baseline_file=REPO / "projects" / "make_rubrics" / "sample_baseline_evaluation.csv",
-        timeout=10.0, max_retries=4, concurrency=8, model_options=FAST, output_dir=out, quiet=True,
+        csv=csv, rubric_model="openai/Qwen/Qwen3-Omni-30B-A3B-Instruct",
+        baseline_file=REPO / "projects" / "make_rubrics" / "sample_baseline_evaluation.csv", model_options=FAST,
     )  # fmt: skip
+    output = OutputOptions(out, quiet=True)
     results = []
     with ScriptedOpenAIServer(injector) as server:
         base["base_url"] = server.base_url
-        results.append(run_phase("A fresh run, faults on", server, injector, GenerateConfig(**base)))
-        results.append(run_phase("B same command (resume)", server, injector, GenerateConfig(**base)))
-        results.append(run_phase("C --overwrite (cache)", server, injector, GenerateConfig(**base, overwrite=True)))
-        stoch = GenerateConfig(**base, mode="stochastic", temperature=0.8, runs=3)
-        results.append(run_phase("D 3 stochastic runs", server, injector, stoch))
+        llm_options = LLMOptions(
+            base_urls=(server.base_url,), timeout=10.0, max_retries=4, concurrency=8, provider_options=FAST
+        )
+        clips = ClipSelection(csv=csv, limit=20)
+
+        def config(**kw) -> GenerateConfig:
+            kw.setdefault("baseline_file", base["baseline_file"])
+            return GenerateConfig(
+                clips=kw.pop("clips", clips), rubric_model=base["rubric_model"], llm=llm_options, **kw
+            )
+
+        stochastic = {"mode": "stochastic", "sampling": SamplingOptions(temperature=0.8), "runs": 3}
+        overwrite = OutputOptions(out, quiet=True, overwrite=True)
+        results.append(run_phase("A fresh run, faults on", server, injector, config(), output))
+        results.append(run_phase("B same command (resume)", server, injector, config(), output))
+        results.append(run_phase("C --overwrite (cache)", server, injector, config(), overwrite))
+        results.append(run_phase("D 3 stochastic runs", server, injector, config(**stochastic), output))
         for attempt in range(1, 4):  # a fatal error (e.g. unreachable after the retries) stops the job:
             if not results[-1]["error"]:  # the same command resumes it
                 break
-            stoch = GenerateConfig(**base, mode="stochastic", temperature=0.8, runs=3)
-            results.append(run_phase(f"D{attempt} same command (resume)", server, injector, stoch))
+            phase = f"D{attempt} same command (resume)"
+            results.append(run_phase(phase, server, injector, config(**stochastic), output))
         audio_dir = args.clotho / "audio" / "evaluation"
         if audio_dir.is_dir():
             for f in sorted(audio_dir.glob("*.wav")):
                 llm.register_audio(f.name, f.read_bytes())
-            cfg = {**base, "baseline_file": None, "limit": 5, "run_name": "audio"}
+            audio_clips = ClipSelection(csv=csv, limit=5, audio_dir=audio_dir)
+            cfg = config(clips=audio_clips, baseline_file=None, run_name="audio", audio_model="openai/omni")
             results.append(
-                run_phase(
-                    "E 5 real clips, audio model",
-                    server,
-                    injector,
-                    GenerateConfig(**cfg, audio_model="openai/omni", audio_dir=audio_dir, rubric_with_audio=True),
-                )
+                run_phase("E 5 real clips, audio model", server, injector, replace(cfg, rubric_with_audio=True), output)
             )
         results.append(kill_phase(server, llm, base, out))
     for r in results:

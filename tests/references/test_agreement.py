@@ -9,9 +9,10 @@ import pytest
 
 from lalm_bench.datasets import load_caption_table
 from lalm_bench.io import dumps_strict
-from lalm_bench.references.agreement import chance_pairs, clip_pair_similarities, cluster_bootstrap_ci
+from lalm_bench.references.agreement import chance_pairs, clip_pair_similarities
 from lalm_bench.references.config import ReferenceConfig
 from lalm_bench.references.run import measure_agreement
+from lalm_bench.stats import cluster_bootstrap_ci
 
 
 def brute_force(emb, sizes):

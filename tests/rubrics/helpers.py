@@ -8,7 +8,16 @@ from pathlib import Path
 
 from tests.llm.helpers import make_wav
 
-__all__ = ["FAST_OPTIONS", "MADE_UP", "REPO", "SHARED_CLOTHO", "make_wav", "read_jsonl", "write_baselines", "write_clotho_csv"]
+__all__ = [
+    "FAST_OPTIONS",
+    "MADE_UP",
+    "REPO",
+    "SHARED_CLOTHO",
+    "make_wav",
+    "read_jsonl",
+    "write_baselines",
+    "write_clotho_csv",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_CLOTHO = REPO.parent / "shared" / "data" / "clotho"
@@ -29,9 +38,7 @@ def write_clotho_csv(path: Path, clips: dict[str, list[str]]) -> Path:
 
 
 MADE_UP = {
-    f"clip {i:02d}, take {i}.wav": [
-        f"Caption {j} of clip {i}: a {animal} barks near a {place}." for j in range(1, 6)
-    ]
+    f"clip {i:02d}, take {i}.wav": [f"Caption {j} of clip {i}: a {animal} barks near a {place}." for j in range(1, 6)]
     for i, (animal, place) in enumerate(
         [
             ("dog", "river"),

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lalm_bench.errors import InputError, OutputExistsError
-from lalm_bench.rubrics.data import Clip, load_baselines, load_clotho, read_audio
+from lalm_bench.rubrics.data import Clip, ClipSet, load_baselines, load_clotho, read_clip_audio
 from lalm_bench.rubrics.schema import Criterion, MergeItem, MergeReply, RubricItem, RunRecord, RunSettings
 from lalm_bench.rubrics.steps import MergeInvalid, apply_merge, check_quotes, draw_reference
 from lalm_bench.runs import RunFolder, RunLog, read_records
@@ -193,11 +193,22 @@ def test_baselines_and_audio_files(tmp_path):
     dup = write_baselines(tmp_path / "d.csv", ["a.wav", "a.wav"])
     with pytest.raises(InputError, match="more than once"):
         load_baselines(dup)
-    wav = tmp_path / "ok.wav"
-    wav.write_bytes(make_wav())
-    assert read_audio(wav).data == wav.read_bytes()
+    audio_dir = tmp_path / "audio"
+    audio_dir.mkdir()
+    clips = ClipSet("evaluation", [], tmp_path / "c.csv", audio_dir, None)
+
+    def read(name: str):
+        return read_clip_audio(clips, Clip(name, ("x",)))
+
+    (audio_dir / "ok.wav").write_bytes(make_wav())
+    assert read("ok.wav").data == (audio_dir / "ok.wav").read_bytes()
     with pytest.raises(InputError, match="not found"):
-        read_audio(tmp_path / "missing.wav")
-    (tmp_path / "bad.wav").write_bytes(b"this is not audio" * 10)
-    with pytest.raises(InputError, match="not a valid WAV"):
-        read_audio(tmp_path / "bad.wav")
+        read("missing.wav")
+    (audio_dir / "bad.wav").write_bytes(b"this is not audio" * 10)
+    with pytest.raises(InputError, match="unreadable audio file"):
+        read("bad.wav")
+    (tmp_path / "secret.wav").write_bytes(make_wav())  # outside the audio folder
+    for name in ("../secret.wav", str(tmp_path / "secret.wav"), "../nothing-here.wav"):
+        with pytest.raises(InputError, match="outside") as err:
+            read(name)
+        assert "nothing-here" in str(err.value) or "secret" in str(err.value)

@@ -12,8 +12,9 @@ import io
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -217,15 +218,21 @@ def truncate(audio: Audio, max_seconds: float | None) -> tuple[Audio, bool]:
     return Audio(audio.samples[:frames].copy(), audio.sample_rate), True
 
 
-def read_audio_part(path: Path):  # -> lalm_bench.llm.base.AudioPart
-    """An ``input_audio`` part of the file at ``path``: WAV and MP3 bytes unchanged, any other format that
-    decodes (FLAC, OGG …) re-encoded as a 16-bit PCM WAV. The format is taken from the content, and the
-    whole file is decoded first, so a broken file fails here (:class:`InputError`), not at the server."""
-    from lalm_bench.llm.base import AudioPart
+@dataclass(frozen=True)
+class AudioBytes:
+    """Bytes ready for an ``input_audio`` request part, with their format (``wav`` or ``mp3``)."""
 
+    data: bytes = field(repr=False)
+    format: Literal["wav", "mp3"]
+
+
+def read_audio_part(path: Path) -> AudioBytes:
+    """The bytes of the file at ``path`` for an ``input_audio`` part: WAV and MP3 unchanged, any other format
+    that decodes (FLAC, OGG …) re-encoded as a 16-bit PCM WAV. The format is taken from the content, and the
+    whole file is decoded first, so a broken file fails here (:class:`InputError`), not at the server."""
     data, audio, fmt = load_audio_file(path)
     if fmt in ("WAV", "WAVEX"):
-        return AudioPart(data=data, format="wav")
+        return AudioBytes(data, "wav")
     if fmt == "MP3":
-        return AudioPart(data=data, format="mp3")
-    return AudioPart(data=encode_wav(audio), format="wav")
+        return AudioBytes(data, "mp3")
+    return AudioBytes(encode_wav(audio), "wav")

@@ -111,7 +111,7 @@ class Embedder:
     ref: ModelRef = field(init=False)
     cache_hits: int = field(default=0, init=False)
     cache_misses: int = field(default=0, init=False)
-    _st: SentenceTransformer | None = field(default=None, init=False, repr=False)
+    _st: Any = field(default=None, init=False, repr=False)  # a SentenceTransformer or a MockEncoder
     _device: str | None = field(default=None, init=False, repr=False)
     _devices: list[str] = field(default_factory=list, init=False, repr=False)
     _cache: EmbeddingCache | None = field(default=None, init=False, repr=False)
@@ -131,7 +131,7 @@ class Embedder:
 
     # -- model -------------------------------------------------------------------------------
     @property
-    def st(self) -> SentenceTransformer:
+    def st(self) -> Any:
         if self._st is None:
             import time
 

@@ -75,7 +75,7 @@ class MockEncoder:
         for f in feats:
             h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "little")
             vec[h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
-        norm = np.linalg.norm(vec)
+        norm = float(np.linalg.norm(vec))
         if norm == 0:  # bigrams cancelled the words out: fall back to the first word's bucket
             vec[0] = 1.0
             norm = 1.0

@@ -136,7 +136,7 @@ def load_sentence_transformer(
             ref.path or ref.name,
             device=device,
             revision=None if ref.is_local else ref.revision,
-            backend=backend,
+            backend=backend,  # type: ignore[arg-type]
             model_kwargs=model_kwargs,
         )
     except Exception as exc:  # the hub, transformers and ST raise many kinds here

@@ -64,7 +64,7 @@ def is_cacheable(sampling: Sampling, cache_key_extra: dict[str, Any] | None) -> 
     """Deterministic calls, and stochastic calls keyed by their run (see the module docstring)."""
     if sampling.deterministic:
         return True
-    return bool(cache_key_extra) and any(k in cache_key_extra for k in RUN_IDENTITY_KEYS)
+    return bool(cache_key_extra) and any(k in (cache_key_extra or {}) for k in RUN_IDENTITY_KEYS)
 
 
 def message_key(message: Message) -> dict[str, Any]:

@@ -265,7 +265,7 @@ class OpenAIChatModel(BaseChatModel):
         attempts = 0
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self.max_attempts) | out_of_time,
+                stop=stop_after_attempt(self.max_attempts) | out_of_time,  # type: ignore[operator]
                 wait=wait,
                 retry=retry_if_exception(_is_retryable),
                 before_sleep=before_sleep,

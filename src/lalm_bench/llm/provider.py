@@ -117,7 +117,7 @@ class BaseChatModel:
             raise
         result.latency_s = time.perf_counter() - start
         if key is not None and self.cache is not None:
-            meta = {k: result.extra[k] for k in ("repaired", "finish_reason") if k in result.extra}
+            meta: dict[str, Any] = {k: result.extra[k] for k in ("repaired", "finish_reason") if k in result.extra}
             self.cache.put(key, result.text, result.usage, self.name, meta)
             result.extra["cache_key"] = key
         return result

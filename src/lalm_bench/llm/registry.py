@@ -71,7 +71,7 @@ def get_chat_model(spec: str, **options: Any) -> ChatModel:
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-        params = {}
+        params = {}  # type: ignore[assignment]
     if params and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         unknown = sorted(set(opts) - set(params))
         if unknown:

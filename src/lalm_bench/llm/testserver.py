@@ -82,7 +82,7 @@ class RecordedRequest:
         return ""
 
 
-_counter = collections.Counter()
+_counter: collections.Counter[str] = collections.Counter()
 
 
 def completion(

@@ -84,25 +84,6 @@ def chance_pairs(caption_clip: np.ndarray, n: int, seed: int) -> tuple[np.ndarra
     return a, b
 
 
-def cluster_bootstrap_ci(
-    sums: np.ndarray, counts: np.ndarray, n_resamples: int, seed: int, confidence: float = 0.95
-) -> list[float] | None:
-    """Percentile CI of sum(sums)/sum(counts) when resampling clusters (clips) with replacement."""
-    n = sums.size
-    if n < 2 or n_resamples <= 0:
-        return None
-    rng = np.random.default_rng(seed)
-    est = np.empty(n_resamples, dtype=np.float64)
-    per = max(1, 2_000_000 // n)
-    for lo in range(0, n_resamples, per):
-        hi = min(n_resamples, lo + per)
-        idx = rng.integers(0, n, size=(hi - lo, n))
-        est[lo:hi] = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    q = np.quantile(est, [alpha, 1.0 - alpha])
-    return [float(q[0]), float(q[1])]
-
-
 def distribution(values: np.ndarray) -> dict[str, Any]:
     """count, mean, std (ddof=1), min, max and the 5/25/50/75/95% quantiles."""
     values = np.asarray(values, dtype=np.float64)

@@ -62,7 +62,7 @@ def plot_agreement(result: ReferencesResult, fh: IO[bytes]) -> None:
     s = result.summary
     sims, chance = result.pair_similarities, result.chance_similarities
     lo = float(min(sims.min(), chance.min() if chance.size else sims.min()))
-    bins = np.linspace(min(lo, 0.0), 1.0, 61)
+    bins = np.linspace(min(lo, 0.0), 1.0, 61).tolist()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.hist(sims, bins=bins, density=True, alpha=0.75, color="#4c72b0", label=f"same clip (n={sims.size})")
     if chance.size:

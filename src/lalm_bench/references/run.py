@@ -26,7 +26,6 @@ from lalm_bench.references.agreement import (
     Z_DEFINITION,
     chance_pairs,
     clip_pair_similarities,
-    cluster_bootstrap_ci,
     distribution,
 )
 from lalm_bench.references.config import ReferenceConfig
@@ -157,7 +156,7 @@ def measure_agreement(
         "min": overall["min"],
         "max": overall["max"],
         "quantiles": overall["quantiles"],
-        "ci95": cluster_bootstrap_ci(clip_sums, n_pairs_clip.astype(np.float64), config.bootstrap, config.seed),
+        "ci95": stats.cluster_bootstrap_ci(clip_sums, n_pairs_clip.astype(np.float64), config.bootstrap, config.seed),
         "ci_method": f"clip-level bootstrap of the mean pair similarity, {config.bootstrap} resamples, seed "
         f"{config.seed}",
         "clip_means": distribution(clip_means),

@@ -55,7 +55,7 @@ def last_record(path: Path) -> dict[str, Any]:
             if line.strip():
                 try:
                     obj = json.loads(line)
-                except ValueError as exc:
+                except json.JSONDecodeError as exc:
                     raise BadFile(f"last complete line is not JSON ({exc.msg})") from exc
                 if not isinstance(obj, dict):
                     raise BadFile("last line is not a JSON object")
@@ -63,7 +63,7 @@ def last_record(path: Path) -> dict[str, Any]:
         raise BadFile("no complete record")
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise BadFile(f"not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     if not isinstance(data, list):
         raise BadFile(f"expected a JSON list of records, found a JSON {type(data).__name__}")
@@ -115,8 +115,8 @@ def collect(
         write_json(dst, [record] if wrap_list else record)
         result.processed.append(str(path))
     if not quiet:
-        for path, reason in result.failed:
-            print(f"failed: {path}: {reason}", file=sys.stderr)
+        for failed, reason in result.failed:
+            print(f"failed: {failed}: {reason}", file=sys.stderr)
         c = result.counts()
         print(
             f"{c['processed']} processed, {c['skipped']} skipped, {c['failed']} failed "

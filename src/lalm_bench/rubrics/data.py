@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lalm_bench.errors import InputError
+from lalm_bench.llm.base import AudioPart
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,6 @@ class ClipSet:
     csv_path: Path
     audio_dir: Path
     revision: str | None
-
-    def audio_path(self, clip: Clip) -> Path:
-        return self.audio_dir / clip.file_name
 
 
 def load_clotho(
@@ -71,23 +69,10 @@ def load_baselines(path: Path) -> dict[str, str]:
     return out
 
 
-def read_audio(path: Path):  # -> AudioPart
-    """Read a WAV or MP3 file for an ``input_audio`` part; raise ``InputError`` if missing or unreadable."""
-    from lalm_bench.llm.base import AudioPart
+def read_clip_audio(clipset: ClipSet, clip: Clip) -> AudioPart:
+    """The clip's audio for an ``input_audio`` part; :class:`InputError` (recorded per clip) when the file
+    is missing, unreadable, or its name would lead outside the audio folder."""
+    from lalm_bench.datasets.audio import read_audio_part, resolve_under
 
-    if not path.is_file():
-        raise InputError(f"audio file not found: {path}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"audio file unreadable: {path} ({exc.strerror or exc})") from exc
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt == "wav":
-        ok = len(data) > 44 and data[:4] == b"RIFF" and data[8:12] == b"WAVE"
-    elif fmt == "mp3":
-        ok = data[:3] == b"ID3" or (len(data) > 2 and data[0] == 0xFF and (data[1] & 0xE0) == 0xE0)
-    else:
-        raise InputError(f"audio file {path}: unsupported format {fmt!r} (wav or mp3)")
-    if not ok:
-        raise InputError(f"audio file unreadable: {path} (not a valid {fmt.upper()} file)")
-    return AudioPart(data=data, format=fmt)  # type: ignore[arg-type]
+    audio = read_audio_part(resolve_under(clipset.audio_dir, clip.file_name))
+    return AudioPart(data=audio.data, format=audio.format)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +29,7 @@ from lalm_bench.llm.options import LLMOptions
 from lalm_bench.llm.steps import is_fatal
 from lalm_bench.rubrics import prompts
 from lalm_bench.rubrics.config import MODE_DIRS, GenerateConfig
-from lalm_bench.rubrics.data import Clip, ClipSet, load_baselines, load_clotho, read_audio
+from lalm_bench.rubrics.data import Clip, ClipSet, load_baselines, load_clotho, read_clip_audio
 from lalm_bench.rubrics.schedule import RunState, drive_all
 from lalm_bench.rubrics.schema import RunRecord, RunSettings
 from lalm_bench.rubrics.steps import StepContext
@@ -175,8 +176,7 @@ class GenerateJob:
             split=self.cfg.clips.split,
             audio_model=self.models.get(self.settings.audio_model or ""),
             rubric_model=self.models[self.settings.rubric_model],
-            audio_path=self.clipset.audio_path,
-            read_audio=read_audio,
+            read_audio=functools.partial(read_clip_audio, self.clipset),
             baselines=self.baselines,
             baseline_file=self.cfg.baseline_file,
             rubric_with_audio=self.cfg.rubric_with_audio,
@@ -224,7 +224,7 @@ class GenerateJob:
 
         cfg, clipset, settings = self.cfg, self.clipset, self.settings
         assert settings is not None and clipset is not None
-        inputs: list[str | Path] = [clipset.csv_path] + ([cfg.baseline_file] if cfg.baseline_file else [])
+        inputs: list[str | Path] = [clipset.csv_path, *([cfg.baseline_file] if cfg.baseline_file else [])]
         return build_manifest(
             "rubrics generate",
             parameters={"llm": cfg.llm.public(), "legacy_results": cfg.legacy_results},
@@ -253,7 +253,7 @@ class GenerateJob:
 
     # ---- results -------------------------------------------------------------------------------
     def result(self) -> GenerateResult:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for run in self.runs:
             new = run.records[run.resumed :]
             replies = [s for r in new for s in r.replies()]
@@ -278,7 +278,7 @@ class GenerateJob:
                 }
             )
         keys = ["processed", "ok", "failed", "calls", "cache_hits", "retries", "tokens"]
-        total = {k: sum(r[k] for r in rows) for k in keys}
+        total = {k: sum(int(r[k]) for r in rows) for k in keys}
         return GenerateResult(prompt_version=prompts.PROMPT_VERSION, runs=rows, total=total)
 
 

@@ -6,6 +6,8 @@ import json
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 _REF = re.compile(r"BETTER caption[^\n]*\n([^\n]*)\n")
 _ITEM = re.compile(r"^([RN]\d+): (.*)$", re.M)
@@ -28,7 +30,7 @@ class RubricLLM:
         self.merge_queue: dict[tuple, list[list]] = {}  # entries [clip, merged yet]
         self.ref_clip: dict[str, str] = dict(refs or {})  # caption text -> clip
         self.audio_clip: dict[str, str] = {}  # base64 prefix -> clip
-        self.fail: dict[tuple[str, str], object] = {}
+        self.fail: dict[tuple[str, str], Callable[[], Any]] = {}
         self.lock = threading.Lock()
 
     def __call__(self, req):
@@ -41,7 +43,8 @@ class RubricLLM:
         text = user if isinstance(user, str) else "\n".join(p.get("text", "") for p in user)
         if "BETTER caption" in text:
             step = "extract"
-            ref = json.loads(_REF.search(text).group(1))
+            found = _REF.search(text)
+            ref = json.loads(found.group(1)) if found else ""
             clip = self.ref_clip.get(ref, ref)
             words = list(dict.fromkeys(WORD.findall(ref.lower())))[-2:]
             reply = {"criteria": [{"criterion": f"mentions {w}", "weight": 2, "quote": w} for w in words]}

@@ -93,8 +93,7 @@ class StepContext:
     split: str
     audio_model: ChatModel | None
     rubric_model: ChatModel
-    audio_path: Callable[[Clip], Path]
-    read_audio: Callable[[Path], AudioPart]
+    read_audio: Callable[[Clip], AudioPart]
     baselines: dict[str, str] | None
     baseline_file: Path | None
     rubric_with_audio: bool
@@ -150,7 +149,7 @@ async def prepare_clip(ctx: StepContext, run: RunView, pos: int, clip: Clip) -> 
     audio = None
     if ctx.rubric_with_audio or ctx.baselines is None:
         try:
-            audio = await asyncio.to_thread(ctx.read_audio, ctx.audio_path(clip))
+            audio = await asyncio.to_thread(ctx.read_audio, clip)
         except InputError as exc:
             prep.failed_step, prep.error = "audio", str(exc)
             return prep
@@ -190,7 +189,8 @@ async def merge_clip(ctx: StepContext, run: RunView, pos: int, prep: Prepared) -
     from lalm_bench.manifest import utc_now
 
     rubric = run.current()
-    final, merge_reply, warnings = rubric, None, []
+    final, merge_reply = rubric, None
+    warnings: list[str] = []
     failed_step, error = prep.failed_step, prep.error
     if failed_step is None and prep.new_criteria:
         if not rubric and len(prep.new_criteria) == 1:  # nothing to merge with
