@@ -182,7 +182,7 @@ def test_audio_model_with_missing_and_corrupt_audio(tmp_path, small_clotho, rubr
     records = read_jsonl(tmp_path / "out" / "deter" / "run_0" / "log.jsonl")
     assert [r["status"] for r in records] == ["ok", "ok", "failed", "failed"]
     assert records[2]["failed_step"] == "audio" and "not found" in records[2]["error"]
-    assert records[3]["failed_step"] == "audio" and "not a valid WAV" in records[3]["error"]
+    assert records[3]["failed_step"] == "audio" and "unreadable audio file" in records[3]["error"]
     assert (
         records[0]["baseline"] == f"A model caption of {NAMES[0]}."
         and records[0]["baseline_source"] == "model"
