@@ -298,7 +298,7 @@ def sqlite_schema_version(conn: Any, *, version: int, tables: Sequence[str], pat
             f"version {version}); upgrade lalm-bench or use another cache location"
         )
     raise InputError(
-        f"{path} is not a {what} this lalm-bench can read (schema version {current}, tables "
+        f"{path} is not a valid {what} for this lalm-bench (schema version {current}, tables "
         f"{', '.join(sorted(present)) or 'none'}); delete it or use another cache location"
     )
 
