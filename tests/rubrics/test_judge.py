@@ -354,9 +354,10 @@ def test_the_mock_schema_provider_gives_judge_errors_not_scores(tmp_path, small_
     rubric.write_text(json.dumps(RUBRIC))
     code, _, err = run_cli(
         "rubrics", "judge", "--rubric", rubric, "--references", "--csv", small_clotho, "--limit", "2",
-        "--judge-model", "mock/schema", "--output-dir", tmp_path / "out", "--quiet",
+        "--judge-model", "mock/schema", "--output-dir", tmp_path / "out", "--quiet", "--plot", tmp_path / "p.png",
     )  # fmt: skip
     assert code == 3, err
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"  # a plot of nothing scored still draws
     refs = systems(summary(tmp_path / "out"))["references"]
     assert refs["unscored"]["judge_error"] == 10 and refs["score"]["mean"] is None
 

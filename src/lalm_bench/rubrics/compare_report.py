@@ -23,19 +23,23 @@ def print_summary(doc: dict[str, Any]) -> None:
     )
     console.print(f"matching threshold {t['value']:.4f} ({how})")
     sizes = Table(title="rubrics")
-    for header in ("label", "kind", "criteria", "weight", "surviving"):
+    for header in ("#", "label", "kind", "criteria", "weight", "surviving"):
         sizes.add_column(header, justify="left" if header in ("label", "kind") else "right")
     per = doc["survival"]["per_rubric"]
+    ids = {r["label"]: f"#{i}" for i, r in enumerate(doc["rubrics"], 1)}
     for r in doc["rubrics"]:
-        sizes.add_row(r["label"], r["kind"], str(r["size"]), str(r["total_weight"]), str(per[r["label"]]["surviving"]))
+        sizes.add_row(
+            ids[r["label"]], r["label"], r["kind"], str(r["size"]), str(r["total_weight"]),
+            str(per[r["label"]]["surviving"]),
+        )  # fmt: skip
     console.print(sizes)
     table = Table(title="pairs (precision = matched / |b|, recall = matched / |a|)")
     for header in ("a", "b", "matched", "precision", "recall", "F1", "Jaccard", "ρ weights", "weight coverage"):
-        table.add_column(header, justify="left" if header in ("a", "b") else "right")
+        table.add_column(header, justify="right")
     for p in doc["pairs"]:
         table.add_row(
-            p["a"], p["b"], str(p["matched"]), _f(p["precision"]), _f(p["recall"]), _f(p["f1"]), _f(p["jaccard"]),
-            _f(p["weight_spearman"]), _f(p["weight_coverage"]),
+            ids[p["a"]], ids[p["b"]], str(p["matched"]), _f(p["precision"]), _f(p["recall"]), _f(p["f1"]),
+            _f(p["jaccard"]), _f(p["weight_spearman"]), _f(p["weight_coverage"]),
         )  # fmt: skip
     console.print(table)
     s = doc["survival"]

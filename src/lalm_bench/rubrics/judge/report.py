@@ -139,6 +139,7 @@ def plot_judge(doc: dict[str, Any], fh: IO[bytes]) -> None:
         1, 2, figsize=(12, max(3.5, 0.28 * len(criteria) + 1.5)), gridspec_kw={"width_ratios": [1, 1.3]}
     )
     y = np.arange(len(systems))
+    band = False
     for i, s in enumerate(systems):
         d = s["score"]
         if d.get("mean") is None:
@@ -149,12 +150,13 @@ def plot_judge(doc: dict[str, Any], fh: IO[bytes]) -> None:
         ax1.errorbar(d["mean"], i, xerr=err, fmt="o", color=color, capsize=4)
         if s["kind"] == "references" and ci:
             ax1.axvspan(ci[0], ci[1], color="tab:gray", alpha=0.15, label="human ceiling (95% CI)")
+            band = True
     ax1.set_yticks(y, names)
     ax1.set_xlim(0, 1)
     ax1.set_ylim(len(systems) + 1.5, -1.0)
     ax1.set_xlabel(f"rubric score (cannot-assess: {doc['policy']['cannot_assess']})")
     ax1.set_title("mean score per system, 95% CI clustered by clip")
-    if any(s["kind"] == "references" for s in systems):
+    if band:
         ax1.legend(loc="lower right", fontsize=8)
     rates = np.full((len(criteria), len(systems)), np.nan)
     for r, c in enumerate(criteria):
