@@ -177,6 +177,22 @@ def test_reply_schema_for_one_criterion():
         model.model_validate({"verdicts": []})
 
 
+def test_reply_schema_tolerates_case_and_spacing_not_other_ids():
+    model = reply_model(2)
+    ok = model.model_validate(
+        {
+            "verdicts": [
+                {"id": " c2", "reason": "", "verdict": "Not Met"},
+                {"id": "C1", "reason": "r", "verdict": "CANNOT-ASSESS"},
+            ]
+        }
+    )
+    assert [(v.id, v.verdict) for v in ok.verdicts] == [("C2", "not_met"), ("C1", "cannot_assess")]
+    for bad in ({"id": "C3", "verdict": "met"}, {"id": "C1", "verdict": "yes"}):
+        with pytest.raises(ValueError):
+            model.model_validate({"verdicts": [{"reason": "r", **bad}, {"id": "C2", "reason": "r", "verdict": "met"}]})
+
+
 # ---- loading rubrics --------------------------------------------------------------------------------
 CRITERIA = [{"criterion": "mentions rain", "weight": 3}, {"criterion": "mentions a car", "weight": 1.0}]
 

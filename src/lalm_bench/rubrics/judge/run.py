@@ -388,6 +388,7 @@ class JudgeJob:
                 for i, j in enumerate(batch):
                     v = by_id[criterion_id(i)]
                     verdicts[j], reasons[j] = v.verdict, v.reason
+                reply.parsed = None  # the verdicts and reasons are the parsed reply; the raw text stays
         from lalm_bench.manifest import utc_now
 
         return JudgeRecord(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
 from lalm_bench.llm.steps import StepReply
 
@@ -19,6 +19,16 @@ Label = Literal["met", "not_met", "cannot_assess", "error"]
 def criterion_id(i: int) -> str:
     """The id shown to the judge for the i-th criterion of a request (0-based ``i``): ``C1``, ``C2``, ..."""
     return f"C{i + 1}"
+
+
+def _tidy_id(cls: Any, value: Any) -> Any:
+    """``c3``, `` C3 `` -> ``C3`` (what models without constrained decoding write)."""
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _tidy_label(cls: Any, value: Any) -> Any:
+    """``Met``, ``not met``, ``Cannot-Assess`` -> ``met``, ``not_met``, ``cannot_assess``."""
+    return "_".join(value.strip().lower().replace("-", " ").split()) if isinstance(value, str) else value
 
 
 class JudgeReplyBase(BaseModel):
@@ -37,6 +47,10 @@ def reply_model(n: int) -> type[JudgeReplyBase]:
     ids = tuple(criterion_id(i) for i in range(n))
     verdict = create_model(
         "Verdict",
+        __validators__={  # type: ignore[dict-item]
+            "tidy_id": field_validator("id", mode="before")(_tidy_id),
+            "tidy_verdict": field_validator("verdict", mode="before")(_tidy_label),
+        },
         id=(Literal[ids], Field(description="The criterion id, as given.")),  # type: ignore[valid-type,arg-type]
         reason=(str, Field(description="One sentence: why the verdict.")),
         verdict=(VerdictLabel, Field(description="met, not_met or cannot_assess.")),
