@@ -1,4 +1,5 @@
-"""`lalm-bench rubrics generate | collect`: weighted rubrics from clips, model captions and references."""
+"""`lalm-bench rubrics generate | collect | judge | compare`: weighted rubrics, captions judged against them,
+and their stability across runs."""
 
 from __future__ import annotations
 
@@ -9,20 +10,27 @@ import typer
 
 from lalm_bench.cli.app import app
 from lalm_bench.cli.options import (
+    EMBEDDING,
     LLM,
     OUTPUT_DIR,
+    OUTPUT_FILE,
     SAMPLING,
+    BootstrapOpt,
     DatasetRevisionOpt,
     Flag,
     OldRevisionOpt,
+    SeedOpt,
     pick_alias,
     with_groups,
 )
+from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
 
 rubrics_app = typer.Typer(
-    help="Rubric generation (OnlineRubrics-style) and collection of final rubrics.", no_args_is_help=True
+    help="Rubric generation (OnlineRubrics-style), collection of final rubrics, judging captions against a "
+    "rubric, and rubric stability across runs.",
+    no_args_is_help=True,
 )
 app.add_typer(rubrics_app, name="rubrics")
 
@@ -161,3 +169,163 @@ def collect(
 
     if collect_command(src_dir, output.path, pattern, wrap_list=wrap_list, output=output):
         raise SystemExit(1)
+
+
+@rubrics_app.command()
+@with_groups(
+    llm=LLM,
+    sampling=SAMPLING.but(max_tokens=4096),
+    output=OUTPUT_DIR.but(path=Path("judge")),
+)
+def judge(
+    rubric: Annotated[
+        Path,
+        typer.Option(
+            "--rubric",
+            help="A run folder of rubrics generate (its last successful rubric), a collected file of rubrics "
+            'collect, or a JSON list of {"criterion", "weight"}.',
+        ),
+    ],
+    captions: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--captions", help="Parquet/CSV with file_name and model_output: one system per file (repeatable)."
+        ),
+    ] = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="Label of each --captions file, in order (default: the file stem)."),
+    ] = None,
+    references: Annotated[
+        bool,
+        typer.Option(
+            "--references",
+            help="Also judge the clips' human reference captions, each on its own with the others as evidence "
+            "(leave-one-out): the human ceiling.",
+        ),
+    ] = False,
+    split: SplitOpt = "evaluation",
+    csv: CsvOpt = None,
+    audio_dir: AudioDirOpt = None,
+    dataset_revision: DatasetRevisionOpt = None,
+    revision: OldRevisionOpt = None,
+    start: Annotated[int, typer.Option("--start", min=0, help="Skip the first K clips.", rich_help_panel="Clips")] = 0,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most N clips.", rich_help_panel="Clips")
+    ] = None,
+    judge_model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--judge-model",
+            help="provider/model of the judge (e.g. openai/Qwen/Qwen3-30B-A3B-Instruct-2507); repeat it for several "
+            "judges (with several --base-url: one server per judge, in order).",
+        ),
+    ] = None,
+    samples: Annotated[
+        int, typer.Option("--samples", min=1, help="Judge each caption K times (use --temperature > 0).")
+    ] = 1,
+    per_criterion: Annotated[
+        bool, typer.Option("--per-criterion", help="One judge call per criterion (more reliable, more calls).")
+    ] = False,
+    judge_with_audio: Annotated[
+        bool, typer.Option("--judge-with-audio", help="Attach the clip's audio to every judge call.")
+    ] = False,
+    cannot_assess: Annotated[
+        str,
+        typer.Option(
+            "--cannot-assess",
+            help="skip: cannot_assess leaves the score's numerator and denominator; fail: counts as not met.",
+            rich_help_panel="Statistics",
+        ),
+    ] = "skip",
+    no_shuffle: Annotated[
+        bool,
+        typer.Option(
+            "--no-shuffle", help="Show the criteria in rubric order (default: shuffled per clip and sample, seeded)."
+        ),
+    ] = False,
+    seed: SeedOpt = 0,
+    bootstrap: BootstrapOpt = 1000,
+    table_format: Annotated[
+        str, typer.Option("--table-format", help="parquet or csv for scores and verdicts.")
+    ] = "parquet",
+    llm: LLMOptions = LLMOptions(),
+    sampling: SamplingOptions = SamplingOptions(),
+    output: OutputOptions = OutputOptions(Path()),
+) -> None:
+    """Judge captions against a rubric: a verdict per criterion, a weighted score per caption, a summary.
+
+    The output folder is the run folder (run.json, log.jsonl, then summary.json, scores and verdicts
+    tables). Rerunning the same command resumes after the last logged caption. Exit status 3 when every
+    caption judged failed.
+    """
+    from lalm_bench.errors import InputError
+    from lalm_bench.rubrics.config import ClipSelection
+    from lalm_bench.rubrics.judge.command import judge_command
+    from lalm_bench.rubrics.judge.config import CaptionSource, JudgeConfig
+
+    files = list(captions or [])
+    names = list(name or [])
+    if names and len(names) != len(files):
+        raise InputError(f"{len(names)} --name for {len(files)} --captions: give one name per file, in order")
+    config = JudgeConfig(
+        rubric=rubric,
+        captions=tuple(CaptionSource(f, n) for f, n in zip(files, names or [f.stem for f in files], strict=True)),
+        references=references,
+        clips=ClipSelection(
+            split=split,
+            csv=csv,
+            audio_dir=audio_dir,
+            dataset_revision=pick_alias(dataset_revision, revision, "--dataset-revision and --revision"),
+            start=start,
+            limit=limit,
+        ),
+        judges=tuple(judge_model or ()),
+        samples=samples,
+        per_criterion=per_criterion,
+        with_audio=judge_with_audio,
+        shuffle=not no_shuffle,
+        cannot_assess=cannot_assess,  # type: ignore[arg-type]
+        seed=seed,
+        bootstrap=bootstrap,
+        table_format=table_format,  # type: ignore[arg-type]
+        llm=llm,
+        sampling=sampling,
+    )
+    judge_command(config, output)
+
+
+@rubrics_app.command()
+@with_groups(
+    embedding=EMBEDDING.but(model="BAAI/bge-base-en-v1.5"),
+    output=OUTPUT_FILE.but(path=Path("compare.json")),
+)
+def compare(
+    rubrics: Annotated[
+        list[str],
+        typer.Argument(
+            help="Two or more rubrics: run folders, collected files or JSON lists of {criterion, weight}.",
+            show_default=False,
+        ),
+    ],
+    threshold: Annotated[
+        str,
+        typer.Option(
+            "--threshold",
+            help="Cosine at or above which two criteria may match; auto: calibrated for --model on the shipped "
+            "paraphrase set (recorded in the output).",
+        ),
+    ] = "auto",
+    embedding: EmbeddingOptions = EmbeddingOptions(),
+    output: OutputOptions = OutputOptions(Path()),
+) -> None:
+    """How stable are rubrics across runs: criteria matched one-to-one by embedding cosine (Hungarian).
+
+    For each pair: matched, precision, recall, F1, soft Jaccard, Spearman of matched weights, weight
+    coverage; across all: the F1 matrix, the criteria that survive in every rubric, and for run folders
+    the rubric size after each clip. Writes OUTPUT (JSON).
+    """
+    from lalm_bench.rubrics.compare_command import compare_command
+    from lalm_bench.rubrics.compare_config import CompareConfig
+
+    compare_command(CompareConfig(inputs=tuple(rubrics), threshold=threshold, embedding=embedding), output)

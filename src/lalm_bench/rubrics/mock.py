@@ -83,3 +83,78 @@ class RubricLLM:
 
         data = base64.b64encode(wav).decode()
         self.audio_clip[data[:4000] + data[-200:]] = clip
+
+
+_JUDGE_CAPTION = re.compile(r"CAPTION to grade:\n([^\n]*)\n")
+_JUDGE_EVIDENCE = re.compile(r"EVIDENCE about the audio clip:[^\n]*\n(.*?)\n\n", re.S)
+_JUDGE_CRITERION = re.compile(r"^(C\d+): (.*)$", re.M)
+_TOKEN = re.compile(r"[a-z]+")
+
+
+class JudgeLLM:
+    """A scripted judge behind the fake OpenAI server (``rubrics judge`` tests and benchmarks).
+
+    Each criterion's key is its last word of four or more letters ("mentions river" -> river, "The
+    caption mentions a dog barking." -> barking). Verdict: ``met`` when the key is a word of the
+    evidence and of the caption, ``not_met`` when it is only in the evidence, ``cannot_assess`` when
+    the evidence lacks it. With ``flip`` > 0 and a temperature above 0, each verdict is replaced by
+    another one with probability ``flip``, decided by a hash of (request seed, caption, criterion), so
+    that stochastic samples disagree reproducibly. ``fail`` maps a caption to ``f(k)``, called with the
+    number of requests for that caption so far (1-based, repairs included), that returns a reply
+    (fault injection) or None (answer normally). Counts requests per caption."""
+
+    def __init__(self, *, flip: float = 0.0, delay_s: float = 0.0) -> None:
+        self.flip = flip
+        self.delay_s = delay_s
+        self.counts: Counter[str] = Counter()
+        self.log: list[tuple[str, tuple[str, ...], int | None, bool]] = []  # caption, criteria, seed, repair
+        self.fail: dict[str, Callable[[int], Any]] = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(criterion: str) -> str:
+        words = WORD.findall(criterion.lower())
+        return words[-1] if words else ""
+
+    def verdict(self, criterion: str, caption: str, evidence: list[str]) -> str:
+        key = self.key(criterion)
+        if not key or key not in set(_TOKEN.findall(" ".join(evidence).lower())):
+            return "cannot_assess"
+        return "met" if key in set(_TOKEN.findall(caption.lower())) else "not_met"
+
+    def __call__(self, req):
+        import hashlib
+
+        from lalm_bench.llm.testserver import completion
+
+        user = next(m for m in req.messages if m["role"] == "user")["content"]
+        text = user if isinstance(user, str) else "\n".join(p.get("text", "") for p in user)
+        found = _JUDGE_CAPTION.search(text)
+        caption = json.loads(found.group(1)) if found else ""
+        block = _JUDGE_EVIDENCE.search(text)
+        evidence = [json.loads(x[2:]) for x in (block.group(1) if block else "").splitlines() if x.startswith('- "')]
+        criteria = _JUDGE_CRITERION.findall(text.split("CRITERIA", 1)[-1])
+        body = req.body or {}
+        seed = body.get("seed")
+        repair = any(m["role"] == "assistant" for m in req.messages)
+        with self.lock:
+            self.counts[caption] += 1
+            k = self.counts[caption]
+            self.log.append((caption, tuple(c for _, c in criteria), seed, repair))
+            fault = self.fail.get(caption)
+        reply = fault(k) if fault is not None else None
+        if reply is not None:
+            return reply
+        verdicts = []
+        for cid, criterion in criteria:
+            v = self.verdict(criterion, caption, evidence)
+            if self.flip and float(body.get("temperature") or 0) > 0:
+                h = hashlib.sha256(f"{seed}|{caption}|{criterion}".encode()).digest()
+                if int.from_bytes(h[:8], "big") / 2**64 < self.flip:
+                    labels = ["met", "not_met", "cannot_assess"]
+                    v = labels[(labels.index(v) + 1 + h[8] % 2) % 3]
+            verdicts.append({"id": cid, "reason": f"scripted: key {self.key(criterion)!r}", "verdict": v})
+        content = json.dumps({"verdicts": verdicts})
+        return completion(
+            content, prompt_tokens=len(text.split()), completion_tokens=len(content.split()), delay_s=self.delay_s
+        )
