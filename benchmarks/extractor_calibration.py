@@ -34,8 +34,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mmau_pro_predictions"
 READING_CSV = ROOT / "benchmarks" / "accuracy_reading_check.csv"
@@ -245,9 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(never decided by embedding); fallback population (rules 'no-option'): {len(fallback)}, "
         f"hand-read: {len(read_idx)}; embedding {emb_s:.0f} s"
     )
-    print(
-        "\n| min_similarity | min_margin | silver precision | silver coverage | fallback resolved | hand-read precision |"
-    )
+    print("\n| min_similarity | min_margin | silver precision | silver coverage | fallback resolved ", end="")
+    print("| hand-read precision |")
     print("|---:|---:|---:|---:|---:|---:|")
     rows = []
     for key in silver_grid:

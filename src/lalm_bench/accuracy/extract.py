@@ -34,7 +34,7 @@ Method = Literal["rules", "embedding", "llm", "unparsed"]
 #: any other embedding model (e.g. the default BAAI/bge-base-en-v1.5) these numbers are not valid and
 #: must be recalibrated with that script.
 DEFAULT_MIN_SIMILARITY = 0.5
-DEFAULT_MIN_MARGIN = 0.1
+DEFAULT_MIN_MARGIN = 0.05
 CALIBRATION_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 #: Unparsed rule verdicts that a fallback may still try: the rules found no option at all. A refusal
@@ -251,9 +251,9 @@ def _refs(text: str, cs: _Choices, *, strong: bool, decision: bool) -> set[int]:
             if idx is not None:
                 found.add(idx)
     if decision and not found and not cs.numeric:
-        m = _BARE.match(rest, _FILLER.match(rest).end())  # type: ignore[union-attr]
-        if m:
-            idx = _option_index(m.group(1), cs)
+        bare = _BARE.match(rest, _FILLER.match(rest).end())  # type: ignore[union-attr]
+        if bare:
+            idx = _option_index(bare.group(1), cs)
             if idx is not None:
                 found.add(idx)
     return found
@@ -327,6 +327,8 @@ def _unquote(line: str) -> str:
         return m.group(0) if len(m.group(0)) < 27 or bold else " "
 
     return _QUOTE.sub(drop, line)
+
+
 _UNNAMED = -1  # stands for an alternative the statement offers that is not one of the choices
 
 
@@ -343,8 +345,9 @@ def _scope(text: str, start: int) -> tuple[int, int]:
     return begin, limit
 
 
-def _decide(scope: str, cs: _Choices, before: str = "") -> set[int]:
-    """Options named by the decision statement ``scope``; ``before`` is the answer's text before it."""
+def _decide(scope: str, cs: _Choices, before: str = "", option_cue: bool = False) -> set[int]:
+    """Options named by the decision statement ``scope``; ``before`` is the answer's text before it,
+    ``option_cue`` whether the cue itself says "option" or "choice" ("the correct option is **4**")."""
     if _NEGATIVE_START.match(scope):
         return set()
     found = _refs(scope, cs, strong=True, decision=True)
@@ -356,14 +359,17 @@ def _decide(scope: str, cs: _Choices, before: str = "") -> set[int]:
                 return head
     if len(found) == 1 and _HEDGE.search(scope):
         return found | {_UNNAMED}
-    if cs.numeric and len(found) == 1 and before:
-        # "**3 years** … the correct answer is **2**" with choices ["half a year", "3", "2", "1"]: a bare
-        # number is a value unless the answer stated option N's value, and never N itself, before
+    if cs.numeric and len(found) == 1:
+        # with numeric choices a bare number is a value, except after "the correct option is" and when the
+        # answer stated option N's value, and never N itself, before: "**3 years** … the correct answer is
+        # **2**" with choices ["half a year", "3", "2", "1"] reads option 2
         plain = _strip_md(scope)
         bare = _BARE.match(plain, _FILLER.match(plain).end())  # type: ignore[union-attr]
         if bare and bare.group(1).isdigit():
             opt = _option_index(bare.group(1), cs)
             if opt is not None and opt not in found and cs.keys[opt]:
+                if option_cue:
+                    return {opt}
                 stated = {m.group(1) for m in _BOLD_NUMBER.finditer(before)}
                 if cs.keys[opt] in stated and bare.group(1) not in stated:
                     return {opt}
@@ -400,7 +406,8 @@ def _statements(answer: str, low: str, cs: _Choices, cue: re.Pattern[str]) -> li
         if _NOT_A_DECISION.search(low, max(0, m.start() - 8), m.start()) or _opens_list(answer, m.end()):
             continue
         begin, end = _scope(answer, m.end())
-        found = _decide(answer[begin:end], cs, answer[: m.start()])
+        option_cue = "option" in m.group(0) or "choice" in m.group(0)
+        found = _decide(answer[begin:end], cs, answer[: m.start()], option_cue)
         if found:
             out.append(_Statement(m.start(), (m.start(), end), frozenset(found)))
     return out
@@ -545,9 +552,9 @@ def extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
         bold: set[int] = set()
         last = at
         for m in _BOLD.finditer(line):
-            found = _refs(m.group(1), cs, strong=True, decision=False)
-            bold |= found
-            last = at + m.end() if found else last
+            named = _refs(m.group(1), cs, strong=True, decision=False)
+            bold |= named
+            last = at + m.end() if named else last
         if bold and last > before:
             break
         if len(bold) == 1:
@@ -645,6 +652,7 @@ def extract_embedding(
         raise ValueError(f"{len(answers)} answers but {len(questions)} questions")
     items: list[tuple[str, list[str]] | None] = []
     texts: dict[str, int] = {}
+    item: tuple[str, list[str]] | None
     for i, (answer, cs) in enumerate(zip(answers, choices, strict=True)):
         focus = answer_focus(answer) if answer else ""
         if not focus or len(cs) < 2:
