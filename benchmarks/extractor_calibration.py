@@ -34,6 +34,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mmau_pro_predictions"
 READING_CSV = ROOT / "benchmarks" / "accuracy_reading_check.csv"
@@ -178,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=MODEL, help="embedding model (default: the offline all-MiniLM-L6-v2)")
     ap.add_argument("--json", type=Path, help="write every number to this JSON file")
     ap.add_argument("--draw-sample", action="store_true", help="(re)draw the reading-check rows, keeping read labels")
+    ap.add_argument(
+        "--ablation",
+        action="store_true",
+        help="also compare what to embed: the whole answer, the statement, the statement without question words",
+    )
     args = ap.parse_args(argv)
     if not DATA.is_dir():
         print(f"{DATA} not found", file=sys.stderr)
@@ -293,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         f"({'= the chosen point' if same else 'differ from the chosen point'})"
     )
 
+    if args.ablation:
+        report["ablation"] = ablation(items, rules, silver, embedder, DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_MARGIN)
     if args.draw_sample:
         draw_sample(items, rules)
     report["reading_check"] = reading_check(items, rules, pick_of, DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_MARGIN)
@@ -300,6 +309,56 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def ablation(items: list[dict], rules: list, silver: list[int], embedder, min_sim: float, min_margin: float) -> dict:
+    """Silver top-1 agreement and precision/coverage at the defaults, for three texts to embed."""
+    from lalm_bench.accuracy.extract import _NUMBER, Extraction, _tokens, answer_focus, extract_embedding
+
+    out = {}
+    whole = [" ".join(items[i]["answer"].split()) for i in silver]
+    variants = {
+        "whole answer": (whole, None),
+        "statement": ([answer_focus(items[i]["answer"]) for i in silver], None),
+        "statement without question words": (None, [items[i]["question"] for i in silver]),
+    }
+    for name, (texts, questions) in variants.items():
+        t0 = time.perf_counter()
+        if texts is None:
+            picks = extract_embedding(
+                [items[i]["answer"] for i in silver],
+                [items[i]["choices"] for i in silver],
+                embedder,
+                min_similarity=-1.0,
+                min_margin=0.0,
+                questions=questions,
+            )
+        else:  # the same decision on another text: cosine of that text with each choice
+            uniq = sorted({*texts, *(c for i in silver for c in items[i]["choices"])} - {""})
+            vec = embedder.encode(uniq, desc=name).embeddings
+            at = {t: k for k, t in enumerate(uniq)}
+            picks = []
+            for t, i in zip(texts, silver, strict=True):
+                sims = np.array([vec[at[c]] @ vec[at[t]] if c and t else -1.0 for c in items[i]["choices"]])
+                order = np.argsort(-sims, kind="stable")
+                best = int(order[0])
+                numeric = bool(_NUMBER.fullmatch(_tokens(items[i]["choices"][best]).lower()))
+                picks.append((best, float(sims[best]), float(sims[best] - sims[order[1]]), numeric))
+            picks = [
+                Extraction(None if num else b, "unparsed" if num else "embedding", None, sc, mg)
+                for b, sc, mg, num in picks
+            ]
+        truth = [rules[i].choice for i in silver]
+        top1 = sum(
+            (p.choice if p.method == "embedding" else None) == t for p, t in zip(picks, truth, strict=True)
+        ) / len(silver)
+        g = grid(picks, truth, len(silver))[(min_sim, min_margin)]
+        out[name] = {"top1_agreement": top1, "at_defaults": g, "seconds": round(time.perf_counter() - t0, 1)}
+        print(
+            f"  {name}: top-1 agreement {top1:.3f} (numeric nearest choices count as misses); at the defaults "
+            f"precision {_pct(g['precision'])}, coverage {_pct(g['coverage'])}"
+        )
+    return out
 
 
 def ex_unparsed(rule: str) -> bool:
@@ -320,7 +379,7 @@ def reading_check(items: list[dict], rules: list, pick_of: dict, min_sim: float,
     from lalm_bench.accuracy.extract import Extraction, needs_fallback
 
     where = {(it["id"], it["condition"]): i for i, it in enumerate(items)}
-    out_rows = []
+    out_rows, strata = [], []
     for r in df.itertuples():
         i = where[(r.id, r.condition)]
         ex = rules[i]
@@ -331,6 +390,7 @@ def reading_check(items: list[dict], rules: list, pick_of: dict, min_sim: float,
                 final = e
             else:
                 final = Extraction(None, "unparsed", e.rule if e.method == "unparsed" else "below-threshold")
+        strata.append("fallback" if needs_fallback(ex) else ("rules" if ex.method == "rules" else "rules-unparsed"))
         agree = "" if r.reader_choice == "" else str(fmt(final.choice) == r.reader_choice).lower()
         out_rows.append(
             {
@@ -346,18 +406,36 @@ def reading_check(items: list[dict], rules: list, pick_of: dict, min_sim: float,
         )
     out = pd.DataFrame(out_rows, columns=CSV_COLUMNS)
     out.to_csv(READING_CSV, index=False)
-    read = out[out.reader_choice != ""]
+    out["stratum"] = strata
+    read = out[out.reader_choice != ""].copy()
     if read.empty:
         print(f"\nreading check: {len(out)} rows, none read yet")
         return {"rows": len(out), "read": 0}
+
+    def kind(row) -> str:
+        if row.agree == "true":
+            return "agree"
+        if row.final_choice == "none":
+            return "missed pick (extractor unparsed, reader read an option)"
+        if row.reader_choice == "none":
+            return "spurious pick (reader read no option)"
+        return "wrong option"
+
+    read["kind"] = read.apply(kind, axis=1)
     agree = read.agree == "true"
-    res = {"rows": len(out), "read": len(read), "agree": int(agree.sum()), "by_method": {}, "by_condition": {}}
+    res: dict = {"rows": len(out), "read": len(read), "agree": int(agree.sum())}
     print(f"\nreading check ({READING_CSV.name}): {int(agree.sum())}/{len(read)} agree ({agree.mean():.1%})")
-    for key, col in (("by_method", "method"), ("by_condition", "condition")):
+    for key, col in (("by_method", "method"), ("by_stratum", "stratum"), ("by_condition", "condition")):
+        res[key] = {}
         for val, grp in read.groupby(col):
             a = grp.agree == "true"
             res[key][val] = {"read": len(grp), "agree": int(a.sum())}
             print(f"  {col} {val}: {int(a.sum())}/{len(grp)}")
+    res["disagreements"] = {k: int(v) for k, v in read.kind.value_counts().items() if k != "agree"}
+    print(f"  disagreements: {res['disagreements']}")
+    picked = read[read.final_choice != "none"]
+    res["precision_of_picks"] = {"picks": len(picked), "correct": int((picked.agree == "true").sum())}
+    print(f"  picks the extractor made: {res['precision_of_picks']['correct']}/{len(picked)} as read")
     return res
 
 
