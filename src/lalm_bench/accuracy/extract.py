@@ -700,9 +700,8 @@ class ChoicePick(BaseModel):
         description="1-based number of the option the answer finally commits to; null if it commits to "
         "none, to several, or refuses."
     )
-    evidence: str = Field(
-        max_length=400, description="A short verbatim quote from the answer showing the pick, or empty."
-    )
+    # no maxLength: OpenAI-style strict schemas reject it; the prompt asks for a short quote
+    evidence: str = Field(description="A short verbatim quote from the answer showing the pick, or empty.")
 
 
 LLM_PICK_SYSTEM = (
