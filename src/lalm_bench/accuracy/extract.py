@@ -506,23 +506,25 @@ def extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
        ``I'd lean towards …``, ``X is the most likely answer``. If it names several options (``1) or
        3)``, ``**X** or **Y**``) the answer is unparsed (``several-options``); a statement that
        starts with "not"/"incorrect" or opens a list of options is no decision.
-    3. ``conclusion``: the last ``Therefore / Thus / In conclusion …`` sentence naming one option.
+    3. ``conclusion``: the last ``Therefore / Thus / In conclusion …`` sentence outside lists,
+       naming one option.
     4. ``bold-option``: the first non-list line with bold text naming an option (lists and quotes
        are skipped: they discuss rejected options or quote the audio); two options there: unparsed.
     5. ``option-marker`` / ``choice-text``: option forms or the text of exactly one choice in the
        non-list lines. Short or generic choices (``2``, ``A``, ``yes``, ``left``) count only in 1–4.
 
-    A refusal ("I cannot hear the audio", "impossible to determine", "none of the options …") is
-    read through 1–2 only: if it still commits to one option in a decision statement, that pick
-    stands (rule ``refusal-final-statement``); otherwise the answer is unparsed (``refusal``).
+    A refusal ("I cannot hear the audio", "impossible to determine", "none of the options …"): a
+    decision statement after it still picks (rule ``refusal-final-statement``), a pick made before
+    it (rules 3–4) stands, anything else is unparsed (``refusal``). Where a choice itself abstains
+    ("Not enough information") refusal phrases are not refusals: they pick that choice.
 
     Within a statement, ``3)``, ``(3)``, ``option 3``, ``(B)`` are option numbers or letters (1-based,
     in choice order), the verbatim text of a choice (case, spacing and punctuation normalised) is that
     choice, and a bare number is an option number unless some choice is itself a number: then it is
     that choice's value (``the answer is **3**`` with choices ``["1", "3", "0"]`` reads ``"3"``) —
-    except when the answer stated option N's value before and never N (``**3 years** … the answer is
-    **2**`` with ``["half a year", "3", "2", "1"]`` reads option 2). Letters are off when a choice is
-    itself a letter (musical keys, ``"A, C"``).
+    except after "the correct option is", and when the answer stated option N's value before and
+    never N (``**3 years** … the answer is **2**`` with ``["half a year", "3", "2", "1"]`` reads
+    option 2). Letters are off when a choice is itself a letter (musical keys, ``"A, C"``).
     """
     if answer is None or not answer.strip():
         return _unparsed("empty")
@@ -544,10 +546,11 @@ def extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
     # below, a pick counts only where the answer makes it before any refusal ("2) X ... without hearing
     # the original it's impossible to say" picks 2; "I cannot determine ... 1) first: if ..." picks nothing)
     before = len(answer) if refusal is None else refusal
-    weak = _statements(answer, low, cs, _WEAK_CUE)
+    prose = [(at, _unquote(line)) for at, line in _prose_lines(answer)]
+    starts = {at for at, _ in prose}
+    weak = [s for s in _statements(answer, low, cs, _WEAK_CUE) if low.rfind("\n", 0, s.start) + 1 in starts]
     if weak and len(weak[-1].found) == 1 and weak[-1].span[1] <= before:
         return Extraction(next(iter(weak[-1].found)), "rules", "conclusion")
-    prose = [(at, _unquote(line)) for at, line in _prose_lines(answer)]
     for at, line in prose:
         bold: set[int] = set()
         last = at
