@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from lalm_bench.llm.testserver import RecordedRequest, Reply, completion
+from lalm_bench.llm.testserver import RecordedRequest, Reply, completion, error
 
 REPO = Path(__file__).resolve().parents[2]
 CLOTHO_AUDIO = REPO.parent / "shared" / "data" / "clotho" / "audio" / "evaluation"
@@ -95,6 +95,8 @@ class AudioResponder:
         self._lock = threading.Lock()
 
     def __call__(self, req: RecordedRequest) -> Reply:
+        if req.body is None:  # a body cut short by a client that died mid-send (kill -9, Ctrl-C)
+            return error(400, "truncated request body")
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)

@@ -28,9 +28,8 @@ def test_a_server_that_ignores_audio_is_flagged(run_cli, tmp_path):
         )  # fmt: skip
     assert res.exit_code == 0, res.stderr
     warnings = [line for line in res.stderr.splitlines() if line.startswith("warning: canary")]
-    assert any("audio and none got the same prompt-token count for 8 of 8" in w for w in warnings), warnings
-    assert any("audio and mismatched got the same prompt-token count" in w for w in warnings), warnings
-    assert any("answers under audio and noise are byte-identical for 8 of 8" in w for w in warnings), warnings
+    assert any("(audio vs none 8/8, audio vs mismatched " in w for w in warnings), warnings
+    assert any("byte-identical to those under noise 8/8, none 8/8, mismatched 8/8 items" in w for w in warnings), warnings
     canary = json.loads((tmp_path / "p_noise.manifest.json").read_text())["canary"]
     assert canary["warnings"] == [w.removeprefix("warning: canary: ") for w in warnings]
     means = {c: v["mean_prompt_tokens"] for c, v in canary["conditions"].items()}
@@ -62,7 +61,7 @@ def test_answers_cut_at_max_tokens_and_conditions_run_separately(run_cli, tmp_pa
     assert res.exit_code == 0, res.stderr
     # the canary of the second call compares with the audio run made before (same model and prompt)
     assert "4 of 4 answers under none stopped at the token limit" in res.stderr
-    assert "audio and none got the same prompt-token count for 4 of 4 items" in res.stderr
+    assert "equal prompt-token counts for most items whose audio lengths differ (audio vs none 4/4)" in res.stderr
     assert "audio (earlier)" in res.stdout
     manifest = json.loads((tmp_path / "p_none.manifest.json").read_text())
     assert manifest["canary"]["compared_from_earlier_calls"] == ["audio"]
@@ -74,9 +73,9 @@ def test_mock_models_echo_and_deaf(run_cli, tmp_path):
     res = _predict(run_cli, bench, tmp_path / "echo.parquet", "mock/echo", "audio,none", *root)
     assert res.exit_code == 0
     assert "answers under audio repeat the prompt verbatim" in res.stderr
-    assert "same prompt-token count" not in res.stderr
+    assert "equal prompt-token counts" not in res.stderr
     res = _predict(run_cli, bench, tmp_path / "deaf.parquet", "mock/deaf", "audio,none", *root)
-    assert "audio and none got the same prompt-token count for 4 of 4 items" in res.stderr
+    assert "(audio vs none 4/4)" in res.stderr
 
 
 def _record(i: int, cond: str, tokens: int, seconds: float, out: str = "x") -> PredictRecord:
@@ -96,8 +95,8 @@ def test_canary_rule_units():
     none = {str(i): _record(i, "none", 50, 0.0, f"a{i}") for i in range(5)}
     c = serving_canary({"audio": audio, "noise": noise, "none": none})
     assert c["warnings"] == [
-        "answers under audio and none are byte-identical for 5 of 5 items: the server may be dropping the audio "
-        "(see the prompt tokens), or the model ignores it"
+        "answers under audio are byte-identical to those under none 5/5 items: the server may be dropping the "
+        "audio (see the prompt tokens), or the model ignores it"
     ]
     assert "median 25.0 extra prompt tokens per second" in c["notes"][0]
     # too few items: no verdict

@@ -72,7 +72,7 @@ def test_renamed_columns_and_the_real_mmau_pro_shape(run_cli, tmp_path, shared_d
     # the real file's audio is not here: every selected item lacks it, so nothing runs
     err = _one_line_error(_predict(run_cli, tmp_path / "mmau.parquet", tmp_path / "m2.parquet",
                                    "--id-column", "uid", "--question-column", "q"))  # fmt: skip
-    assert "none of the 12 selected items has its audio under --audio-root" in err
+    assert "none of the 12 items to ask has its audio under --audio-root" in err
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_missing_unreadable_and_outside_audio_fail_only_their_items(run_cli, tmp
     bench = write_jsonl(tmp_path / "b.jsonl", rows)
     res = _predict(run_cli, bench, tmp_path / "p.parquet", "--audio-root", root, "--condition", "noise,none")
     assert res.exit_code == 0, res.stderr
-    assert "warning: 4 of 9 selected items lack audio" in res.stderr  # found before any request
+    assert "warning: 4 of 9 items to ask lack audio" in res.stderr  # found before any request
     df = pd.read_parquet(tmp_path / "p_noise.parquet").set_index("id")
     failed = df[df["error"].notna()]
     assert sorted(failed.index) == ["absolute_out", "broken", "escape", "missing", "no_audio"]

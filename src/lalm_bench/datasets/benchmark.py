@@ -71,7 +71,10 @@ def read_rows(path: Path) -> pd.DataFrame:
     path = require_file(path, "benchmark file")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        return read_parquet(path)
+        frame = read_parquet(path)
+        if any(name is not None for name in frame.index.names):  # a named index (e.g. the ids) is a column too
+            frame = frame.reset_index()
+        return frame.reset_index(drop=True)
     if suffix not in FORMATS:
         raise InputError(f"{path}: unsupported benchmark format {suffix or '(none)'!r} (use .parquet, .json or .jsonl)")
     try:

@@ -108,23 +108,30 @@ def serving_canary(by_condition: Mapping[str, Mapping[str, PredictRecord]]) -> d
     ]
     warnings: list[str] = []
     notes: list[str] = []
+    # Token check: pairs with audio (or, without it, with none); identical answers: pairs with audio.
+    anchor = "audio" if "audio" in present else "none"
+    same_tokens, same_answers = [], []
     for p in pairs:
         a, b = p["conditions"]
         n, k = p["token_comparable"], p["same_prompt_tokens"]
-        if n >= MIN_ITEMS and k > MOST * n:
-            warnings.append(
-                f"{a} and {b} got the same prompt-token count for {k} of {n} items whose audio lengths differ: "
-                "the server is probably dropping the audio"
-            )
+        if anchor in (a, b) and n >= MIN_ITEMS and k > MOST * n:
+            same_tokens.append(f"{a} vs {b} {k}/{n}")
         m, j = p["paired_ok"], p["identical_outputs"]
         if a == "audio" and m >= MIN_ITEMS and j > MOST * m:
-            warnings.append(
-                f"answers under {a} and {b} are byte-identical for {j} of {m} items: the server may be dropping "
-                "the audio (see the prompt tokens), or the model ignores it"
-            )
+            same_answers.append(f"{b} {j}/{m}")
         rate = p.get("audio_tokens_per_second_median")
         if rate is not None and (a == "audio" or "audio" not in present):
             notes.append(f"{a} vs none: median {rate:.1f} extra prompt tokens per second of audio")
+    if same_tokens:
+        warnings.append(
+            f"equal prompt-token counts for most items whose audio lengths differ ({', '.join(same_tokens)}): "
+            "the server is probably dropping the audio"
+        )
+    if same_answers:
+        warnings.append(
+            f"answers under audio are byte-identical to those under {', '.join(same_answers)} items: the server may "
+            "be dropping the audio (see the prompt tokens), or the model ignores it"
+        )
     for c, s in per.items():
         if s["finish_length"]:
             warnings.append(

@@ -30,7 +30,7 @@ from pydantic import BaseModel, PrivateAttr
 
 from lalm_bench.datasets.benchmark import Benchmark, BenchmarkItem, load_benchmark
 from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError, first_line
-from lalm_bench.io import OutputOptions
+from lalm_bench.io import OutputOptions, sha256_file
 from lalm_bench.llm.base import AudioPart, ChatModel, Message, Part, TextPart
 from lalm_bench.llm.options import LLMOptions
 from lalm_bench.llm.steps import call_step, is_fatal
@@ -232,10 +232,9 @@ class PredictJob:
 
             keys = [json.dumps([it.category, len(it.audio)]) for it in items]  # same category, same file count
             self.partners = mismatch_partners([it.id for it in items], keys, cfg.seed)
-        if cfg.sends_audio:
-            self._preflight_audio()
         self._check_servers()
-        settings = {c: self._settings(c) for c in cfg.conditions}
+        benchmark_sha256 = sha256_file(cfg.benchmark)
+        settings = {c: self._settings(c, benchmark_sha256) for c in cfg.conditions}
         for url in cfg.llm.base_urls or (None,):
             llm = dataclasses.replace(cfg.llm, base_urls=(url,) if url else ())
             model = self.factory(cfg.model, llm)
@@ -244,23 +243,26 @@ class PredictJob:
             self.model_info.append(describe() if callable(describe) else {"name": model.name})
         for c in cfg.conditions:
             self.runs.append(self._open_run(c, settings[c]))
+        self._preflight_audio()
 
     def _check_servers(self) -> None:
         if self.cfg.llm.base_urls and not _takes_base_url(self.cfg.model):
             raise InputError(f"--base-url does not apply to {self.cfg.model} (it runs without a server)")
 
     def _preflight_audio(self) -> None:
-        """Every audio file the selected items need, found under the root: no decoding, just the paths."""
+        """Every audio file the items still to ask need, found under the root: no decoding, just the paths."""
         from lalm_bench.datasets.audio import resolve_under
 
         cfg = self.cfg
         problems: dict[str, str] = {}
         needs: dict[str, tuple[str, ...]] = {}
-        for it in self.selection:
-            if any(c in ("audio", "noise", "silence") for c in cfg.conditions):
-                needs[it.id] = it.audio
-            if "mismatched" in cfg.conditions:
+        for run, it in self.pending():
+            if run.condition == "mismatched":
                 needs[f"{it.id} (mismatched partner)"] = self.by_id[self.partners[it.id].partner].audio
+            elif run.condition in AUDIO_CONDITIONS:
+                needs[it.id] = it.audio
+        if not needs:
+            return
         for who, names in needs.items():
             if not names:
                 problems[who] = "no audio file listed"
@@ -282,29 +284,28 @@ class PredictJob:
         if problems and len(problems) == len(needs):
             who, why = next(iter(problems.items()))
             raise InputError(
-                f"none of the {len(needs)} selected items has its audio under --audio-root {cfg.root} "
+                f"none of the {len(needs)} items to ask has its audio under --audio-root {cfg.root} "
                 f"(e.g. item {who}: {why})"
             )
         if problems:
             who, why = next(iter(problems.items()))
             msg = (
-                f"{len(problems)} of {len(needs)} selected items lack audio (e.g. item {who}: {why}); they will be "
+                f"{len(problems)} of {len(needs)} items to ask lack audio (e.g. item {who}: {why}); they will be "
                 "recorded as failed"
             )
             self.warnings.append(msg)
             self.warn(msg)
 
-    def _settings(self, condition: str) -> RunSettings:
+    def _settings(self, condition: str, benchmark_sha256: str) -> RunSettings:
         cfg = self.cfg
         assert self.benchmark is not None
-        from lalm_bench.io import sha256_file
         from lalm_bench.llm.util import redact_url
 
         sends = condition in AUDIO_CONDITIONS
         return RunSettings(
             condition=condition,
             model=cfg.model,
-            benchmark_sha256=sha256_file(cfg.benchmark),
+            benchmark_sha256=benchmark_sha256,
             columns=self.benchmark.columns,
             prompt_name=self.template.name if cfg.prompt_template is None else "file",
             prompt_version=self.template.version,
