@@ -110,3 +110,29 @@ def test_five_clotho_clips_all_conditions_then_similarity(run_cli, clotho_bench,
     assert res.exit_code == 0, res.stderr
     sim = json.loads((tmp_path / "sim.json").read_text())
     assert sim["matching"]["matched"] == 5 and sim["overall"]["count"] == 5
+
+
+def test_truncation_resampling_and_a_fixed_noise_level_reach_the_server(run_cli, clotho_bench, tmp_path):
+    bench, root = clotho_bench
+    responder = AudioResponder()
+    with ScriptedOpenAIServer(responder) as server:
+        res = run_cli(
+            "predict", "--benchmark", bench, "--audio-root", root, "--model", "openai/m", "--base-url", server.base_url,
+            "--condition", "audio,noise,silence", "--max-audio-seconds", "4", "--sample-rate", "16000",
+            "--noise-dbfs", "-40", "--limit", "2", "--output", tmp_path / "cut.parquet", "--quiet",
+        )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert len(responder.seen) == 6
+    for seen in responder.seen:
+        ((samples, rate),) = seen["audio"]
+        assert rate == 16000 and samples.shape == (64000, 1)  # 4 s at 16 kHz, for the real clip and its controls
+    for cond in ("audio", "noise", "silence"):
+        df = pd.read_parquet(tmp_path / f"cut_{cond}.parquet")
+        assert df["audio_truncated"].all() and (df["audio_seconds"] == 4.0).all()
+        assert (df["audio_original_seconds"] > 19).all()
+    levels = sorted(rms(s["audio"][0][0]) for s in responder.seen)
+    assert levels[:2] == [0.0, 0.0]  # silence
+    assert sum(abs(x / 10 ** (-40 / 20) - 1) < 0.01 for x in levels) == 2  # the noise at -40 dBFS
+    manifest = json.loads((tmp_path / "cut_noise.manifest.json").read_text())
+    assert manifest["settings"]["noise_dbfs"] == -40.0 and manifest["audio"]["sample_rate"] == 16000
+    assert json.loads((tmp_path / "cut_audio.manifest.json").read_text())["settings"]["noise_dbfs"] is None

@@ -99,3 +99,20 @@ def test_bad_key_and_unreachable_server_stop_with_one_line(run_cli, tmp_path):
     assert "cannot reach the server" in res.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "p_audio.parquet").exists()
     assert (tmp_path / "p.runs" / "audio" / "log.jsonl").read_text() == ""  # nothing recorded as an item failure
+
+
+def test_credentials_in_the_base_url_are_never_written(run_cli, tmp_path, monkeypatch):
+    synthetic_benchmark(tmp_path, 2)
+    monkeypatch.setenv("MY_KEY", "sk-very-secret-key")
+    with ScriptedOpenAIServer(AudioResponder()) as server:
+        plain = server.base_url
+        url = plain.replace("http://", "http://user:hunter2@") + "?token=abc123"
+        res = _predict(run_cli, tmp_path, url, "--api-key-env", "MY_KEY")
+        assert res.exit_code == 0, res.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".parquet")]
+    assert len(written) >= 4
+    for path in written:
+        data = path.read_bytes()
+        assert b"hunter2" not in data and b"abc123" not in data and b"sk-very-secret" not in data, path
+    manifest = json.loads((tmp_path / "p_audio.manifest.json").read_text())
+    assert manifest["parameters"]["llm"]["base_urls"] == [plain + "?token=%2A%2A%2A"]
