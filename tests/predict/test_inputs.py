@@ -164,6 +164,7 @@ def test_prompt_templates(run_cli, tmp_path):
     )
     manifest = json.loads((tmp_path / "p_audio.manifest.json").read_text())
     assert manifest["prompt"]["text"] == tpl.read_text() and manifest["prompt"]["version"].startswith("sha256:")
+    assert [i["path"] for i in manifest["inputs"]] == [str(bench), str(tpl)]
     assert manifest["system_prompt"] == "Be brief."
     # a changed template is another run
     tpl.write_text("{question}\n{choices}\n=== without choices ===\n{question}")

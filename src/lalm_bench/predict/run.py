@@ -530,13 +530,17 @@ class PredictJob:
             },
         }
 
+    def _inputs(self) -> list[str | Path]:
+        template = [self.cfg.prompt_template] if self.cfg.prompt_template is not None else []
+        return [self.cfg.benchmark, *template]
+
     def _run_manifest(self, run: ConditionRun) -> dict[str, Any]:
         from lalm_bench.manifest import build_manifest
 
         return build_manifest(
             "predict",
             self.cfg.parameters(),
-            inputs=[self.cfg.benchmark],
+            inputs=self._inputs(),
             condition=run.condition,
             settings=run.settings.model_dump(mode="json"),
             **self._common_manifest(),
@@ -613,7 +617,7 @@ class PredictJob:
             manifests[run.condition] = build_manifest(
                 "predict",
                 self.cfg.parameters(),
-                inputs=[self.cfg.benchmark],
+                inputs=self._inputs(),
                 condition=run.condition,
                 output=str(run.parquet),
                 settings=run.settings.model_dump(mode="json"),
