@@ -71,6 +71,33 @@ class RecordedRequest:
         return [base64.b64decode(p["data"]) for p in self.audio_parts]
 
     @property
+    def decoded_audio(self) -> list[tuple[Any, int]]:
+        """Every audio part decoded as a server would: ``(samples, sample_rate)`` with float32 samples of shape
+        ``(frames, channels)`` (soundfile; raises on bytes it cannot decode)."""
+        import io
+
+        import soundfile
+
+        out = []
+        for data in self.audio_bytes:
+            samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+            out.append((samples, int(rate)))
+        return out
+
+    @property
+    def audio_seconds(self) -> float:
+        """Total duration of the request's audio parts (0.0 without audio)."""
+        import io
+
+        import soundfile
+
+        total = 0.0
+        for data in self.audio_bytes:
+            info = soundfile.info(io.BytesIO(data))
+            total += info.frames / info.samplerate
+        return total
+
+    @property
     def last_user_text(self) -> str:
         """The text of the last user message (its text parts joined)."""
         for msg in reversed(self.messages):

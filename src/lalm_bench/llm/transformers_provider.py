@@ -183,11 +183,13 @@ class TransformersChatModel(BaseChatModel):
         return self._model, self._processor
 
     def _generate(self, messages: list[Message], sampling: Sampling) -> Completion:
-        import torch
-        import transformers
-
         conversation, audios = build_conversation(messages)
         with self._lock:
+            # Imported under the lock: threads importing torch/transformers for the first time at once break
+            # transformers' lazy attributes ("module 'transformers' has no attribute 'set_seed'").
+            import torch
+            import transformers
+
             model, processor = self._load()
             text = processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
             inputs = processor(text=text, audio=audios or None, return_tensors="pt", padding=True)

@@ -1,0 +1,191 @@
+"""`lalm-bench predict`: an audio-language model over a benchmark, with the real audio and with controls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lalm_bench.cli.app import app
+from lalm_bench.cli.options import LLM, OUTPUT_FILE, SAMPLING, Flag, SeedOpt, with_groups
+from lalm_bench.io import OutputOptions
+from lalm_bench.llm.options import LLMOptions, SamplingOptions
+
+_BENCH = "Benchmark"
+_AUDIO = "Audio conditions"
+
+
+def _col(flag: str, help: str) -> typer.models.OptionInfo:
+    return typer.Option(flag, help=help, rich_help_panel=_BENCH)
+
+
+@app.command()
+@with_groups(
+    llm=LLM,
+    sampling=SAMPLING,
+    output=OUTPUT_FILE.but(
+        path=Path("predictions.parquet"),
+        drop=("plot",),
+        flags={
+            "path": Flag(
+                ("--output", "-o"),
+                "Base name of the outputs: preds.parquet writes preds_<condition>.parquet and "
+                "preds_<condition>.manifest.json per condition, and the run logs under preds.runs/<condition>/.",
+            ),
+            "overwrite": Flag(("--overwrite",), "Redo the runs and replace their outputs (resuming needs no flag)."),
+        },
+    ),
+)
+def predict(
+    benchmark: Annotated[
+        Path,
+        typer.Option("--benchmark", help="Parquet, JSON or JSONL file, one row per item.", rich_help_panel=_BENCH),
+    ],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="provider/model: openai/<served model name> for any OpenAI-compatible server (vLLM, DashScope, "
+            "…), transformers/<Qwen2.5-Omni | Qwen3-Omni | Gemma 3n> in-process, mock/echo or mock/deaf without "
+            "a server.",
+        ),
+    ],
+    audio_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--audio-root",
+            help="Folder the audio paths are relative to (absolute paths must lie under it too).",
+            show_default="the benchmark's folder",
+            rich_help_panel=_BENCH,
+        ),
+    ] = None,
+    condition: Annotated[
+        list[str],
+        typer.Option(
+            "--condition",
+            help="audio, noise, silence, none or mismatched; comma-separated or repeated for several (one output "
+            "file each).",
+            rich_help_panel=_AUDIO,
+        ),
+    ] = ["audio"],  # noqa: B006 (typer needs a list default)
+    id_column: Annotated[str, _col("--id-column", "Column with the item id (unique).")] = "id",
+    audio_column: Annotated[str, _col("--audio-column", "Column with the audio path or list of paths.")] = (
+        "audio_path"
+    ),
+    question_column: Annotated[str, _col("--question-column", "Column with the question.")] = "question",
+    choices_column: Annotated[
+        str | None,
+        typer.Option(
+            "--choices-column",
+            help="Column with the list of choices.",
+            show_default="choices, if present",
+            rich_help_panel=_BENCH,
+        ),
+    ] = None,
+    category_column: Annotated[
+        str | None,
+        typer.Option(
+            "--category-column",
+            help="Column with the category (groups the mismatched audio; passed on).",
+            show_default="category, if present",
+            rich_help_panel=_BENCH,
+        ),
+    ] = None,
+    answer_column: Annotated[
+        str | None,
+        typer.Option(
+            "--answer-column",
+            help="Column with the reference answer (passed on).",
+            show_default="answer, if present",
+            rich_help_panel=_BENCH,
+        ),
+    ] = None,
+    start: Annotated[int, typer.Option("--start", min=0, help="Skip the first K items.", rich_help_panel=_BENCH)] = 0,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most N items.", rich_help_panel=_BENCH)
+    ] = None,
+    prompt_template: Annotated[
+        Path | None,
+        typer.Option(
+            "--prompt-template",
+            help="Text file with {question}, {choices}, {category}; a line '=== without choices ===' starts the "
+            "part for open questions.",
+            show_default="the built-in template (docs/predict.md)",
+        ),
+    ] = None,
+    system_prompt: Annotated[str | None, typer.Option("--system-prompt", help="System message for every item.")] = (
+        None
+    ),
+    seed: SeedOpt = 42,
+    noise_dbfs: Annotated[
+        float | None,
+        typer.Option(
+            "--noise-dbfs",
+            help="Noise RMS level in dBFS (full scale 1.0), e.g. -40.",
+            show_default="RMS-matched to each real clip",
+            rich_help_panel=_AUDIO,
+        ),
+    ] = None,
+    max_audio_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--max-audio-seconds",
+            help="Cut the real audio, and so its controls, to S seconds (recorded per row).",
+            rich_help_panel=_AUDIO,
+        ),
+    ] = None,
+    sample_rate: Annotated[
+        int | None,
+        typer.Option(
+            "--sample-rate",
+            help="Resample every clip to R Hz before sending.",
+            show_default="each file's own rate",
+            rich_help_panel=_AUDIO,
+        ),
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Ask again for the items whose latest record failed.")
+    ] = False,
+    llm: LLMOptions = LLMOptions(),
+    sampling: SamplingOptions = SamplingOptions(),
+    output: OutputOptions = OutputOptions(Path()),
+) -> None:
+    """Run an audio-language model over a benchmark with the real audio and with controls.
+
+    Writes a Parquet file per condition that `lalm-bench similarity` reads, and a manifest beside it.
+
+    Prints a serving canary: prompt tokens per condition, and warnings when the server seems to drop the audio.
+
+    Rerunning the same command resumes. Exit status 3 when every item processed failed.
+    """
+    from lalm_bench.datasets.benchmark import BenchmarkColumns
+    from lalm_bench.predict.command import predict_command
+    from lalm_bench.predict.config import PredictConfig, parse_conditions
+
+    config = PredictConfig(
+        benchmark=benchmark,
+        model=model,
+        audio_root=audio_root,
+        conditions=parse_conditions(condition),
+        columns=BenchmarkColumns(
+            id=id_column,
+            audio=audio_column,
+            question=question_column,
+            choices=choices_column,
+            category=category_column,
+            answer=answer_column,
+        ),
+        start=start,
+        limit=limit,
+        prompt_template=prompt_template,
+        system_prompt=system_prompt,
+        seed=seed,
+        noise_dbfs=noise_dbfs,
+        max_audio_seconds=max_audio_seconds,
+        sample_rate=sample_rate,
+        retry_failed=retry_failed,
+        llm=llm,
+        sampling=sampling,
+    )
+    predict_command(config, output)

@@ -1,0 +1,250 @@
+"""Benchmark files for ``predict``: one row per item with an id, audio path(s), a question and optional choices.
+
+Parquet, JSON (a list of objects, or an object of equal-length columns) and JSON Lines are read as they
+are (lists stay lists; no type guessing on ids or dates). Column names default to MMAU-Pro's and can be
+renamed. Every problem with the file is a one-line :class:`~lalm_bench.errors.InputError`; a problem with
+one item's audio is left to the caller, who records it against that item.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lalm_bench.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMATS = (".parquet", ".pq", ".json", ".jsonl", ".ndjson")
+
+
+@dataclass(frozen=True)
+class BenchmarkColumns:
+    """Column names. ``None`` for an optional column means "MMAU-Pro's name, if the file has it"; a name given
+    explicitly must exist."""
+
+    id: str = "id"
+    audio: str = "audio_path"
+    question: str = "question"
+    choices: str | None = None
+    category: str | None = None
+    answer: str | None = None
+
+    DEFAULT_CHOICES = "choices"
+    DEFAULT_CATEGORY = "category"
+    DEFAULT_ANSWER = "answer"
+
+
+@dataclass(frozen=True)
+class BenchmarkItem:
+    """One benchmark row as ``predict`` uses it (the row itself stays in :attr:`Benchmark.frame`)."""
+
+    row: int  # position in the file
+    id: str  # the id as text (the key of run logs and of the noise seed)
+    audio: tuple[str, ...]  # as listed; absolute names under the audio root are made relative to it
+    question: str
+    choices: tuple[str, ...]
+    category: str | None
+
+
+@dataclass
+class Benchmark:
+    path: Path
+    frame: pd.DataFrame
+    items: list[BenchmarkItem]
+    columns: dict[str, str | None]  # role -> column actually used (None: absent)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """The rows of a Parquet, JSON or JSON Lines file (by extension)."""
+    import pandas as pd
+
+    from lalm_bench.io import read_parquet, require_file
+
+    path = require_file(path, "benchmark file")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        frame = read_parquet(path)
+        if any(name is not None for name in frame.index.names):  # a named index (e.g. the ids) is a column too
+            frame = frame.reset_index()
+        return frame.reset_index(drop=True)
+    if suffix not in FORMATS:
+        raise InputError(f"{path}: unsupported benchmark format {suffix or '(none)'!r} (use .parquet, .json or .jsonl)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"{path}: not valid JSON ({exc})") from None
+        if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
+            lengths = {len(v) for v in data.values()}
+            if len(lengths) != 1:
+                raise InputError(f"{path}: a JSON object of columns needs lists of one length, got {sorted(lengths)}")
+            data = [dict(zip(data, values, strict=True)) for values in zip(*data.values(), strict=True)]
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise InputError(f"{path}: expected a JSON list of objects (one per item) or an object of columns")
+        rows = data
+    else:
+        rows = []
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise InputError(f"{path}: line {lineno} is not valid JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{path}: line {lineno} is not a JSON object")
+            rows.append(row)
+    frame = pd.DataFrame.from_records(rows)
+    return frame
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return type(value).__name__ in {"NAType", "NaTType"}
+
+
+def _text_list(value: Any) -> list[Any] | None:
+    """A list from a list, tuple or numpy array; ``None`` for anything else."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) == 1:
+        return list(value.tolist())
+    return None
+
+
+def _audio_names(value: Any, item: str, column: str, root: Path) -> tuple[str, ...]:
+    if _missing(value):
+        return ()
+    names = [value] if isinstance(value, str) else _text_list(value)
+    if names is None or not all(isinstance(n, str) for n in names):
+        raise InputError(f"item {item!r}: {column!r} must be a path or a list of paths, got {type(value).__name__}")
+    return tuple(_relative_to_root(n, root) for n in names)
+
+
+def _relative_to_root(name: str, root: Path) -> str:
+    """An absolute name under ``root`` as a name relative to it (checked again when the file is read);
+    other names unchanged (an absolute name outside the root is refused when it is read)."""
+    if not os.path.isabs(name):
+        return name
+    try:
+        return str(Path(name).resolve().relative_to(Path(root).resolve()))
+    except (ValueError, OSError, RuntimeError):
+        return name
+
+
+def _choices(value: Any, item: str, column: str) -> tuple[str, ...]:
+    if _missing(value):
+        return ()
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, list):
+            raise InputError(f"item {item!r}: {column!r} must be a list of choices (or a JSON list), got a string")
+        value = parsed
+    choices = _text_list(value)
+    if choices is None:
+        raise InputError(f"item {item!r}: {column!r} must be a list of choices, got {type(value).__name__}")
+    return tuple("" if _missing(c) else str(c) for c in choices)
+
+
+def _id_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # ids read as floats because another row lacked one (then refused anyway)
+    return str(value)
+
+
+def load_benchmark(
+    path: Path,
+    columns: BenchmarkColumns,
+    *,
+    audio_root: Path,
+    need_audio: bool = True,
+) -> Benchmark:
+    """Read and check a benchmark file; see the module docstring.
+
+    Refused (one line each): a missing named column, a missing or duplicate id, a missing question, an
+    audio cell that is neither a path nor a list of paths (only when ``need_audio``), choices that are not
+    a list. An item without audio is not refused here (the caller records it as failed)."""
+    from lalm_bench.io import require_columns
+
+    frame = read_rows(path)
+    if frame.empty:
+        raise InputError(f"{path}: the benchmark has no rows")
+    optional = {
+        "choices": (columns.choices, BenchmarkColumns.DEFAULT_CHOICES),
+        "category": (columns.category, BenchmarkColumns.DEFAULT_CATEGORY),
+        "answer": (columns.answer, BenchmarkColumns.DEFAULT_ANSWER),
+    }
+    required = [columns.id, columns.question] + ([columns.audio] if need_audio else [])
+    required += [given for given, _ in optional.values() if given is not None]
+    require_columns(frame, list(dict.fromkeys(required)), path)
+    used: dict[str, str | None] = {
+        "id": columns.id,
+        "audio": columns.audio if columns.audio in frame.columns else None,
+        "question": columns.question,
+    }
+    for role, (given, default) in optional.items():
+        used[role] = given if given is not None else (default if default in frame.columns else None)
+
+    ids = frame[columns.id].tolist()
+    missing_ids = [i for i, v in enumerate(ids) if _missing(v) or str(v).strip() == ""]
+    if missing_ids:
+        raise InputError(f"{path}: {len(missing_ids)} row(s) have no {columns.id!r} (first: row {missing_ids[0] + 1})")
+    keys = [_id_text(v) for v in ids]
+    seen: dict[str, int] = {}
+    dups: list[str] = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 2:
+            dups.append(key)
+    if dups:
+        examples = ", ".join(map(repr, dups[:3]))
+        raise InputError(f"{path}: {len(dups)} duplicate {columns.id!r} value(s) (e.g. {examples}); ids must be unique")
+
+    items: list[BenchmarkItem] = []
+    questions = frame[columns.question].tolist()
+    audio_cells: Sequence[Any] = frame[used["audio"]].tolist() if used["audio"] else [None] * len(frame)
+    choice_cells: Sequence[Any] = frame[used["choices"]].tolist() if used["choices"] else [None] * len(frame)
+    category_cells: Sequence[Any] = frame[used["category"]].tolist() if used["category"] else [None] * len(frame)
+    for row, key in enumerate(keys):
+        question = questions[row]
+        if _missing(question) or not str(question).strip():
+            raise InputError(f"{path}: item {key!r} has no {columns.question!r}")
+        if not isinstance(question, str):
+            raise InputError(f"{path}: item {key!r}: {columns.question!r} must be text, got {type(question).__name__}")
+        try:
+            audio = _audio_names(audio_cells[row], key, str(used["audio"]), audio_root) if need_audio else ()
+            choices = _choices(choice_cells[row], key, str(used["choices"]))
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
+        cat = category_cells[row]
+        items.append(
+            BenchmarkItem(
+                row=row,
+                id=key,
+                audio=audio,
+                question=question,
+                choices=choices,
+                category=None if _missing(cat) else str(cat),
+            )
+        )
+    return Benchmark(path=Path(path), frame=frame, items=items, columns=used)

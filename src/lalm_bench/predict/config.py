@@ -1,0 +1,119 @@
+"""Settings of ``predict`` (see ``lalm-bench predict --help`` for their meaning) and where it writes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lalm_bench.datasets.benchmark import BenchmarkColumns
+from lalm_bench.errors import InputError
+from lalm_bench.llm.options import LLMOptions, SamplingOptions
+from lalm_bench.manifest import config_parameters
+
+#: Every condition, in the order a run processes them (``predict.controls.CONDITIONS``, without numpy).
+CONDITIONS = ("audio", "noise", "silence", "none", "mismatched")
+AUDIO_CONDITIONS = ("audio", "noise", "silence", "mismatched")  # the ones that send audio
+DEFAULT_OUTPUT = Path("predictions.parquet")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Everything that decides what ``predict`` does (output location aside)."""
+
+    benchmark: Path
+    model: str
+    audio_root: Path | None = None  # default: the benchmark file's folder
+    conditions: tuple[str, ...] = ("audio",)
+    columns: BenchmarkColumns = field(default_factory=BenchmarkColumns)
+    start: int = 0
+    limit: int | None = None
+    prompt_template: Path | None = None  # default: the built-in template (prompts.DEFAULT_TEMPLATE)
+    system_prompt: str | None = None
+    seed: int = 42
+    noise_dbfs: float | None = None  # default: noise RMS-matched to each real clip
+    max_audio_seconds: float | None = None
+    sample_rate: int | None = None  # default: each file's own rate
+    retry_failed: bool = False
+    llm: LLMOptions = field(default_factory=LLMOptions)
+    sampling: SamplingOptions = field(default_factory=SamplingOptions)
+
+    @property
+    def root(self) -> Path:
+        return Path(self.audio_root) if self.audio_root is not None else Path(self.benchmark).parent
+
+    @property
+    def sends_audio(self) -> bool:
+        return any(c in AUDIO_CONDITIONS for c in self.conditions)
+
+    def parameters(self) -> dict[str, Any]:
+        params = config_parameters(self)
+        params["llm"] = self.llm.public()  # URLs without credentials
+        params["audio_root"] = str(self.root)
+        return params
+
+    def validate(self) -> None:
+        """Argument checks that need no file (one-line :class:`InputError`)."""
+        if not self.conditions:
+            raise InputError("--condition: give at least one of " + ", ".join(CONDITIONS))
+        unknown = [c for c in self.conditions if c not in CONDITIONS]
+        if unknown:
+            raise InputError(f"--condition {unknown[0]!r}: unknown (use {', '.join(CONDITIONS)}, comma-separated)")
+        if len(set(self.conditions)) != len(self.conditions):
+            raise InputError("--condition: a condition is given twice")
+        if self.start < 0 or (self.limit is not None and self.limit < 1):
+            raise InputError("--start must be >= 0 and --limit >= 1")
+        if self.seed < 0:
+            raise InputError("--seed must be >= 0")
+        if self.noise_dbfs is not None and (not math.isfinite(self.noise_dbfs) or self.noise_dbfs > 0):
+            raise InputError(f"--noise-dbfs must be a finite level <= 0 dBFS, got {self.noise_dbfs}")
+        if self.max_audio_seconds is not None and (
+            not math.isfinite(self.max_audio_seconds) or self.max_audio_seconds <= 0
+        ):
+            raise InputError(f"--max-audio-seconds must be positive, got {self.max_audio_seconds}")
+        if self.sample_rate is not None and not 1000 <= self.sample_rate <= 384_000:
+            raise InputError(f"--sample-rate must be between 1000 and 384000 Hz, got {self.sample_rate}")
+        if self.llm.concurrency < 1:
+            raise InputError("--concurrency must be >= 1")
+        if len(set(self.llm.base_urls)) != len(self.llm.base_urls):
+            raise InputError("--base-url: a server is given twice")
+        if self.sends_audio and not self.root.is_dir():
+            raise InputError(f"--audio-root {self.root}: not a folder")
+
+
+def parse_conditions(values: list[str] | tuple[str, ...] | str | None) -> tuple[str, ...]:
+    """``audio,noise`` (or the flag repeated) → ``("audio", "noise")`` in the order given."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    out = [c.strip().lower() for v in values for c in v.split(",")]
+    if any(not c for c in out):
+        raise InputError("--condition: an empty name in the list (use e.g. audio,noise)")
+    return tuple(out)
+
+
+def output_stem(output: Path) -> Path:
+    """``preds.parquet`` → ``preds`` (the base of every file name); other suffixes are refused."""
+    output = Path(output)
+    if output.suffix.lower() in PARQUET_SUFFIXES:
+        return output.with_suffix("")
+    if output.suffix:
+        raise InputError(f"--output {output}: name a .parquet file (one per condition is written beside it)")
+    return output
+
+
+def condition_files(output: Path, condition: str) -> tuple[Path, Path]:
+    """The Parquet file and manifest of one condition: ``preds_noise.parquet``, ``preds_noise.manifest.json``."""
+    stem = output_stem(output)
+    suffix = Path(output).suffix.lower() or ".parquet"
+    base = stem.with_name(f"{stem.name}_{condition}")
+    return base.with_name(base.name + suffix), base.with_name(base.name + ".manifest.json")
+
+
+def runs_folder(output: Path) -> Path:
+    """Where the run folders of every condition live: ``preds.runs/<condition>/``."""
+    stem = output_stem(output)
+    return stem.with_name(stem.name + ".runs")
