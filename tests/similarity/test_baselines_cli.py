@@ -217,3 +217,39 @@ def test_bootstrap_zero_gives_no_intervals_but_all_means(run_cli, tmp_path: Path
     assert "ci95" not in r["overall"]
     assert r["comparison"]["overall"]["ci95"] is None and r["comparison"]["overall"]["ci_note"] == "disabled"
     assert r["comparison"]["overall"]["mean_difference"] is not None
+
+
+def test_real_mmau_pro_subset_with_a_stand_in_second_run(
+    run_cli, tmp_path: Path, minilm_path: str, shared_data: Path
+) -> None:
+    """Real answers: a few items of every category plus three whole shared-question groups, the documented
+    null stand-in as the second noise run (tests/similarity/standin.py), clustered by question."""
+    src = shared_data / "mmau_pro_predictions"
+    noise_df = pd.read_parquet(src / "predictions_with_noise.parquet")
+    audio_df = pd.read_parquet(src / "predictions_with_audio.parquet")
+    q = noise_df["question"].map(lambda s: " ".join(str(s).split()))
+    sizes = q.map(q.value_counts())
+    groups = q[(sizes >= 5) & (sizes <= 12)].drop_duplicates().head(3)
+    keep = set(noise_df.groupby("category").head(4)["id"]) | set(noise_df.loc[q.isin(groups), "id"])
+    noise, audio, noise2 = tmp_path / "n.parquet", tmp_path / "a.parquet", tmp_path / "n2.parquet"
+    noise_df[noise_df["id"].isin(keep)].to_parquet(noise)
+    audio_df[audio_df["id"].isin(keep)].to_parquet(audio)
+    second_noise(pd.read_parquet(noise), pd.read_parquet(audio), seed=0).to_parquet(noise2)
+    r = _run(
+        run_cli,
+        tmp_path / "r.json",
+        "--noise-file", noise, "--audio-file", audio, "--noise-file-2", noise2, "--cluster-column", "question",
+        model=minilm_path,
+    )  # fmt: skip
+    ref = per_item(noise, audio, noise2, minilm_path)
+    got = pd.DataFrame(r["detailed"]).set_index("id").loc[ref["id"]]
+    for col, want in (("floor_similarity", "floor"), ("same_question_similarity", "same_q"), ("listening_gap", "gap")):
+        g, w = got[col].astype(float).to_numpy(), ref[want].to_numpy()
+        assert np.array_equal(np.isnan(g), np.isnan(w)), col
+        np.testing.assert_allclose(g[~np.isnan(g)], w[~np.isnan(w)], atol=2e-5, err_msg=col)
+    sq = r["same_question"]
+    assert sq["groups"] >= 3 and sq["items"] == int(ref["same_q"].notna().sum()) >= 15
+    assert r["clustering"]["n_clusters"] == ref["question"].map(lambda s: " ".join(str(s).split())).nunique()
+    assert r["comparison"]["overall"]["ci_method"] == "cluster-bootstrap"
+    # the single small category (sound_music_speech has 7 items; 4 kept) gets a t-interval over its 4 clusters
+    assert r["by_category"]["sound_music_speech"]["ci_method"] == "cluster-t"

@@ -290,3 +290,28 @@ def _plain(value: Any) -> Any:
 
 def _none(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """What every summary and comparison of one run shares: categories, clusters, bootstrap settings."""
+
+    categories: np.ndarray
+    clusters: np.ndarray | None
+    bootstrap: int
+    seed: int
+
+    @property
+    def cats(self) -> list[str]:
+        return sorted(set(self.categories.tolist()))
+
+    def describe(self, values: np.ndarray, empty_reason: str | None = None) -> dict[str, Any]:
+        """``{overall, by_category}`` of :func:`summarize`."""
+        o, c = summarize(values, self.categories, self.cats, self.clusters, self.bootstrap, self.seed, empty_reason)
+        return {"overall": o, "by_category": c}
+
+    def compare(self, a: np.ndarray, b: np.ndarray, names: tuple[str, str], empty_reason: str) -> dict[str, Any]:
+        """:func:`compare_family` of ``a`` vs ``b``."""
+        return compare_family(
+            a, b, names, self.categories, self.cats, self.clusters, self.bootstrap, self.seed, empty_reason
+        )

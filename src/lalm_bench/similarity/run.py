@@ -30,16 +30,15 @@ from lalm_bench.errors import InputError
 from lalm_bench.similarity.baselines import group_codes, listening, mean_to_others
 from lalm_bench.similarity.config import SimilarityConfig
 from lalm_bench.similarity.probe import (
+    Grouping,
     _none,
     _plain,
     check_texts,
     check_texts_2,
     cluster_codes,
-    compare_family,
     load_predictions,
     match_predictions,
     match_second_noise,
-    summarize,
 )
 
 if TYPE_CHECKING:
@@ -140,7 +139,6 @@ def run_similarity(
     noise_u, audio_u = inv[rows], inv[rows + n]
     sims = enc.cosines(rows, rows + n)
     categories = merged["category"].to_numpy(dtype=object)
-    cats = sorted(set(categories.tolist()))
 
     clusters: np.ndarray | None = None
     clustering: dict[str, Any] | None = None
@@ -155,44 +153,24 @@ def run_similarity(
             "note": CLUSTER_NOTE,
         }
 
-    B, seed = config.bootstrap, config.seed
-    overall, by_category = summarize(sims, categories, cats, clusters, B, seed)
-
-    # floor: other items of the same category
+    g = Grouping(categories, clusters, config.bootstrap, config.seed)
+    matched = g.describe(sims)
     floor, _ = mean_to_others(u, noise_u, audio_u, group_codes(categories))
-    floor_overall, floor_by_cat = summarize(
-        floor, categories, cats, clusters, B, seed, "one item in this category: no other item to compare with"
-    )
-    single = [c for c in cats if int((categories == c).sum()) < 2]
+    floor_stats = g.describe(floor, "one item in this category: no other item to compare with")
     floor_doc: dict[str, Any] = {
         "definition": FLOOR_DEFINITION,
         "items": int((~np.isnan(floor)).sum()),
         "items_without": int(np.isnan(floor).sum()),
-        "categories_without": single,
-        "overall": floor_overall,
-        "by_category": floor_by_cat,
+        "categories_without": [c for c in g.cats if int((categories == c).sum()) < 2],
+        **floor_stats,
     }
-    comparison = compare_family(
-        sims,
-        floor,
-        ("matched", "floor"),
-        categories,
-        cats,
-        clusters,
-        B,
-        seed,
-        "one item in this category: no floor",
-    )
+    comparison = g.compare(sims, floor, ("matched", "floor"), "one item in this category: no floor")
     comparison["definition"] = (
         "matched - floor over the items that have a floor; primary: the paired mean difference and its CI"
     )
-
-    # same question: other items with the same question text
-    same_q = np.full(n, np.nan)
-    sq_sizes = np.zeros(n, dtype=np.int64)
-    same_question: dict[str, Any]
+    per_item: dict[str, np.ndarray] = {"similarity": sims, "floor_similarity": floor}
     if q_col is None:
-        same_question = {
+        same_question: dict[str, Any] = {
             "available": False,
             "column": None,
             "reason": "no question column (--question-column; the noise file has no 'question' column)"
@@ -200,81 +178,20 @@ def run_similarity(
             else "turned off (--question-column '')",
         }
     else:
-        q_codes = group_codes(merged["question"].to_numpy(dtype=object))
-        same_q, sq_sizes = mean_to_others(u, noise_u, audio_u, q_codes)
-        covered = ~np.isnan(same_q)
-        sizes_of_groups = np.bincount(q_codes[q_codes >= 0]) if (q_codes >= 0).any() else np.zeros(0, np.int64)
-        sq_overall, sq_by_cat = summarize(
-            same_q,
-            categories,
-            cats,
-            clusters,
-            B,
-            seed,
-            "no item of this category shares its question text with another item",
+        same_question = _same_question(
+            g, q_col, merged["question"].to_numpy(dtype=object), u, noise_u, audio_u, per_item
         )
-        same_question = {
-            "available": True,
-            "column": q_col,
-            "definition": SAME_QUESTION_DEFINITION,
-            "items": int(covered.sum()),
-            "groups": int((sizes_of_groups >= 2).sum()),
-            "largest_group": int(sizes_of_groups.max()) if sizes_of_groups.size else 0,
-            "items_without_question": int((q_codes < 0).sum()),
-            "overall": sq_overall,
-            "by_category": sq_by_cat,
-            "comparison": compare_family(
-                sims,
-                same_q,
-                ("matched", "same_question"),
-                categories,
-                cats,
-                clusters,
-                B,
-                seed,
-                "no item of this category shares its question",
-            ),
-            "above_floor": compare_family(
-                same_q,
-                floor,
-                ("same_question", "floor"),
-                categories,
-                cats,
-                clusters,
-                B,
-                seed,
-                "no item of this category shares its question (or has a floor)",
-            ),
-        }
-
-    # listening: a second noise run
-    per_item2: dict[str, np.ndarray] = {}
-    listening_doc: dict[str, Any]
     if text2 is None:
-        listening_doc = {
+        listening_doc: dict[str, Any] = {
             "available": False,
             "reason": "no second noise run (--noise-file-2): the ignores-audio reference needs one",
         }
     else:
         lst = listening(u, noise_u[rows2], audio_u[rows2], inv[2 * n + np.arange(rows2.size)])
         for key, vals in lst.items():
-            full = np.full(n, np.nan)
-            full[rows2] = vals
-            per_item2[key] = full
+            per_item[key] = np.full(n, np.nan)
+            per_item[key][rows2] = vals
         missing2 = "no item of this category in --noise-file-2"
-        nn_o, nn_c = summarize(per_item2["noise_vs_noise"], categories, cats, clusters, B, seed, missing2)
-        an_o, an_c = summarize(per_item2["audio_vs_noise"], categories, cats, clusters, B, seed, missing2)
-        gap = compare_family(
-            per_item2["noise_vs_noise"],
-            per_item2["audio_vs_noise"],
-            ("noise_vs_noise", "audio_vs_noise"),
-            categories,
-            cats,
-            clusters,
-            B,
-            seed,
-            missing2,
-        )
         identical = matching["noise_2"]["identical_to_noise"]
         listening_doc = {
             "available": True,
@@ -288,39 +205,26 @@ def run_similarity(
                 if rows2.size and identical == rows2.size
                 else None
             ),
-            "noise_vs_noise": {"overall": nn_o, "by_category": nn_c},
-            "audio_vs_noise": {"overall": an_o, "by_category": an_c},
-            "listening_gap": gap,
+            "noise_vs_noise": g.describe(per_item["noise_vs_noise"], missing2),
+            "audio_vs_noise": g.describe(per_item["audio_vs_noise"], missing2),
+            "listening_gap": g.compare(
+                per_item["noise_vs_noise"], per_item["audio_vs_noise"], ("noise_vs_noise", "audio_vs_noise"), missing2
+            ),
         }
 
     truncated = enc.truncated
     tokens = enc.token_counts
     tok2 = np.full(n, -1, dtype=np.int64)
     tok2[rows2] = tokens[2 * n :]
-    ids = merged["id"].tolist()
-    cluster_labels = merged["cluster"].tolist() if clusters is not None else []
-    detailed = []
-    for k in range(n):
-        row: dict[str, Any] = {
-            "id": _plain(ids[k]),
-            "category": categories[k],
-            "similarity": float(sims[k]),
-            "floor_similarity": _none(floor[k]),
-            "chance_similarity": _none(floor[k]),
-        }
-        if q_col is not None:
-            row["same_question_similarity"] = _none(same_q[k])
-            row["same_question_items"] = int(sq_sizes[k])
-        if per_item2:
-            for key in ("noise_vs_noise", "audio_vs_noise_2", "audio_vs_noise", "listening_gap"):
-                row[key] = _none(per_item2[key][k])
-        if clusters is not None:
-            row["cluster"] = cluster_labels[k]
-        row["noise_tokens"] = int(tokens[k])
-        row["audio_tokens"] = int(tokens[n + k])
-        if text2 is not None:
-            row["noise_2_tokens"] = None if tok2[k] < 0 else int(tok2[k])
-        detailed.append(row)
+    detailed = _detailed(
+        merged["id"].tolist(),
+        categories,
+        per_item,
+        merged["cluster"].tolist() if clusters is not None else None,
+        tokens[:n],
+        tokens[n : 2 * n],
+        tok2 if text2 is not None else None,
+    )
 
     truncation = {
         "max_seq_length": enc.max_seq_length,
@@ -348,10 +252,10 @@ def run_similarity(
         wall_seconds=round(time.perf_counter() - t0, 3),
     )
     return SimilarityResult(
-        overall=overall,
-        by_category=by_category,
+        overall=matched["overall"],
+        by_category=matched["by_category"],
         floor=floor_doc,
-        chance={"note": CHANCE_ALIAS_NOTE, "overall": floor_overall, "by_category": floor_by_cat},
+        chance={"note": CHANCE_ALIAS_NOTE, **floor_stats},
         comparison=comparison,
         same_question=same_question,
         listening=listening_doc,
@@ -360,3 +264,63 @@ def run_similarity(
         detailed=detailed,
         manifest=manifest,
     )
+
+
+def _same_question(
+    g: Grouping,
+    column: str,
+    questions: np.ndarray,
+    u: np.ndarray,
+    noise_u: np.ndarray,
+    audio_u: np.ndarray,
+    per_item: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """The same-question baseline (adds its per-item values to ``per_item``)."""
+    codes = group_codes(questions)
+    same_q, sizes = mean_to_others(u, noise_u, audio_u, codes)
+    per_item["same_question_similarity"] = same_q
+    per_item["same_question_items"] = sizes
+    group_sizes = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, np.int64)
+    none = "no item of this category shares its question text with another item"
+    return {
+        "available": True,
+        "column": column,
+        "definition": SAME_QUESTION_DEFINITION,
+        "items": int((~np.isnan(same_q)).sum()),
+        "groups": int((group_sizes >= 2).sum()),
+        "largest_group": int(group_sizes.max()) if group_sizes.size else 0,
+        "items_without_question": int((codes < 0).sum()),
+        **g.describe(same_q, none),
+        "comparison": g.compare(per_item["similarity"], same_q, ("matched", "same_question"), none),
+        "above_floor": g.compare(same_q, per_item["floor_similarity"], ("same_question", "floor"), none),
+    }
+
+
+def _detailed(
+    ids: list[Any],
+    categories: np.ndarray,
+    per_item: dict[str, np.ndarray],
+    clusters: list[Any] | None,
+    noise_tokens: np.ndarray,
+    audio_tokens: np.ndarray,
+    noise2_tokens: np.ndarray | None,
+) -> list[dict[str, Any]]:
+    """One row per item: its numbers (``null`` where undefined), cluster label and token counts."""
+    rows = []
+    for k, item in enumerate(ids):
+        row: dict[str, Any] = {"id": _plain(item), "category": categories[k]}
+        for key, values in per_item.items():
+            if key == "same_question_items":
+                row[key] = int(values[k])
+            else:
+                row[key] = _none(values[k])
+            if key == "floor_similarity":
+                row["chance_similarity"] = row[key]  # the format-1 name
+        if clusters is not None:
+            row["cluster"] = clusters[k]
+        row["noise_tokens"] = int(noise_tokens[k])
+        row["audio_tokens"] = int(audio_tokens[k])
+        if noise2_tokens is not None:
+            row["noise_2_tokens"] = None if noise2_tokens[k] < 0 else int(noise2_tokens[k])
+        rows.append(row)
+    return rows
