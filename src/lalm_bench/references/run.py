@@ -121,8 +121,12 @@ def measure_agreement(
     clip_means = clip_sums / n_pairs_clip
 
     ca, cb = chance_pairs(caption_clip, int(config.chance_cap), config.seed)
-    chance = stats.clamp_cosine(np.einsum("ij,ij->i", emb[ca], emb[cb], dtype=np.float64))
-    chance = np.asarray(chance, dtype=np.float64).reshape(-1)
+    chance = np.empty(ca.size, dtype=np.float64)
+    for lo in range(0, ca.size, 8192):  # chunked: 100,000 gathered pairs would take ~300 MB at 384 dims
+        chance[lo : lo + 8192] = np.einsum(
+            "ij,ij->i", emb[ca[lo : lo + 8192]], emb[cb[lo : lo + 8192]], dtype=np.float64
+        )
+    np.clip(chance, -1.0, 1.0, out=chance)
 
     # rule 1: pair z (the seed's rule, kept for compatibility)
     z, low, high, pair_doc = z_rule(sims, thr, "pairs")
