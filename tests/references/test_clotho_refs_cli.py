@@ -21,7 +21,7 @@ CLOTHO_CSV = (
     "dog.wav,A dog barks.,A dog is barking outside.,The dog barks loudly.,Barking dog.,A dog barks twice.\n"
     "thin.wav,Only one caption.,,,,\n"
 )
-OUTPUTS = ("pairs_{s}.csv", "outliers_{s}.csv", "caption_outliers_{s}.csv", "summary_{s}.json")
+OUTPUTS = ("pairs_{s}.csv", "outliers_{s}.csv", "caption_outliers_{s}.csv", "clips_{s}.csv", "summary_{s}.json")
 
 
 def one_line_error(code: int, err: str) -> str:
@@ -132,7 +132,9 @@ def test_small_clotho_csv_skips_and_counts_thin_clips_and_plots(tmp_path, run_cl
     assert summary["dataset"]["clips_skipped"] == 1 and summary["dataset"]["skipped_examples"] == ["thin.wav"]
     assert summary["manifest"]["parameters"]["seed"] == 3 and summary["files"]["plot"] == str(png)
     pairs = pd.read_csv(out / "clotho_pairs_evaluation.csv", keep_default_na=False)
-    assert list(pairs.columns) == ["file_name", "i", "j", "caption_i", "caption_j", "similarity", "z"]
+    assert list(pairs.columns) == [
+        "file_name", "i", "j", "caption_i", "caption_j", "similarity", "z", "chance_rank", "below_chance"
+    ]
     assert pairs["file_name"].iloc[0] == "Rain, heavy.wav"
     assert pairs.loc[3, "caption_j"] == "Water falls from the sky. "  # verbatim, trailing space
     outliers = pd.read_csv(out / "clotho_outliers_evaluation.csv")
@@ -207,9 +209,14 @@ def test_real_validation_split_end_to_end(fake_hub, shared_data, tmp_path, run_c
     z = (sims - sims.mean()) / sims.std(ddof=1)
     np.testing.assert_allclose(pairs["z"], z, atol=1e-9)
     assert summary["outliers"]["low"] == int((z <= -2).sum()) > 0
-    assert summary["outliers"]["high"] == int((z >= 2).sum())
+    # bounded above, left-skewed: mean + 2 sd passes 1, so no pair can be a high outlier (null, not 0)
+    assert sims.mean() + 2 * sims.std(ddof=1) > 1 and (z >= 2).sum() == 0
+    assert summary["outliers"]["high"] is None
+    assert "no value can be a high outlier" in summary["outliers"]["high_reason"]
     assert len(pd.read_csv(out / "clotho_outliers_validation.csv")) == summary["outliers"]["total"]
+    assert summary["rules"]["pair_z"]["clips"] == pairs.loc[z <= -2, "file_name"].nunique()
     clip_means = sims.reshape(1045, 10).mean(axis=1)
+    table_names = pairs["file_name"].to_numpy()[::10]
     assert summary["clip_means"]["std"] == pytest.approx(clip_means.std(ddof=1), abs=1e-9)
     # each caption's mean similarity to the other four, from the pair rows
     cap = np.zeros((1045, 5))
@@ -220,8 +227,30 @@ def test_real_validation_split_end_to_end(fake_hub, shared_data, tmp_path, run_c
     assert summary["caption_outliers"]["low"] == int((cz <= -2).sum()) > 0
     caption_outliers = pd.read_csv(out / "clotho_caption_outliers_validation.csv")
     assert len(caption_outliers) == summary["caption_outliers"]["low"]
-    assert summary["chance"]["count"] == 10450
+    assert summary["chance"]["count"] == 100_000  # 13.6 million cross-clip pairs: a seeded sample of the cap
     assert summary["chance"]["mean"] < summary["mean"] - 0.2  # unrelated captions score far lower
+
+    # the other rules, recomputed from the tables
+    from scipy.stats import median_abs_deviation
+
+    cq = summary["rules"]["chance_quantile"]
+    assert cq["quantile"] == 0.5 and cq["pairs"] == int((pairs["chance_rank"] < 0.5).sum()) > 0
+    assert pairs["below_chance"].sum() == cq["pairs"]
+    assert abs(int((sims < cq["threshold"]).sum()) - cq["pairs"]) <= 2  # the quantile vs the ranks: ties at the cut
+    rz = (clip_means - np.median(clip_means)) / median_abs_deviation(clip_means, scale="normal")
+    clips = pd.read_csv(out / "clotho_clips_validation.csv", keep_default_na=False)
+    np.testing.assert_allclose(clips["robust_z"], rz, atol=1e-9)
+    assert summary["rules"]["clip"]["low"] == int((rz <= -2).sum()) == int(clips["clip_outlier"].sum())
+    flagged_per_clip = (cz <= -2).reshape(1045, 5).sum(axis=1)
+    assert summary["rules"]["caption"]["low_agreement_clips"] == int((flagged_per_clip >= 2).sum())
+    assert summary["rules"]["caption"]["single_flagged_captions"] == int((flagged_per_clip == 1).sum())
+    # leave-one-out: the caption's mean minus the mean of the six pairs without it (clip sum - its four pairs)
+    loo = (cap - (clip_means[:, None] * 10 - 4 * cap) / 6).ravel()
+    flagged_rows = np.flatnonzero(cz <= -2)
+    got_loo = caption_outliers.set_index(["file_name", "caption_index"])["leave_one_out"]
+    for r in flagged_rows[:20]:
+        name, idx = table_names[r // 5], r % 5 + 1
+        assert got_loo.loc[(name, idx)] == pytest.approx(loo[r], abs=1e-9)
 
     # Independent embeddings for a sample of clips: the similarities themselves.
     from sentence_transformers import SentenceTransformer

@@ -1,10 +1,9 @@
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from lalm_bench.errors import InputError
-from lalm_bench.similarity.probe import chance_partners, load_predictions, match_predictions
+from lalm_bench.similarity.probe import load_predictions, match_predictions
 
 
 def _load(path: Path, require_category: bool = True):
@@ -33,15 +32,3 @@ def test_no_common_ids(tmp_path: Path) -> None:
     a = write_preds(tmp_path / "a.parquet", [{"id": "1", "category": "s", "model_output": "x"}])
     with pytest.raises(InputError, match="no IDs in common"):
         match_predictions(_load(n), _load(a))
-
-
-def test_chance_partners_is_a_seeded_derangement_within_category() -> None:
-    cats = np.array(["s"] * 7 + ["m"] * 2 + ["one"], dtype=object)
-    p = chance_partners(cats, seed=5)
-    assert p[-1] == -1  # a category of one has no partner
-    idx = np.arange(9)
-    assert (p[:9] != idx).all()  # never paired with itself
-    assert (cats[p[:9]] == cats[:9]).all()  # same category
-    assert sorted(p[:7].tolist()) == list(range(7))  # each audio output used once
-    assert (chance_partners(cats, seed=5) == p).all()
-    assert not (chance_partners(cats, seed=6) == p).all()

@@ -56,8 +56,19 @@ def clotho_refs(
         typer.Option("--name", help="Output file prefix (default: clotho for Clotho, else the CSV file stem)."),
     ] = None,
     z_threshold: Annotated[
-        float, typer.Option("--z-threshold", help="Flag pairs with |z| >= this and captions with z <= -this.")
+        float,
+        typer.Option(
+            "--z-threshold", help="Flag pairs with |z| >= this, clips (robust z) and captions with z <= -this."
+        ),
     ] = 2.0,
+    chance_quantile: Annotated[
+        float,
+        typer.Option(
+            "--chance-quantile",
+            help="Flag pairs below this quantile of the chance distribution (captions of different clips); "
+            "0.5: less similar than the typical unrelated pair.",
+        ),
+    ] = 0.5,
     bootstrap: BootstrapOpt = 1000,
     seed: SeedOpt = 0,
     embedding: EmbeddingOptions = EmbeddingOptions(),
@@ -65,9 +76,10 @@ def clotho_refs(
 ) -> None:
     """How much the human captions of each clip agree; the pairs and captions that disagree.
 
-    Writes <name>_pairs_<split>.csv, <name>_outliers_<split>.csv, <name>_caption_outliers_<split>.csv
-    and <name>_summary_<split>.json to --output-dir. Clips with fewer than 2 captions are skipped
-    and counted in the summary.
+    Writes <name>_pairs_<split>.csv, <name>_outliers_<split>.csv (pair z rule),
+    <name>_caption_outliers_<split>.csv, <name>_clips_<split>.csv (every clip with each rule's flags) and
+    <name>_summary_<split>.json to --output-dir. Clips with fewer than 2 captions are skipped and counted
+    in the summary.
     """
     from lalm_bench.references.command import clotho_refs_command
     from lalm_bench.references.config import ReferenceConfig
@@ -81,6 +93,7 @@ def clotho_refs(
         name=name,
         embedding=embedding,
         z_threshold=z_threshold,
+        chance_quantile=chance_quantile,
         bootstrap=bootstrap,
         seed=seed,
     )

@@ -42,6 +42,14 @@ def similarity(
             "--audio-file", help="Predictions made with the real audio (Parquet).", show_default="the bundled sample"
         ),
     ] = (SAMPLE_AUDIO),
+    noise_file_2: Annotated[
+        Path | None,
+        typer.Option(
+            "--noise-file-2",
+            help="A second noise run (another noise seed, e.g. `predict --condition noise --seed …`): gives "
+            "noise-vs-noise, what a model that ignores the audio produces, and the listening gap.",
+        ),
+    ] = None,
     id_column: Annotated[str, typer.Option("--id-column", help="Column joining the two files.")] = "id",
     text_column: Annotated[str, typer.Option("--text-column", help="Column holding the model's answer.")] = (
         "model_output"
@@ -49,6 +57,22 @@ def similarity(
     category_column: Annotated[str, typer.Option("--category-column", help="Category (from the noise file).")] = (
         "category"
     ),
+    question_column: Annotated[
+        str | None,
+        typer.Option(
+            "--question-column",
+            help="Question text (from the noise file) for the same-question baseline; '' turns it off.",
+            show_default="question, when the noise file has it",
+        ),
+    ] = None,
+    cluster_column: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster-column",
+            help="Resample clusters of this column (e.g. question, audio_path) in every CI when items are "
+            "not independent.",
+        ),
+    ] = None,
     bootstrap: BootstrapOpt = 1000,
     seed: SeedOpt = 0,
     allow_empty: Annotated[
@@ -57,11 +81,13 @@ def similarity(
     embedding: EmbeddingOptions = EmbeddingOptions(),
     output: OutputOptions = OutputOptions(Path()),
 ) -> None:
-    """Embed each ID's answer with audio and with noise; report cosine similarity vs a chance baseline.
+    """Embed each ID's answer with audio and with noise; compare their similarity with baselines.
 
-    High similarity means the model answers from the text prompt, not from the sound.
-    Writes OUTPUT (JSON: overall, by_category, chance, comparison, detailed, manifest).
-    Without --noise-file/--audio-file it runs on the bundled sample predictions.
+    Baselines: the floor (other items of the category), the same-question baseline (other items with
+    the same question) and, with --noise-file-2, noise-vs-noise (a model that ignores the audio) and the
+    listening gap. Writes OUTPUT (JSON: overall, by_category, floor, comparison, same_question,
+    listening, clustering, matching, detailed, manifest). Without --noise-file/--audio-file it runs on
+    the bundled sample predictions.
     """
     from lalm_bench.similarity.command import similarity_command
     from lalm_bench.similarity.config import SimilarityConfig
@@ -72,6 +98,9 @@ def similarity(
         id_column=id_column,
         text_column=text_column,
         category_column=category_column,
+        question_column=question_column,
+        noise_file_2=noise_file_2,
+        cluster_column=cluster_column,
         embedding=embedding,
         bootstrap=bootstrap,
         seed=seed,

@@ -1,23 +1,30 @@
-"""The computations of reference agreement: within-clip caption pairs, chance pairs, distributions.
+"""The computations of reference agreement: within-clip caption pairs, chance pairs, outlier rules.
 
 For every clip with k >= 2 captions, all k(k-1)/2 caption pairs get the cosine similarity of their
-normalized embeddings (Clotho: 5 captions, 10 pairs per clip). The pairwise step works on per-clip
-k x k blocks (``einsum`` over clips with the same k), never on an N x N matrix over the split.
+normalized embeddings, clipped to [-1, 1] (Clotho: 5 captions, 10 pairs per clip). Rules that flag
+disagreement, reported separately:
 
-Statistics:
+* pair z (the seed's rule, kept for compatibility): ``z = (s - mean) / std`` over all pairs of the
+  split (sample std); flagged at ``|z| >= z_threshold``. On this bounded, left-skewed distribution
+  ``mean + 2·std`` passes 1, so high outliers cannot exist (``null`` with a reason, not 0), and
+  ``|z| >= 2`` is not a 5% tail;
+* chance quantile: pairs below the ``chance_quantile`` quantile of the chance distribution (caption
+  pairs of different clips), i.e. as dissimilar as unrelated captions;
+* clip: the robust z of each clip's mean pair similarity (median and MAD over clips), flagged at
+  ``<= -z_threshold``;
+* caption: each caption's mean similarity to the other captions of its clip, z over all captions,
+  flagged at ``z <= -z_threshold`` (with a leave-one-out column); a clip with two or more flagged
+  captions is a low-agreement clip, not several bad references.
 
-* pair z-scores: ``(s - mean) / std`` over all pairs of the split, std = sample std (ddof=1);
-  a pair is an outlier when ``|z| >= z_threshold`` (direction ``low`` or ``high``);
-* caption scores: each caption's mean similarity to the other captions of its clip, z over all
-  captions of the split (sample std); a caption is a likely-bad reference when ``z <= -z_threshold``;
-* chance baseline: a seeded sample of caption pairs from different clips (as many as there are
-  real pairs, capped), i.e. what unrelated captions score with this model;
-* the 95% CI of the mean pair similarity is a clip-level (cluster) bootstrap, since the pairs of a
-  clip share captions and are not independent.
+Degenerate inputs (all values equal, too few values for a z to reach the threshold) give ``null``
+with a reason, never "0 outliers". The CI of the mean pair similarity is clustered by clip
+(:func:`lalm_bench.stats.cluster_mean_ci`: cluster bootstrap from 30 clips, cluster-robust t below,
+none below 3), since the pairs of a clip share captions.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +33,7 @@ from lalm_bench import stats
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 CHANCE_CAP = 100_000
+MIN_CLIPS = 3  # a clip-level rule needs at least this many clips
 Z_DEFINITION = "z = (x - mean) / std over all {what} of the split; std is the sample std (ddof=1)"
 
 
@@ -36,7 +44,7 @@ def clip_pair_similarities(
 
     ``embeddings`` holds the captions clip after clip (``sizes[c]`` rows for clip c, each >= 2).
     Returns ``(pair_clip, pair_i, pair_j, pair_sim, caption_mean)``: pairs ordered by clip then
-    (i, j) with i < j (0-based positions inside the clip).
+    (i, j) with i < j (0-based positions inside the clip); similarities clipped to [-1, 1].
     """
     sizes = np.asarray(sizes, dtype=np.int64)
     if sizes.size and sizes.min() < 2:
@@ -59,6 +67,7 @@ def clip_pair_similarities(
             rows = starts[clips][:, None] + np.arange(k)  # (m, k) caption rows
             block = embeddings[rows]  # (m, k, dim)
             sim = np.einsum("mid,mjd->mij", block, block, dtype=np.float64)  # (m, k, k), float64 sums
+            np.clip(sim, -1.0, 1.0, out=sim)  # unit vectors' dot products pass 1 by float error
             where = pair_starts[clips][:, None] + np.arange(len(iu))
             pair_clip[where] = clips[:, None]
             pair_i[where] = iu
@@ -69,12 +78,24 @@ def clip_pair_similarities(
 
 
 def chance_pairs(caption_clip: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` seeded random caption pairs (a, b) whose captions belong to different clips."""
+    """Caption pairs (a, b) from different clips: all of them when there are at most ``n``, else ``n``
+    drawn uniformly (seeded; with replacement)."""
     caption_clip = np.asarray(caption_clip)
+    size = caption_clip.size
     if n <= 0 or np.unique(caption_clip).size < 2:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    _, counts = np.unique(caption_clip, return_counts=True)
+    cross = (size * size - int((counts.astype(np.int64) ** 2).sum())) // 2
+    if cross <= n:  # every cross-clip pair once: caption a with each caption of a later clip
+        order = np.argsort(caption_clip, kind="stable")
+        labels = caption_clip[order]
+        end = np.searchsorted(labels, labels, side="right")  # end of each caption's clip run
+        per = size - end
+        a = np.repeat(np.arange(size), per)
+        offsets = np.repeat(np.cumsum(per) - per, per)
+        b = np.repeat(end, per) + (np.arange(a.size) - offsets)
+        return order[a].astype(np.int64), order[b].astype(np.int64)
     rng = np.random.default_rng(seed)
-    size = caption_clip.size
     a = rng.integers(0, size, n)
     b = rng.integers(0, size, n)
     same = caption_clip[a] == caption_clip[b]
@@ -95,3 +116,86 @@ def distribution(values: np.ndarray) -> dict[str, Any]:
         "max": float(values.max()) if values.size else None,
         "quantiles": stats.quantiles(values, QUANTILES),
     }
+
+
+def max_abs_z(n: int) -> float:
+    """The largest |z| any value can reach among ``n`` values with the sample std: ``(n - 1) / √n``."""
+    return (n - 1) / math.sqrt(n) if n >= 2 else 0.0
+
+
+def z_rule(
+    values: np.ndarray, threshold: float, what: str, *, low_only: bool = False, bounds: tuple[float, float] = (-1, 1)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """z-scores over ``values`` and the masks ``z <= -threshold`` (low) and ``z >= threshold`` (high).
+
+    The summary gives ``null`` with a reason, never 0, where a direction cannot flag anything: z undefined
+    (fewer than two values, or all equal), ``|z|`` unable to reach the threshold with so few values
+    (``(n-1)/√n < threshold``), or the cut ``mean ± threshold·std`` outside ``bounds`` (cosines cannot
+    pass 1, so on a left-skewed similarity distribution with ``mean + 2·std > 1`` no high outlier exists).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = int(values.size)
+    z = stats.zscores(values)
+    with np.errstate(invalid="ignore"):
+        low, high = z <= -threshold, z >= threshold
+    doc: dict[str, Any] = {
+        "z_threshold": threshold,
+        "z_definition": Z_DEFINITION.format(what=what),
+        "n": n,
+        "low": None,
+        "high": None,
+        "total": None,
+        "reason": None,
+    }
+    if n < 2 or np.isnan(z).all():
+        doc["reason"] = f"z undefined: {'fewer than two ' + what if n < 2 else 'all ' + what + ' are equal'}"
+        return z, np.zeros_like(low), np.zeros_like(high), doc
+    if max_abs_z(n) < threshold:
+        doc["reason"] = (
+            f"{n} {what}: |z| can reach at most (n-1)/√n = {max_abs_z(n):.3f} < {threshold}, so no outlier can exist"
+        )
+        return z, np.zeros_like(low), np.zeros_like(high), doc
+    m, sd = float(values.mean()), float(values.std(ddof=1))
+    cut_low, cut_high = m - threshold * sd, m + threshold * sd
+    doc["cut_low"] = cut_low
+    doc["low"] = int(low.sum())
+    if cut_low < bounds[0]:
+        doc["low"] = None
+        doc["low_reason"] = f"mean - {threshold}·std = {cut_low:.4f} < {bounds[0]}: no value can be that low"
+    if not low_only:
+        doc["cut_high"] = cut_high
+        doc["high"] = int(high.sum())
+        if cut_high > bounds[1]:
+            doc["high"] = None
+            doc["high_reason"] = (
+                f"mean + {threshold}·std = {cut_high:.4f} > {bounds[1]} (the largest cosine): no value can be a "
+                "high outlier"
+            )
+    counted = [v for v in (doc["low"], doc["high"]) if v is not None]
+    doc["total"] = sum(counted) if counted else None
+    doc["fraction_flagged"] = doc["total"] / n if doc["total"] is not None else None
+    return z, low, high, doc
+
+
+def chance_rank(values: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    """Share of the chance similarities strictly below each value (NaN without chance pairs)."""
+    values = np.asarray(values, dtype=np.float64)
+    if not chance.size:
+        return np.full(values.shape, np.nan)
+    ordered = np.sort(np.asarray(chance, dtype=np.float64))
+    return np.searchsorted(ordered, values, side="left") / ordered.size
+
+
+def leave_one_out(caption_mean: np.ndarray, sizes: np.ndarray, clip_sums: np.ndarray) -> np.ndarray:
+    """Per caption: its mean similarity to the other captions of its clip minus the mean similarity among
+    those others (their pairs without it). NaN in clips of two captions (the others form no pair).
+
+    With k captions, pair sum P and the caption's mean m: its k-1 pairs sum to (k-1)·m, so the others'
+    (k-1)(k-2)/2 pairs sum to P - (k-1)·m.
+    """
+    k = np.repeat(np.asarray(sizes, dtype=np.int64), sizes)
+    p = np.repeat(np.asarray(clip_sums, dtype=np.float64), sizes)
+    n_others = (k - 1) * (k - 2) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        others = np.where(n_others > 0, (p - (k - 1) * caption_mean) / np.where(n_others > 0, n_others, 1), np.nan)
+    return caption_mean - others

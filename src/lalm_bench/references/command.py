@@ -25,6 +25,8 @@ def clotho_refs_command(
 
     if not config.z_threshold > 0 or config.z_threshold == float("inf"):
         raise InputError(f"--z-threshold must be a positive number, got {config.z_threshold}")
+    if not 0.0 < config.chance_quantile < 1.0:
+        raise InputError(f"--chance-quantile must be between 0 and 1 (exclusive), got {config.chance_quantile}")
     plan = plan_inputs(config)
     config = replace(config, split=plan.label)
     check_folder_writable(output.path)
@@ -44,6 +46,7 @@ def clotho_refs_command(
         out.csv(paths["pairs"], result.pairs)
         out.csv(paths["outliers"], result.outliers)
         out.csv(paths["caption_outliers"], result.caption_outliers)
+        out.csv(paths["clips"], result.clips)
         out.json(paths["summary"], result.summary)
         if output.plot:
             from lalm_bench.references.report import plot_agreement

@@ -25,6 +25,7 @@ class ReferenceConfig:
     name: str | None = None  # output prefix; "clotho" for Clotho, else the CSV stem
     embedding: EmbeddingOptions = field(default_factory=lambda: EmbeddingOptions(model=DEFAULT_MODEL, batch_size=128))
     z_threshold: float = 2.0
+    chance_quantile: float = 0.5  # pairs below this quantile of the chance distribution are flagged
     bootstrap: int = 1000
     seed: int = 0
     chance_cap: int = CHANCE_CAP

@@ -34,6 +34,7 @@ class InputPlan:
                 ("pairs", "csv"),
                 ("outliers", "csv"),
                 ("caption_outliers", "csv"),
+                ("clips", "csv"),
                 ("summary", "json"),
             )
         }

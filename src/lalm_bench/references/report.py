@@ -32,7 +32,7 @@ def print_summary(result: ReferencesResult) -> None:
         table.add_column(col, justify="left" if not col else "right")
     ci = s["ci95"]
     for name, dist, ci_text in (
-        ("same clip", s, f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "–"),
+        ("same clip", s, f"[{ci[0]:.4f}, {ci[1]:.4f}] ({s['ci_method']})" if ci else "–"),
         ("clip means", s["clip_means"], "–"),
         ("chance", s["chance"], "–"),
     ):
@@ -42,12 +42,40 @@ def print_summary(result: ReferencesResult) -> None:
             name, str(n), _f(dist["mean"]), _f(dist["std"]), _f(q["q05"]), _f(q["q50"]), _f(q["q95"]), ci_text
         )
     console.print(table)
-    o, co = s["outliers"], s["caption_outliers"]
-    console.print(
-        f"pair outliers (|z| >= {o['z_threshold']}): {o['low']} low, {o['high']} high; "
-        f"captions flagged (z <= -{co['z_threshold']}): {co['low']} "
-        f"in {co['clips_with_flagged_caption']} clips"
+    r = s["rules"]
+    pz, cq, cl, cap = r["pair_z"], r["chance_quantile"], r["clip"], r["caption"]
+
+    def count(v: int | None, reason: str | None) -> str:
+        return str(v) if v is not None else f"none possible ({reason})"
+
+    rules = Table(title="disagreement, rule by rule")
+    for col in ("rule", "flagged", "in clips"):
+        rules.add_column(col, justify="left" if col == "rule" else "right")
+    rules.add_row(
+        f"pairs, z <= -{pz['z_threshold']:g}",
+        count(pz["low"], pz.get("low_reason") or pz["reason"]),
+        "–" if pz["low"] is None else str(pz["clips"]),
     )
+    rules.add_row(f"pairs, z >= {pz['z_threshold']:g}", count(pz["high"], pz.get("high_reason") or pz["reason"]), "")
+    rules.add_row(
+        f"pairs below the chance q{100 * cq['quantile']:g} ({_f(cq['threshold'])})",
+        count(cq["pairs"], cq["reason"]),
+        "–" if cq["clips"] is None else str(cq["clips"]),
+    )
+    rules.add_row(f"clips, robust z <= -{cl['z_threshold']:g}", count(cl["low"], cl["reason"]), "")
+    rules.add_row(
+        f"captions, z <= -{cap['z_threshold']:g}",
+        count(cap["low"], cap["reason"]),
+        "–" if cap["low"] is None else str(cap["clips_with_flagged_caption"]),
+    )
+    if cap["low"] is not None:
+        rules.add_row("  of which alone in their clip (likely bad references)", str(cap["single_flagged_captions"]), "")
+        rules.add_row(
+            "  in low-agreement clips (2+ flagged captions)",
+            str(cap["captions_in_low_agreement_clips"]),
+            str(cap["low_agreement_clips"]),
+        )
+    console.print(rules)
     console.print("wrote " + ", ".join(s["files"].values()))
 
 
@@ -69,10 +97,19 @@ def plot_agreement(result: ReferencesResult, fh: IO[bytes]) -> None:
         ax.hist(chance, bins=bins, density=True, alpha=0.6, color="#a0a0a0", label=f"chance (n={chance.size})")
         ax.axvline(float(chance.mean()), color="#606060", linestyle="--", linewidth=1)
     ax.axvline(float(sims.mean()), color="#1f3b73", linestyle="--", linewidth=1)
-    if s["std"]:
-        cut = s["mean"] - s["outliers"]["z_threshold"] * s["std"]
-        ax.axvline(cut, color="#c44e52", linestyle=":", linewidth=1.2, label=f"low-outlier cut ({cut:.2f})")
-    low = s["outliers"]["low"]
+    pz, cq = s["rules"]["pair_z"], s["rules"]["chance_quantile"]
+    if pz["low"] is not None:
+        cut = pz["cut_low"]
+        ax.axvline(cut, color="#c44e52", linestyle=":", linewidth=1.2, label=f"pair z cut ({cut:.2f})")
+    if cq["threshold"] is not None:
+        ax.axvline(
+            cq["threshold"],
+            color="#8c6d31",
+            linestyle="-.",
+            linewidth=1.2,
+            label=f"chance q{100 * cq['quantile']:g} ({cq['threshold']:.2f})",
+        )
+    low = "–" if pz["low"] is None else pz["low"]
     d = s["dataset"]
     ax.set_title(f"{d.get('name')} {d.get('split') or ''}: caption-pair similarity ({low} low outliers)".strip())
     ax.set_xlabel("cosine similarity")

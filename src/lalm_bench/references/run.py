@@ -1,20 +1,30 @@
 """Reference agreement: embed every caption once, compare the captions within each clip, find outliers.
 
 For every clip with k >= 2 captions, all k(k-1)/2 caption pairs get the cosine similarity of their
-normalized embeddings (Clotho: 5 captions, 10 pairs per clip). Statistics:
+normalized embeddings, clipped to [-1, 1] (Clotho: 5 captions, 10 pairs per clip). Rules that flag
+disagreement, reported separately:
 
-* pair z-scores: ``(s - mean) / std`` over all pairs of the split, std = sample std (ddof=1);
-  a pair is an outlier when ``|z| >= z_threshold`` (direction ``low`` or ``high``);
-* caption scores: each caption's mean similarity to the other captions of its clip, z over all
-  captions of the split (sample std); a caption is a likely-bad reference when ``z <= -z_threshold``;
-* chance baseline: a seeded sample of caption pairs from different clips (as many as there are
-  real pairs, capped), i.e. what unrelated captions score with this model;
-* the 95% CI of the mean pair similarity is a clip-level (cluster) bootstrap, since the pairs of a
-  clip share captions and are not independent.
+* pair z (the seed's rule, kept for compatibility): ``z = (s - mean) / std`` over all pairs of the
+  split (sample std); flagged at ``|z| >= z_threshold``. On this bounded, left-skewed distribution
+  ``mean + 2·std`` passes 1, so high outliers cannot exist (``null`` with a reason, not 0), and
+  ``|z| >= 2`` is not a 5% tail;
+* chance quantile: pairs below the ``chance_quantile`` quantile of the chance distribution (caption
+  pairs of different clips), i.e. as dissimilar as unrelated captions;
+* clip: the robust z of each clip's mean pair similarity (median and MAD over clips), flagged at
+  ``<= -z_threshold``;
+* caption: each caption's mean similarity to the other captions of its clip, z over all captions,
+  flagged at ``z <= -z_threshold`` (with a leave-one-out column); a clip with two or more flagged
+  captions is a low-agreement clip, not several bad references.
+
+Degenerate inputs (all values equal, too few values for a z to reach the threshold) give ``null``
+with a reason, never "0 outliers". The CI of the mean pair similarity is clustered by clip
+(:func:`lalm_bench.stats.cluster_mean_ci`: cluster bootstrap from 30 clips, cluster-robust t below,
+none below 3), since the pairs of a clip share captions.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -23,10 +33,14 @@ import numpy as np
 
 from lalm_bench import stats
 from lalm_bench.references.agreement import (
-    Z_DEFINITION,
+    MIN_CLIPS,
     chance_pairs,
+    chance_rank,
     clip_pair_similarities,
     distribution,
+    leave_one_out,
+    max_abs_z,
+    z_rule,
 )
 from lalm_bench.references.config import ReferenceConfig
 from lalm_bench.references.inputs import InputPlan, plan_inputs
@@ -37,7 +51,7 @@ if TYPE_CHECKING:
     from lalm_bench.datasets.captions import CaptionTable
     from lalm_bench.embeddings.encoder import Embedder
 
-FORMAT = "lalm-bench/clotho-refs/1"
+FORMAT = "lalm-bench/clotho-refs/2"
 
 
 @dataclass
@@ -47,6 +61,7 @@ class ReferencesResult:
     pairs: pd.DataFrame  # one row per caption pair
     outliers: pd.DataFrame  # pairs with |z| >= threshold, with direction
     caption_outliers: pd.DataFrame  # captions with z <= -threshold
+    clips: pd.DataFrame  # one row per clip: mean pair similarity, its z and robust z, the flags of every rule
     summary: dict[str, Any]
     pair_similarities: np.ndarray = field(repr=False)
     chance_similarities: np.ndarray = field(repr=False)
@@ -92,22 +107,105 @@ def measure_agreement(
     caption_clip = np.repeat(np.arange(len(sizes)), sizes)
     clip_names = np.asarray(table.clips, dtype=object)
     texts = np.asarray(flat, dtype=object)
+    thr = float(config.z_threshold)
+    q = float(config.chance_quantile)
 
     enc = embedder.encode(flat, desc="embedding captions")
     emb = enc.embeddings
     pair_clip, pi, pj, sims, cap_mean = clip_pair_similarities(emb, sizes)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     a_rows, b_rows = starts[pair_clip] + pi, starts[pair_clip] + pj
-    z = stats.zscores(sims)
-    cap_z = stats.zscores(cap_mean)
-    thr = float(config.z_threshold)
 
     n_pairs_clip = sizes * (sizes - 1) // 2
     clip_sums = np.bincount(pair_clip, weights=sims, minlength=len(sizes))
     clip_means = clip_sums / n_pairs_clip
 
-    ca, cb = chance_pairs(caption_clip, min(int(config.chance_cap), sims.size), config.seed)
-    chance = np.einsum("ij,ij->i", emb[ca], emb[cb], dtype=np.float64)
+    ca, cb = chance_pairs(caption_clip, int(config.chance_cap), config.seed)
+    chance = np.empty(ca.size, dtype=np.float64)
+    for lo in range(0, ca.size, 8192):  # chunked: 100,000 gathered pairs would take ~300 MB at 384 dims
+        chance[lo : lo + 8192] = np.einsum(
+            "ij,ij->i", emb[ca[lo : lo + 8192]], emb[cb[lo : lo + 8192]], dtype=np.float64
+        )
+    np.clip(chance, -1.0, 1.0, out=chance)
+
+    # rule 1: pair z (the seed's rule, kept for compatibility)
+    z, low, high, pair_doc = z_rule(sims, thr, "pairs")
+    flagged = low | high
+    pair_doc["clips"] = int(np.unique(pair_clip[flagged]).size)
+    pair_doc["finds"] = (
+        "pairs far below (or above) the split's mean pair similarity, in units of its std. Not a tail "
+        f"probability: the distribution is bounded by 1 and left-skewed, so |z| >= {thr:g} flags "
+        f"{_pct(pair_doc.get('fraction_flagged'))} of the pairs here where a normal distribution would "
+        f"put {_pct(_normal_tail(thr))} beyond it"
+    )
+
+    # rule 2: below a quantile of the chance distribution (as dissimilar as unrelated captions)
+    rank = chance_rank(sims, chance)
+    chance_doc = distribution(chance)
+    cut = float(np.quantile(chance, q)) if chance.size else None
+    below = rank < q if chance.size else np.zeros(sims.size, dtype=bool)
+    chance_rule: dict[str, Any] = {
+        "quantile": q,
+        "threshold": cut,
+        "definition": f"a pair is flagged when its similarity is below the {q:g} quantile of the chance "
+        f"distribution (captions of different clips): a share {1 - q:.3g} of unrelated caption pairs are more "
+        "similar than it, i.e. it is as dissimilar as unrelated captions (0.5: less similar than the typical "
+        "unrelated pair). chance_rank in the pairs table: share of chance pairs below the pair's similarity",
+        "pairs": int(below.sum()) if chance.size else None,
+        "fraction": float(below.mean()) if chance.size and sims.size else None,
+        "clips": int(np.unique(pair_clip[below]).size) if chance.size else None,
+        "reason": None if chance.size else "no chance pairs (a single clip)",
+    }
+
+    # rule 3: clip-level outliers (each clip's mean pair similarity)
+    clip_z = stats.zscores(clip_means)
+    clip_rz = stats.robust_z(clip_means)
+    with np.errstate(invalid="ignore"):
+        clip_low = clip_rz <= -thr
+        clip_low_z = clip_z <= -thr
+    clip_doc: dict[str, Any] = {
+        "score": "robust z of each clip's mean pair similarity: (x - median) / (1.4826 · MAD) over the clips",
+        "z_threshold": thr,
+        "n": int(clip_means.size),
+        "low": int(clip_low.sum()),
+        "low_by_z": int(clip_low_z.sum()),
+        "reason": None,
+        "definition": "a clip is flagged when its robust z <= -threshold: its captions agree far less than "
+        "those of a typical clip. The robust z is not inflated by the outliers it looks for; low_by_z counts "
+        "the plain z (sample std) for comparison",
+    }
+    if clip_means.size < MIN_CLIPS or np.isnan(clip_rz).all():
+        clip_doc["low"] = None
+        clip_doc["reason"] = (
+            f"{clip_means.size} clip(s): too few for a clip-level rule (needs {MIN_CLIPS})"
+            if clip_means.size < MIN_CLIPS
+            else "robust z undefined: more than half of the clips have the same mean similarity (MAD 0)"
+        )
+        clip_low = np.zeros_like(clip_low)
+    if clip_means.size < 2 or np.isnan(clip_z).all() or max_abs_z(int(clip_means.size)) < thr:
+        clip_doc["low_by_z"] = None
+
+    # rule 4: captions (mean similarity to the other captions of the clip), and low-agreement clips
+    cap_z, cap_low, _, cap_doc = z_rule(cap_mean, thr, "captions", low_only=True)
+    loo = leave_one_out(cap_mean, sizes, clip_sums)
+    flagged_per_clip = np.bincount(caption_clip[cap_low], minlength=len(sizes))
+    low_agreement = flagged_per_clip >= 2
+    cap_doc["clips_with_flagged_caption"] = int((flagged_per_clip >= 1).sum())
+    cap_doc["low_agreement_clips"] = int(low_agreement.sum())
+    cap_doc["captions_in_low_agreement_clips"] = int(flagged_per_clip[low_agreement].sum())
+    cap_doc["single_flagged_captions"] = int((flagged_per_clip == 1).sum())
+    if cap_doc["low"] is None:
+        for key in ("clips_with_flagged_caption", "low_agreement_clips", "captions_in_low_agreement_clips"):
+            cap_doc[key] = None
+        cap_doc["single_flagged_captions"] = None
+    cap_doc["z_definition"] += (
+        "; the score is a caption's mean similarity to the other captions of its clip; flagged at z <= -threshold"
+    )
+    cap_doc["definition"] = (
+        "a flagged caption alone in its clip is a likely bad reference (single_flagged_captions); a clip with "
+        "two or more flagged captions is a low-agreement clip, not several bad references. leave_one_out: the "
+        "caption's mean similarity to the others minus the mean similarity among the others (null with 2 captions)"
+    )
 
     clip_col = table.clip_column
     pairs = pd.DataFrame(
@@ -119,13 +217,12 @@ def measure_agreement(
             "caption_j": texts[b_rows],
             "similarity": sims,
             "z": z,
+            "chance_rank": rank,
+            "below_chance": below,
         }
     )
-    with np.errstate(invalid="ignore"):
-        low, high = z <= -thr, z >= thr
-        cap_low = cap_z <= -thr
-    outliers = pairs[low | high].copy()
-    outliers["direction"] = np.where(low[low | high], "low", "high")
+    outliers = pairs[flagged].drop(columns=["chance_rank", "below_chance"]).copy()
+    outliers["direction"] = np.where(low[flagged], "low", "high")
     outliers = outliers.sort_values("z", kind="stable").reset_index(drop=True)
 
     captions = pd.DataFrame(
@@ -135,16 +232,40 @@ def measure_agreement(
             "caption": texts,
             "mean_similarity": cap_mean,
             "z": cap_z,
+            "leave_one_out": loo,
             "clip_mean": clip_means[caption_clip],
             "captions_in_clip": sizes[caption_clip],
+            "flagged_in_clip": flagged_per_clip[caption_clip],
+            "low_agreement_clip": low_agreement[caption_clip],
         }
     )
     caption_outliers = captions[cap_low].sort_values("z", kind="stable").reset_index(drop=True)
+    clips = pd.DataFrame(
+        {
+            clip_col: clip_names,
+            "captions": sizes,
+            "pairs": n_pairs_clip,
+            "mean_similarity": clip_means,
+            "z": clip_z,
+            "robust_z": clip_rz,
+            "clip_outlier": clip_low,
+            "pair_outliers": np.bincount(pair_clip[flagged], minlength=len(sizes)),
+            "pairs_below_chance": np.bincount(pair_clip[below], minlength=len(sizes)),
+            "flagged_captions": flagged_per_clip,
+            "low_agreement": low_agreement,
+        }
+    )
 
     overall = distribution(sims)
-    chance_d = distribution(chance)
-    q95 = chance_d["quantiles"]["q95"]
-    below = int((sims < q95).sum()) if q95 is not None else None
+    q95 = chance_doc["quantiles"]["q95"]
+    below95 = int((sims < q95).sum()) if q95 is not None else None
+    ci = stats.cluster_mean_ci(
+        clip_sums,
+        n_pairs_clip.astype(np.float64),
+        n_resamples=config.bootstrap,
+        seed=config.seed,
+        bounds=(-1.0, 1.0),
+    )
     summary: dict[str, Any] = {
         "dataset": {**(dataset or {}), **table.describe()},
         "clips": len(sizes),
@@ -156,38 +277,44 @@ def measure_agreement(
         "min": overall["min"],
         "max": overall["max"],
         "quantiles": overall["quantiles"],
-        "ci95": stats.cluster_bootstrap_ci(clip_sums, n_pairs_clip.astype(np.float64), config.bootstrap, config.seed),
-        "ci_method": f"clip-level bootstrap of the mean pair similarity, {config.bootstrap} resamples, seed "
-        f"{config.seed}",
+        "ci95": None if ci["low"] is None else [ci["low"], ci["high"]],
+        "ci_method": ci["method"],
+        "ci_description": stats.CI_METHODS.get(ci["method"] or "", None),
+        "ci_note": ci["reason"] if ci["low"] is None or ci["low"] == ci["high"] else None,
+        "ci_clusters": ci["n_clusters"],
+        "ci_resamples": config.bootstrap if ci["method"] == "cluster-bootstrap" else None,
         "clip_means": distribution(clip_means),
         "caption_means": distribution(cap_mean),
-        "outliers": {
-            "z_threshold": thr,
-            "z_definition": Z_DEFINITION.format(what="pairs"),
-            "low": int(low.sum()),
-            "high": int(high.sum()),
-            "total": int((low | high).sum()),
+        "rules": {
+            "pair_z": pair_doc,
+            "chance_quantile": chance_rule,
+            "clip": clip_doc,
+            "caption": cap_doc,
         },
-        "caption_outliers": {
-            "z_threshold": thr,
-            "z_definition": Z_DEFINITION.format(what="captions")
-            + "; the score is a caption's mean similarity to the other captions of its clip; flagged at "
-            "z <= -threshold",
-            "low": int(cap_low.sum()),
-            "clips_with_flagged_caption": int(np.unique(caption_clip[cap_low]).size),
+        "counts": {
+            "pair_z": pair_doc["total"],
+            "pair_z_clips": pair_doc["clips"] if pair_doc["total"] is not None else None,
+            "chance_quantile": chance_rule["pairs"],
+            "clip": clip_doc["low"],
+            "caption": cap_doc["low"],
+            "low_agreement_clips": cap_doc["low_agreement_clips"],
         },
+        "outliers": pair_doc,
+        "caption_outliers": cap_doc,
         "chance": {
-            **chance_d,
+            **chance_doc,
             "seed": config.seed,
-            "method": "captions of two different clips drawn uniformly at random (seeded), as many pairs "
-            f"as real pairs, at most {config.chance_cap}",
+            "method": "captions of two different clips: every such pair when there are at most "
+            f"{config.chance_cap}, else {config.chance_cap} drawn uniformly at random (seeded)",
         },
         "mean_minus_chance": (
-            overall["mean"] - chance_d["mean"] if overall["mean"] is not None and chance_d["mean"] is not None else None
+            overall["mean"] - chance_doc["mean"]
+            if overall["mean"] is not None and chance_doc["mean"] is not None
+            else None
         ),
         "pairs_below_chance_q95": {
-            "count": below,
-            "fraction": below / sims.size if below is not None and sims.size else None,
+            "count": below95,
+            "fraction": below95 / sims.size if below95 is not None and sims.size else None,
         },
     }
     summary["manifest"] = build_manifest(
@@ -199,4 +326,13 @@ def measure_agreement(
         wall_seconds=round(time.perf_counter() - t0, 3),
     )
     summary["format"] = FORMAT
-    return ReferencesResult(pairs, outliers, caption_outliers, summary, sims, chance)
+    return ReferencesResult(pairs, outliers, caption_outliers, clips, summary, sims, chance)
+
+
+def _normal_tail(threshold: float) -> float:
+    """P(|Z| >= threshold) for a standard normal Z."""
+    return math.erfc(threshold / math.sqrt(2.0))
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.2f}%"

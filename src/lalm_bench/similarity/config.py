@@ -15,13 +15,17 @@ DEFAULT_MODEL = "BAAI/bge-base-en-v1.5"
 
 @dataclass(frozen=True)
 class SimilarityConfig:
-    """Two prediction files (noise and real audio), their columns, the embedding model, statistics."""
+    """Two prediction files (noise and real audio), optionally a second noise run, their columns, the
+    embedding model, statistics."""
 
     noise_file: Path = SAMPLE_NOISE
     audio_file: Path = SAMPLE_AUDIO
     id_column: str = "id"
     text_column: str = "model_output"
     category_column: str = "category"
+    question_column: str | None = None  # None: "question" when the noise file has it; "": no same-question baseline
+    noise_file_2: Path | None = None  # a second noise run (another noise seed): the ignores-audio reference
+    cluster_column: str | None = None  # CIs resample clusters of this column (question template, audio clip)
     embedding: EmbeddingOptions = field(default_factory=lambda: EmbeddingOptions(model=DEFAULT_MODEL))
     bootstrap: int = 1000
     seed: int = 0

@@ -1,7 +1,8 @@
-"""The pieces of the listening probe: reading and matching prediction files, chance partners, summaries."""
+"""The pieces of the listening probe: reading and matching prediction files, group labels, summaries, comparisons."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,21 +21,32 @@ MISSING_CATEGORY = "(missing)"
 
 @dataclass
 class Predictions:
-    """One prediction file, validated: unique IDs, texts, categories (if present)."""
+    """One prediction file, validated: unique IDs, texts, categories (if present), extra label columns."""
 
     path: Path
-    frame: pd.DataFrame  # columns: id, text, category (category may be absent)
+    frame: pd.DataFrame  # columns: id, text, category (may be absent), then the extra columns by their keys
     has_category: bool
 
 
 def load_predictions(
-    path: Path, id_column: str, text_column: str, category_column: str, require_category: bool
+    path: Path,
+    id_column: str,
+    text_column: str,
+    category_column: str,
+    require_category: bool,
+    extra: Mapping[str, str] | None = None,
+    optional: Mapping[str, str] | None = None,
 ) -> Predictions:
-    """Read and validate a Parquet prediction file; every problem is a one-line :class:`InputError`."""
+    """Read and validate a Parquet prediction file; every problem is a one-line :class:`InputError`.
+
+    ``extra`` maps keys to further required columns (question, cluster): their values become group
+    labels (:func:`label_of`) in ``frame[key]``; ``optional`` likewise, for columns taken only when present.
+    """
     from lalm_bench.io import read_parquet, require_columns
 
     df = read_parquet(path)
-    required = [id_column, text_column] + ([category_column] if require_category else [])
+    extra = dict(extra or {}) | {k: c for k, c in (optional or {}).items() if c in df.columns}
+    required = [id_column, text_column] + ([category_column] if require_category else []) + list(extra.values())
     require_columns(df, required, path)
     ids = df[id_column]
     if ids.isna().any():
@@ -56,7 +68,21 @@ def load_predictions(
     if has_category:
         cats = df[category_column]
         frame["category"] = cats.map(lambda v: MISSING_CATEGORY if _isna(v) else str(v))
+    for key, column in extra.items():
+        frame[key] = df[column].map(label_of).astype(object)
     return Predictions(path=path, frame=frame.reset_index(drop=True), has_category=has_category)
+
+
+def label_of(value: Any) -> str | None:
+    """A group label: text with its whitespace runs collapsed (``None`` when missing or blank), a list
+    or array as the labels of its items joined by `` | ``, anything else as ``str``."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        parts = [label_of(v) for v in value]
+        return " | ".join(p for p in parts if p is not None) or None
+    if _isna(value):
+        return None
+    text = " ".join(str(value).split())
+    return text or None
 
 
 def _isna(value: Any) -> bool:
@@ -70,7 +96,9 @@ def match_predictions(noise: Predictions, audio: Predictions) -> tuple[pd.DataFr
     n, a = noise.frame, audio.frame
     try:
         merged = n.merge(
-            a.rename(columns={"text": "text_audio", "category": "category_audio"}),
+            a[[c for c in ("id", "text", "category") if c in a.columns]].rename(
+                columns={"text": "text_audio", "category": "category_audio"}
+            ),
             on="id",
             how="inner",
             sort=False,
@@ -113,38 +141,177 @@ def check_texts(merged: pd.DataFrame, noise_path: Path, audio_path: Path, allow_
     return counts
 
 
-def chance_partners(categories: np.ndarray, seed: int) -> np.ndarray:
-    """For each row, a different row of the same category (seeded); -1 where the category has one row.
+def match_second_noise(merged: pd.DataFrame, noise2: Predictions) -> tuple[np.ndarray, dict[str, Any]]:
+    """The second noise run's text for each matched row (``None`` where its ID is missing) and a report."""
+    texts = dict(zip(noise2.frame["id"].tolist(), noise2.frame["text"].tolist(), strict=True))
+    ids = merged["id"].tolist()
+    try:
+        found = np.array([i in texts for i in ids], dtype=bool)
+    except TypeError:  # unhashable IDs cannot match anything
+        found = np.zeros(len(ids), dtype=bool)
+    if not found.any():
+        raise InputError(
+            f"{noise2.path}: no IDs in common with the matched items of the noise and audio files "
+            f"(e.g. {noise2.frame['id'].iloc[0]!r} vs {ids[0]!r})"
+            if len(noise2.frame)
+            else f"{noise2.path}: the file has no rows"
+        )
+    text2 = np.array([texts[i] if f else None for i, f in zip(ids, found, strict=True)], dtype=object)
+    report = {
+        "rows": len(noise2.frame),
+        "matched": int(found.sum()),
+        "missing": int((~found).sum()),
+        "only_in_noise_2": len(noise2.frame) - int(found.sum()),
+    }
+    return text2, report
 
-    Within a category the rows are shuffled and each is paired with the next one in the shuffled
-    cycle, so no row is paired with itself and every audio output is used exactly once.
-    """
-    rng = np.random.default_rng(seed)
-    partners = np.full(len(categories), -1, dtype=np.int64)
-    for cat in sorted(set(categories.tolist())):
-        idx = np.flatnonzero(categories == cat)
-        if len(idx) < 2:
-            continue
-        perm = rng.permutation(idx)
-        partners[perm] = np.roll(perm, -1)
-    return partners
+
+def check_texts_2(text2: np.ndarray, path: Path, allow_empty: bool) -> int:
+    """Null/blank texts of the second noise run among its matched rows; refused unless ``allow_empty``."""
+    present = np.array([t is not None for t in text2.tolist()], dtype=bool)
+    blank = 0
+    for k in np.flatnonzero(present):
+        value = text2[k]
+        if not isinstance(value, str) or not value.strip():
+            blank += 1
+            text2[k] = value if isinstance(value, str) else ""
+    if blank and not allow_empty:
+        raise InputError(
+            f"{path}: {blank} matched row(s) have a null or empty text "
+            "(pass --allow-empty to score them as empty strings)"
+        )
+    return blank
 
 
 def summarize(
-    sims: np.ndarray, categories: np.ndarray, bootstrap: int, seed: int
+    values: np.ndarray,
+    categories: np.ndarray,
+    cats: list[str],
+    clusters: np.ndarray | None,
+    bootstrap: int,
+    seed: int,
+    empty_reason: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    overall = stats.describe(sims, bootstrap, seed)
-    by_cat = {str(cat): stats.describe(sims[categories == cat], bootstrap, seed) for cat in sorted(set(categories))}
-    return overall, by_cat
+    """:func:`stats.describe` overall and per category of the non-NaN ``values`` (clustered when given).
+
+    A category without values carries ``note`` = ``empty_reason``."""
+    ok = ~np.isnan(values)
+
+    def one(mask: np.ndarray) -> dict[str, Any]:
+        sel = ok & mask
+        d = stats.describe(
+            values[sel],
+            bootstrap,
+            seed,
+            clusters=None if clusters is None else clusters[sel],
+            bounds=(-1.0, 1.0),
+        )
+        if not sel.any() and empty_reason:
+            d["note"] = empty_reason
+        return d
+
+    every = np.ones(len(values), dtype=bool)
+    return one(every), {cat: one(categories == cat) for cat in cats}
 
 
-def _compare(matched: np.ndarray, chance: np.ndarray) -> dict[str, Any]:
-    """Matched vs chance: mean difference and a paired two-sided Wilcoxon signed-rank test."""
-    return {
-        "mean_difference": float(np.mean(matched - chance)) if len(matched) else None,
-        "wilcoxon": stats.wilcoxon_paired(matched, chance),
+def compare(
+    a: np.ndarray,
+    b: np.ndarray,
+    names: tuple[str, str],
+    clusters: np.ndarray | None,
+    bootstrap: int,
+    seed: int,
+    empty_reason: str | None = None,
+) -> dict[str, Any]:
+    """``a`` vs ``b`` on the same items: both means, the mean difference with its paired CI (the primary
+    statistic), and a paired Wilcoxon signed-rank test (secondary)."""
+    diff = stats.paired_difference(a, b, clusters=clusters, n_resamples=bootstrap, seed=seed)
+    out: dict[str, Any] = {
+        "n": int(a.size),
+        f"{names[0]}_mean": stats.mean(a),
+        f"{names[1]}_mean": stats.mean(b),
+        "mean_difference": diff["difference"],
+        "ci95": diff["ci95"],
+        "ci_method": diff["ci_method"],
+        "ci_note": diff["ci_note"],
+        "n_clusters": diff["n_clusters"],
+        "wilcoxon": stats.wilcoxon_paired(a, b),
     }
+    if not a.size:
+        out["note"] = empty_reason
+    return out
+
+
+def compare_family(
+    a: np.ndarray,
+    b: np.ndarray,
+    names: tuple[str, str],
+    categories: np.ndarray,
+    cats: list[str],
+    clusters: np.ndarray | None,
+    bootstrap: int,
+    seed: int,
+    empty_reason: str,
+) -> dict[str, Any]:
+    """:func:`compare` over the items where both ``a`` and ``b`` are defined, overall and per category.
+
+    The per-category Wilcoxon p-values get Holm-adjusted values (``p_holm``) over the categories tested."""
+    ok = ~(np.isnan(a) | np.isnan(b))
+
+    def one(mask: np.ndarray) -> dict[str, Any]:
+        sel = ok & mask
+        cl = None if clusters is None else clusters[sel]
+        return compare(a[sel], b[sel], names, cl, bootstrap, seed, empty_reason)
+
+    overall = one(np.ones(len(a), dtype=bool))
+    by_cat = {cat: one(categories == cat) for cat in cats}
+    adjusted = stats.holm({cat: d["wilcoxon"]["p_value"] for cat, d in by_cat.items()})
+    for cat, d in by_cat.items():
+        d["wilcoxon"]["p_holm"] = adjusted[cat]
+        d["wilcoxon"]["p_holm_text"] = stats.format_p(adjusted[cat])
+    return {"overall": overall, "by_category": by_cat}
+
+
+def cluster_codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Integer cluster of each row; rows without a label (``None``) are clusters of their own.
+
+    Returns the codes and the number of rows without a label."""
+    from lalm_bench.similarity.baselines import group_codes
+
+    codes = group_codes(labels)
+    missing = codes < 0
+    codes[missing] = int(codes.max(initial=-1)) + 1 + np.arange(int(missing.sum()))
+    return codes, int(missing.sum())
 
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
+
+
+def _none(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """What every summary and comparison of one run shares: categories, clusters, bootstrap settings."""
+
+    categories: np.ndarray
+    clusters: np.ndarray | None
+    bootstrap: int
+    seed: int
+
+    @property
+    def cats(self) -> list[str]:
+        return sorted(set(self.categories.tolist()))
+
+    def describe(self, values: np.ndarray, empty_reason: str | None = None) -> dict[str, Any]:
+        """``{overall, by_category}`` of :func:`summarize`."""
+        o, c = summarize(values, self.categories, self.cats, self.clusters, self.bootstrap, self.seed, empty_reason)
+        return {"overall": o, "by_category": c}
+
+    def compare(self, a: np.ndarray, b: np.ndarray, names: tuple[str, str], empty_reason: str) -> dict[str, Any]:
+        """:func:`compare_family` of ``a`` vs ``b``."""
+        return compare_family(
+            a, b, names, self.categories, self.cats, self.clusters, self.bootstrap, self.seed, empty_reason
+        )
