@@ -183,11 +183,13 @@ class TransformersChatModel(BaseChatModel):
         return self._model, self._processor
 
     def _generate(self, messages: list[Message], sampling: Sampling) -> Completion:
-        import torch
-        import transformers
-
         conversation, audios = build_conversation(messages)
         with self._lock:
+            # Imported under the lock: transformers replaces its module in sys.modules while it is
+            # first imported, and a second thread importing it then gets the stale, empty one.
+            import torch
+            import transformers
+
             model, processor = self._load()
             text = processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
             inputs = processor(text=text, audio=audios or None, return_tensors="pt", padding=True)
