@@ -142,3 +142,20 @@ def test_a_server_on_another_port_resumes_the_same_run(tmp_path, run_cli):
     assert [r["clip"] for r in read_jsonl(run / "log.jsonl")] == list(CLIPS)[:5]
     manifest = json.loads((run / "run.json").read_text())
     assert "base_url" not in manifest["settings"]
+
+
+def test_an_overwrite_killed_between_moving_the_old_files_loses_neither(tmp_path, run_cli):
+    # What a kill -9 leaves when it lands between moving the log and moving run.json aside.
+    _, server = _server()
+    with server:
+        args, run = _setup(tmp_path, server)
+        code, _, err = run_cli(*args())
+        assert code == 0, err
+    before = {name: (run / name).read_bytes() for name in ("log.jsonl", "run.json")}
+    staging = run / ".replaced.partial"
+    staging.mkdir()
+    (run / "log.jsonl").rename(staging / "log.jsonl")
+    code, _, err = run_cli(*args(_closed_port_url()))  # nothing left to do: no request is needed
+    assert code == 0, err
+    assert {name: (run / name).read_bytes() for name in ("log.jsonl", "run.json")} == before
+    assert not staging.exists() and not (run / ".replaced").exists()

@@ -72,8 +72,9 @@ def info(
     llm_cache: LLMCacheOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Where the cache is, how big, and how many entries it holds (per model). Only reads: nothing is
-    created, and a read-only or damaged cache is reported, not refused."""
+    """Where the cache is, how big, and how many entries it holds (per model).
+
+    Only reads: nothing is created, and a read-only or damaged cache is reported, not refused."""
     from lalm_bench.embeddings.cache import EmbeddingCache
     from lalm_bench.io import dumps_strict
 
@@ -91,6 +92,10 @@ def info(
             typer.echo(f"size:     {_human(report['bytes'])} ({report['entries']} responses)")
         return
 
+    if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
+        from lalm_bench.errors import InputError
+
+        raise InputError(f"--embedding-cache-dir {cache_dir} is a file; name the cache folder")
     with EmbeddingCache(cache_dir, read_only=True, warn=False) as cache:
         report = cache.info()
     if as_json:
@@ -119,8 +124,9 @@ def clear(
     llm_cache: LLMCacheOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete cached vectors (all, or one model's), or with --llm every cached LLM response. A damaged
-    cache file is removed."""
+    """Delete cached vectors (all, or one model's), or with --llm every cached LLM response.
+
+    A damaged cache file is removed."""
     from lalm_bench.embeddings.cache import EmbeddingCache
     from lalm_bench.errors import InputError
 

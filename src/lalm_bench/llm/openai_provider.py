@@ -10,8 +10,8 @@ Structured calls send ``response_format: json_schema`` (strict). Servers differ 
 a rejection is recognised by the error text (``response_format``, ``json_schema``, ``json_object``,
 ...), whatever the status code (some answer 500), and is never retried as such. The call then falls
 back to ``response_format: json_object`` with the schema in the prompt, then to the prompt alone
-(:data:`FALLBACK`); the mode that worked is remembered per server and model for the rest of the
-process, and :meth:`OpenAIChatModel.describe` (which feeds manifests) records it.
+(:data:`FALLBACK`); the model (one per server and model name in a job) keeps the mode that worked
+for the rest of its life, and :meth:`OpenAIChatModel.describe` (which feeds manifests) records it.
 """
 
 from __future__ import annotations
@@ -62,8 +62,6 @@ _STRUCTURED_WORDS = ("response_format", "json_schema", "json_object", "structure
 SCHEMA_PROMPT = (
     "Reply with one JSON object only (no prose, no code fences) that matches this JSON schema:\n{schema}"
 )
-#: (server, model) -> the structured-output mode that server accepts, learnt in this process.
-_LEARNT_MODES: dict[tuple[str, str], StructuredMode] = {}
 
 
 def to_openai_content(message: Message) -> str | list[dict[str, Any]]:
@@ -239,12 +237,6 @@ class OpenAIChatModel(BaseChatModel):
         self._client: Any = None
         self._sem: asyncio.Semaphore | None = None
         super().__init__(model, cache=cache, base_url=base_url)
-        learnt = _LEARNT_MODES.get(self._server_key())
-        if learnt is not None and _RANK[learnt] > _RANK[structured_output]:
-            self.structured_output = learnt
-
-    def _server_key(self) -> tuple[str, str]:
-        return (redact_url(self.base_url) or "", self.model)
 
     def __repr__(self) -> str:
         return f"OpenAIChatModel({self.model!r}, base_url={redact_url(self.base_url)!r})"
@@ -317,7 +309,7 @@ class OpenAIChatModel(BaseChatModel):
         return kwargs, to_openai_messages(messages)
 
     def _fall_back(self, mode: StructuredMode, exc: LLMError) -> None:
-        """The server rejected ``mode``: use the next one from now on (for every model of this server)."""
+        """The server rejected ``mode``: use the next one from now on."""
         nxt = FALLBACK[mode]
         if _RANK[nxt] <= _RANK[self.structured_output]:
             return  # a concurrent call fell back already
@@ -330,7 +322,6 @@ class OpenAIChatModel(BaseChatModel):
         )
         self.structured_fallbacks.append({"from": mode, "to": nxt, "reason": first_line(exc)[:300]})
         self.structured_output = nxt
-        _LEARNT_MODES[self._server_key()] = nxt
 
     async def _send(
         self,
