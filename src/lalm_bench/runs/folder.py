@@ -202,6 +202,6 @@ class RunFolder:
         if self.log_path.exists() and b"\n" in self.log_path.read_bytes()[:1_000_000]:
             self.record_written()
         else:
-            for p in (self.log_path, self.manifest_path, *self.extra):
+            for p in (self.log_path, self.manifest_path):  # the new run's (a run without records writes no extra)
                 p.unlink(missing_ok=True)
             self._restore_aside()
