@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from lalm_bench.errors import InputError, OutputExistsError
+from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -172,8 +172,10 @@ class OutputSet:
     """A job's outputs, written all or nothing.
 
     Each output is staged as a temporary file beside its target; only when every one is written
-    does :meth:`commit` move them into place. An exception inside ``with OutputSet() as out:``
-    removes the staged files and leaves every earlier output untouched."""
+    does :meth:`commit` move them into place (earlier files are kept aside until all moved, and put
+    back if one move fails). An exception inside ``with OutputSet() as out:`` removes the staged
+    files and leaves every earlier output untouched; a failed write (disk full, file too large,
+    permission) is a one-line :class:`~lalm_bench.errors.LalmBenchError` naming the file."""
 
     def __init__(self) -> None:
         self._staged: list[tuple[Path, Path]] = []
@@ -182,14 +184,20 @@ class OutputSet:
     def open(self, path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         """A file handle whose content becomes ``path`` at commit."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.chmod(tmp, 0o666 & ~_umask())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.chmod(tmp, 0o666 & ~_umask())
+        except OSError as exc:
+            raise _write_error(path, exc) from None
         self._staged.append((Path(tmp), path))
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise _write_error(path, exc) from None
 
     def json(self, path: str | Path, obj: Any) -> None:
         with self.open(path) as fh:
@@ -208,8 +216,28 @@ class OutputSet:
             self.csv(path, df)
 
     def commit(self) -> None:
-        for tmp, final in self._staged:
-            os.replace(tmp, final)
+        kept: list[tuple[Path, Path]] = []  # (earlier file moved aside, its place)
+        placed: list[Path] = []
+        try:
+            for tmp, final in self._staged:
+                if final.exists():
+                    aside = final.with_name(f".{final.name}.{os.getpid()}.old")
+                    os.replace(final, aside)
+                    kept.append((aside, final))
+                os.replace(tmp, final)
+                placed.append(final)
+        except OSError as exc:
+            for final in placed:
+                with contextlib.suppress(OSError):
+                    os.unlink(final)
+            for aside, final in kept:
+                with contextlib.suppress(OSError):
+                    os.replace(aside, final)
+            self.discard()
+            raise _write_error(final, exc) from None
+        for aside, _ in kept:
+            with contextlib.suppress(OSError):
+                os.unlink(aside)
         self._staged.clear()
 
     def discard(self) -> None:
@@ -226,6 +254,11 @@ class OutputSet:
             self.commit()
         else:
             self.discard()
+
+
+def _write_error(path: Path, exc: OSError) -> LalmBenchError:
+    reason = exc.strerror or type(exc).__name__
+    return LalmBenchError(f"cannot write {path} ({reason}); no output was written")
 
 
 def require_file(path: str | Path, what: str = "input file") -> Path:
@@ -305,3 +338,62 @@ def sqlite_schema_version(conn: Any, *, version: int, tables: Sequence[str], pat
 
 def set_sqlite_version(conn: Any, version: int) -> None:
     conn.execute(f"PRAGMA user_version = {int(version)}")
+
+
+_SQLITE_DAMAGE_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def is_sqlite_damage(exc: BaseException) -> bool:
+    """Whether a ``sqlite3`` error means the database file is damaged (or is no database at all), as
+    opposed to a busy, locked, read-only or full one."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (int(code) & 0xFF) in _SQLITE_DAMAGE_CODES
+    text = str(exc).lower()
+    return type(exc) is sqlite3.DatabaseError or "malformed" in text or "not a database" in text
+
+
+def sqlite_damage(conn: Any) -> str | None:
+    """``PRAGMA quick_check`` of an open database: ``None`` when sound, else the first problem found."""
+    import sqlite3
+
+    try:
+        rows = conn.execute("PRAGMA quick_check(3)").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return first_line(exc)
+    problems = [" ".join(str(r[0]).replace("***", " ").split()) for r in rows if str(r[0]).lower() != "ok"]
+    return "; ".join(problems)[:300] if problems else None
+
+
+def connect_sqlite_read_only(path: Path, timeout: float = 30.0) -> Any:
+    """Open an existing SQLite database for reading without writing anything beside it.
+
+    A WAL database whose ``-wal`` file exists (a writer is connected, or one crashed) is opened
+    ``mode=ro``, which reads the WAL; otherwise it is opened ``immutable``, because a ``mode=ro``
+    reader would create the ``-wal``/``-shm`` files (and cannot, in a read-only folder)."""
+    import sqlite3
+
+    uri = Path(path).resolve().as_uri()
+    if Path(f"{path}-wal").exists():
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, check_same_thread=False)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            pass
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=timeout, check_same_thread=False)
+
+
+def remove_sqlite_files(path: Path) -> list[Path]:
+    """Delete a SQLite database and its ``-wal``/``-shm``/``-journal`` companions; returns what went."""
+    gone = []
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        f = Path(f"{path}{suffix}")
+        if f.exists() or f.is_symlink():
+            f.unlink()
+            gone.append(f)
+    return gone

@@ -24,10 +24,13 @@ from lalm_bench.embeddings.cache import (
 )
 
 KEY = ModelKey(name="org/model", identity="rev:" + "a" * 40, max_seq_length=256)
+RAW_KEY = dataclasses.replace(KEY, normalized=False)  # for vectors that are not unit vectors
 
 
 def vec(seed: int, dim: int = 8) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
+    """A unit vector (the cache holds normalized vectors; other lengths read as damage)."""
+    v = np.random.default_rng(seed).standard_normal(dim)
+    return (v / np.linalg.norm(v)).astype(np.float32)
 
 
 def test_hit_and_miss(cache_dir: Path) -> None:
@@ -118,7 +121,8 @@ _WRITER = textwrap.dedent(
     """
     import sys, numpy as np
     from lalm_bench.embeddings.cache import EmbeddingCache, ModelKey, text_sha256
-    key = ModelKey(name="org/model", identity="rev:" + "a" * 40, max_seq_length=256)
+    # vectors filled with their index (not unit vectors): a key that does not claim normalized ones
+    key = ModelKey(name="org/model", identity="rev:" + "a" * 40, max_seq_length=256, normalized=False)
     cache = EmbeddingCache(sys.argv[1])
     start, stop, batch = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     forever = len(sys.argv) > 5
@@ -144,7 +148,7 @@ def _check_consistent(cache_dir: Path) -> dict[bytes, tuple[np.ndarray, int]]:
     conn.close()
     with EmbeddingCache(cache_dir) as cache:
         n = cache.info()["entries"]
-        found = cache.get(KEY, [text_sha256(str(j)) for j in range(n + 10_000)])
+        found = cache.get(RAW_KEY, [text_sha256(str(j)) for j in range(n + 10_000)])
     assert len(found) == n
     for j in range(n + 10_000):
         got = found.get(text_sha256(str(j)))
@@ -177,5 +181,5 @@ def test_killed_writer_leaves_a_consistent_cache(cache_dir: Path) -> None:
     # every batch reported as committed is there, and only whole batches are
     assert len(found) >= done and len(found) % 200 == 0
     with EmbeddingCache(cache_dir) as cache:  # and the cache still takes writes
-        cache.put(KEY, [(text_sha256("after"), vec(0, 64), 1)])
-        assert text_sha256("after") in cache.get(KEY, [text_sha256("after")])
+        cache.put(RAW_KEY, [(text_sha256("after"), vec(0, 64), 1)])
+        assert text_sha256("after") in cache.get(RAW_KEY, [text_sha256("after")])

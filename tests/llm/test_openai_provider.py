@@ -164,7 +164,7 @@ def test_timeouts_exhaust_attempts(server):
 
 
 @pytest.mark.parametrize(
-    ("status", "exc_type"), [(500, LLMServerError), (502, LLMServerError), (429, LLMRateLimitError)]
+    ("status", "exc_type"), [(503, LLMServerError), (502, LLMServerError), (429, LLMRateLimitError)]
 )
 def test_bounded_attempts_then_clear_error(server, status, exc_type):
     server.responder = lambda req: error(status, "overloaded")
@@ -234,12 +234,12 @@ def test_response_format_rejected_falls_back_once_and_remembers(server):
     model = model_for(server)
     first = ask(model, schema=Criteria)
     assert first.parsed is not None and first.extra["structured_output_fallback"] is True
-    assert first.attempts == 2
-    assert ["response_format" in b for b in server.bodies] == [True, False]
+    assert first.attempts == 3  # json_schema, then json_object, then the prompt alone
+    assert [b.get("response_format", {}).get("type") for b in server.bodies] == ["json_schema", "json_object", None]
     second = ask(model, "again", schema=Criteria)
     assert second.parsed is not None
-    assert len(server.requests) == 3 and "response_format" not in server.bodies[2]
-    assert model.structured_output == "none"
+    assert len(server.requests) == 4 and "response_format" not in server.bodies[3]
+    assert model.structured_output == "none" and first.extra["structured_output"] == "none"
 
 
 def test_other_400_is_not_taken_for_a_response_format_problem(server):
@@ -295,9 +295,10 @@ def test_model_usable_across_event_loops(server):
 def test_non_completion_body_is_a_response_error(server):
     from lalm_bench.llm.testserver import Reply
 
-    server.script(Reply(200, {"unexpected": True}))
-    with pytest.raises(LLMResponseError):
-        ask(model_for(server))
+    server.responder = lambda req: Reply(200, {"unexpected": True})
+    with pytest.raises(LLMResponseError) as info:
+        ask(model_for(server, max_attempts=3))
+    assert "not a chat completion" in str(info.value) and info.value.attempts == 2  # the same body twice
 
 
 def test_bad_options():

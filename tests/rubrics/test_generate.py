@@ -80,7 +80,7 @@ def test_a_failing_step_fails_only_its_clip(setup, run_cli):
     from lalm_bench.llm.testserver import completion, error
 
     args, out, server = setup
-    server.llm.fail[("extract", NAMES[2])] = lambda: error(500)
+    server.llm.fail[("extract", NAMES[2])] = lambda: error(503)  # transient: retried (a 500 repeated is not)
     server.llm.fail[("extract", NAMES[4])] = lambda: completion("I am not JSON, sorry")
 
     def once():  # an invalid reply, then the repair retry gets a good one
@@ -93,7 +93,7 @@ def test_a_failing_step_fails_only_its_clip(setup, run_cli):
     records = read_jsonl(out / "deter" / "run_0" / "log.jsonl")
     assert [r["status"] for r in records] == ["ok", "ok", "failed", "ok", "failed", "ok"]
     r2, r4 = records[2], records[4]
-    assert r2["failed_step"] == "extract" and "500" in r2["error"]
+    assert r2["failed_step"] == "extract" and "503" in r2["error"]
     assert r2["extractor_reply"]["attempts"] == 3  # --max-retries 2
     assert server.llm.counts[("extract", NAMES[2])] == 3
     assert r2["final_criteria"] == records[1]["final_criteria"]  # rubric unchanged

@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         _unexpected(exc)
     if code == INTERRUPTED:
+        import warnings
+
+        # Requests cut off mid-connect leave coroutines that were never awaited; their warning at
+        # exit would be a second line after the one an interruption prints.
+        warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
         print(interrupt_message(), file=sys.stderr)
         sys.exit(INTERRUPTED)
     if isinstance(code, int) and code:

@@ -34,13 +34,16 @@ def download(
     ] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Download a dataset snapshot and extract its archives in place (what is extracted is skipped)."""
+    """Download a dataset snapshot and extract its archives in place (what is extracted is skipped).
+
+    Exit status 2 when an archive is still missing afterwards (e.g. offline with a partial snapshot)."""
     from lalm_bench.datasets.download import download_dataset
 
     report = download_dataset(dataset, revision=revision, token=token, captions_only=captions_only, progress=not quiet)
     typer.echo(f"{report.repo_id} at {report.snapshot}")
     for archive, what in report.archives.items():
         typer.echo(f"  {archive}: {what}")
+    report.require_complete()
 
 
 @data_app.command("status")

@@ -28,6 +28,26 @@ class DownloadReport:
     snapshot: Path
     archives: dict[str, str] = field(default_factory=dict)  # archive -> extracted | skipped | missing
 
+    @property
+    def missing(self) -> list[str]:
+        """Archives the snapshot should hold and does not (not downloaded)."""
+        return [a for a, what in self.archives.items() if what == "missing"]
+
+    def require_complete(self) -> None:
+        """Raise a one-line error when an archive is missing: a download that left one out failed."""
+        if not self.missing:
+            return
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
+        names = ", ".join(self.missing)
+        raise LalmBenchError(
+            f"{len(self.missing)} of {len(self.archives)} archives are not in {self.snapshot}: {names}"
+            + (
+                "; HF_HUB_OFFLINE is set, so nothing was downloaded: unset it and run the command again"
+                if offline
+                else "; run the command again (what is there is kept), or check --dataset-revision"
+            )
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,

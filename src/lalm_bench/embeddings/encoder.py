@@ -50,14 +50,16 @@ class EncodeResult:
         """(n_inputs, dim) float32 rows in input order (a copy per input: prefer :meth:`cosines`)."""
         return self.unique_embeddings[self.inverse]
 
-    def cosines(self, rows_a: np.ndarray, rows_b: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    def cosines(self, rows_a: np.ndarray, rows_b: np.ndarray, chunk: int | None = None) -> np.ndarray:
         """Cosine of input ``rows_a[k]`` with input ``rows_b[k]`` (float64 sums, clipped to [-1, 1]).
 
-        Works on the distinct-text vectors, so memory grows with distinct texts, not with rows."""
+        Works on the distinct-text vectors, gathered ``chunk`` rows at a time (default: about 16 MiB
+        per side), so memory grows with distinct texts, not with rows."""
         a = self.inverse[np.asarray(rows_a, dtype=np.int64)]
         b = self.inverse[np.asarray(rows_b, dtype=np.int64)]
         out = np.empty(a.size, dtype=np.float64)
         u = self.unique_embeddings
+        chunk = chunk or max(256, (16 << 20) // max(1, u.shape[1] * u.itemsize))
         for lo in range(0, a.size, chunk):
             hi = lo + chunk
             out[lo:hi] = np.einsum("ij,ij->i", u[a[lo:hi]], u[b[lo:hi]], dtype=np.float64)

@@ -140,16 +140,50 @@ def load_sentence_transformer(
             model_kwargs=model_kwargs,
         )
     except Exception as exc:  # the hub, transformers and ST raise many kinds here
-        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
-        hint = (
-            "pass a local model folder with --model /path/to/model"
-            + (" (HF_HUB_OFFLINE is set, so nothing is downloaded)" if offline else "")
-            + ", or download it first with `huggingface-cli download <repo_id>`"
-        )
+        if backend != "torch":
+            problem = backend_problem(backend, exc)
+            if problem is not None:
+                raise InputError(problem) from exc
+        if ref.is_local:
+            hint = f"check that {ref.path} holds a sentence-transformers model"
+        else:
+            offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
+            hint = (
+                "pass a local model folder with --model /path/to/model"
+                + (" (HF_HUB_OFFLINE is set, so nothing is downloaded)" if offline else "")
+                + ", or download it first with `huggingface-cli download <repo_id>`"
+            )
         raise ModelLoadError(f"cannot load embedding model {ref.name!r}: {first_line(exc)}; {hint}") from exc
     if max_seq_length is not None:
+        check_max_seq_length(ref.name, int(max_seq_length), _loaded_position_limit(model))
         model.max_seq_length = int(max_seq_length)
     return model
+
+
+def _loaded_position_limit(model: Any) -> int | None:
+    """The position limit of a loaded SentenceTransformer's transformer module, if it has one."""
+    try:
+        config = model[0].auto_model.config.to_dict()
+    except Exception:  # other module layouts (OpenVINO/ONNX wrappers without a config)
+        return None
+    return position_limit(config)
+
+
+def backend_problem(backend: str, exc: BaseException | None = None) -> str | None:
+    """Why ``--backend`` cannot work in this environment (its packages missing or failing to import),
+    or ``None`` when they import and the failure lies elsewhere."""
+    import importlib
+
+    module, hint = _EXTRAS[backend]
+    modules = (module, "openvino") if backend == "openvino" else (module,)
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as import_exc:  # ImportError, or whatever a broken stack raises at import
+            return f"--backend {backend} does not work in this environment ({first_line(import_exc)}); {hint}"
+    if exc is not None and isinstance(exc, ImportError):
+        return f"--backend {backend} does not work in this environment ({first_line(exc)}); {hint}"
+    return None
 
 
 BACKENDS = ("torch", "openvino", "onnx")
@@ -225,6 +259,68 @@ def configured_max_seq_length(ref: ModelRef) -> int | None:
     except (OSError, ValueError, AttributeError):
         return None
     return int(value) if isinstance(value, int) and value > 0 else None
+
+
+#: Architectures whose position ids start after the padding index (``padding_idx + 1``), so that
+#: ``max_position_embeddings`` counts two slots no token can use.
+_POSITION_OFFSET_TYPES = {
+    "roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "longformer", "mpnet", "data2vec-text", "ibert",
+    "luke", "markuplm", "xmod", "roberta-prelayernorm", "esm",
+}  # fmt: skip
+
+
+def position_limit(config: dict[str, Any]) -> int | None:
+    """The most tokens a transformer's position embeddings can take, from its ``config.json`` content
+    (``None`` when the config names no such limit)."""
+    mpe = config.get("max_position_embeddings")
+    if not isinstance(mpe, int) or isinstance(mpe, bool) or mpe <= 0:
+        return None
+    if config.get("model_type") in _POSITION_OFFSET_TYPES:
+        pad = config.get("pad_token_id")
+        mpe -= (pad if isinstance(pad, int) and pad >= 0 else 1) + 1
+    return mpe if mpe > 0 else None
+
+
+def _transformer_config(folder: Path) -> dict[str, Any] | None:
+    """The ``config.json`` of the transformer module of a sentence-transformers folder (no weights read)."""
+    import json
+
+    sub = ""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        sub = next(
+            (str(m.get("path") or "") for m in modules if str(m.get("type", "")).endswith(".Transformer")), ""
+        )
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    for candidate in (folder / sub / "config.json", folder / "config.json"):
+        try:
+            value = json.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def model_position_limit(ref: ModelRef) -> int | None:
+    """The model's position limit read from its files without loading it (``None`` if unknown here)."""
+    if is_mock(ref.name):
+        return None
+    folder = model_folder(ref)
+    if folder is None:
+        return None
+    config = _transformer_config(folder)
+    return position_limit(config) if config is not None else None
+
+
+def check_max_seq_length(name: str, max_seq_length: int | None, limit: int | None) -> None:
+    """Refuse a ``--max-seq-length`` beyond the model's position embeddings (torch would fail mid-run)."""
+    if max_seq_length is not None and limit is not None and max_seq_length > limit:
+        raise InputError(
+            f"--max-seq-length {max_seq_length} is above what {name} can take ({limit} tokens, from its "
+            f"max_position_embeddings); use at most {limit}"
+        )
 
 
 _DEVICE_ITEM = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")

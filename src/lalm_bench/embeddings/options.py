@@ -30,7 +30,13 @@ class EmbeddingOptions:
 def check_embedding_options(options: EmbeddingOptions) -> None:
     """Refuse bad settings in one line before any data is read or model loaded (no torch import for
     ``--device auto`` or ``cpu``)."""
-    from lalm_bench.embeddings.model import check_backend, parse_devices, resolve_model
+    from lalm_bench.embeddings.model import (
+        check_backend,
+        check_max_seq_length,
+        model_position_limit,
+        parse_devices,
+        resolve_model,
+    )
 
     if options.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {options.batch_size}")
@@ -44,6 +50,8 @@ def check_embedding_options(options: EmbeddingOptions) -> None:
         raise InputError(
             f"--model-revision pins a hub model; {options.model} is a local or packaged model with no revisions"
         )
+    # Checked here when the model's config can be read without loading it; else when it loads.
+    check_max_seq_length(options.model, options.max_seq_length, model_position_limit(ref))
 
 
 def build_embedder(options: EmbeddingOptions, *, progress: bool = True) -> Embedder:

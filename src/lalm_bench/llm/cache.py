@@ -8,15 +8,19 @@ What is cached (see :func:`is_cacheable`): deterministic calls (temperature 0) a
 calls only when ``cache_key_extra`` names their run (``run`` or ``seed`` key), so rerunning a run
 resumes it from the cache while different runs still get different samples. Errors are never
 cached. Each entry is written in one SQLite transaction, so concurrent processes may share a
-cache file and a killed process leaves it consistent.
+cache file and a killed process leaves it consistent. A damaged cache file never stops a job: a
+one-line warning names it and the job goes on without the cache (delete the file, or run
+``lalm-bench cache clear --llm``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -25,8 +29,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lalm_bench.errors import InputError
-from lalm_bench.io import set_sqlite_version, sqlite_schema_version
+from lalm_bench.errors import InputError, first_line
+from lalm_bench.io import (
+    connect_sqlite_read_only,
+    is_sqlite_damage,
+    remove_sqlite_files,
+    set_sqlite_version,
+    sqlite_damage,
+    sqlite_schema_version,
+)
 from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
 from lalm_bench.llm.errors import LLMConfigError
 from lalm_bench.llm.util import redact_url
@@ -114,69 +125,166 @@ class CacheEntry:
 
 
 class ResponseCache:
-    """A SQLite response cache shared safely by threads and processes."""
+    """A SQLite response cache shared safely by threads and processes.
 
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = 60.0) -> None:
+    :attr:`damaged` holds the reason once the file turned out to be damaged (or no database): the
+    cache then misses every key and ignores writes. ``read_only`` opens an existing file for reading
+    only (nothing is created)."""
+
+    def __init__(
+        self, path: str | Path, *, busy_timeout_s: float = 60.0, read_only: bool = False, warn: bool = True
+    ) -> None:
         self.path = Path(path).expanduser()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            sqlite_schema_version(
-                self._conn, version=SCHEMA_VERSION, tables=("responses",), path=self.path, what="LLM response cache"
-            )
-            self._conn.execute(_SCHEMA)
-            set_sqlite_version(self._conn, SCHEMA_VERSION)
-        except InputError as exc:
-            raise LLMConfigError(str(exc)) from None
-        except (OSError, sqlite3.Error) as exc:
-            raise LLMConfigError(f"cannot open the LLM response cache {self.path}: {exc}") from None
+        self.read_only = read_only
+        self.warn = warn
+        self.damaged: str | None = None
+        self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
         self.writes = 0
+        try:
+            if read_only:
+                if self.path.is_file():
+                    self._conn = connect_sqlite_read_only(self.path, busy_timeout_s)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(
+                    str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+                )
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+            if self._conn is not None:
+                sqlite_schema_version(
+                    self._conn, version=SCHEMA_VERSION, tables=("responses",), path=self.path, what="LLM response cache"
+                )
+            if self._conn is not None and not read_only:
+                self._conn.execute(_SCHEMA)
+                set_sqlite_version(self._conn, SCHEMA_VERSION)
+        except InputError as exc:
+            self._close_quietly()
+            raise LLMConfigError(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            if not is_sqlite_damage(exc):
+                self._close_quietly()
+                raise LLMConfigError(f"cannot open the LLM response cache {self.path}: {exc}") from None
+            self._mark_damaged(exc)
+        except (OSError, sqlite3.Error) as exc:
+            self._close_quietly()
+            raise LLMConfigError(f"cannot open the LLM response cache {self.path}: {exc}") from None
+
+    def _close_quietly(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _mark_damaged(self, exc: BaseException | str) -> None:
+        reason = exc if isinstance(exc, str) else first_line(exc)
+        detail = sqlite_damage(self._conn) if self._conn is not None and not isinstance(exc, str) else None
+        self._close_quietly()
+        if self.damaged is None:
+            self.damaged = reason + (f"; quick_check: {detail}" if detail and detail not in reason else "")
+            if self.warn:
+                print(
+                    f"warning: the LLM response cache {self.path} is damaged ({self.damaged}); continuing without "
+                    "it (delete the file, or run `lalm-bench cache clear --llm`)",
+                    file=sys.stderr,
+                )
+
+    def _handle(self, exc: sqlite3.Error) -> None:
+        if isinstance(exc, sqlite3.DatabaseError) and is_sqlite_damage(exc):
+            self._mark_damaged(exc)
+            return
+        raise exc
 
     def get(self, key: str) -> CacheEntry | None:
         with self._lock:
-            row = self._conn.execute(
-                "SELECT text, prompt_tokens, completion_tokens, model, meta FROM responses WHERE key = ?",
-                (key,),
-            ).fetchone()
+            if self._conn is None:
+                self.misses += 1
+                return None
+            try:
+                row = self._conn.execute(
+                    "SELECT text, prompt_tokens, completion_tokens, model, meta FROM responses WHERE key = ?",
+                    (key,),
+                ).fetchone()
+                meta = json.loads(row[4]) if row is not None else {}
+            except sqlite3.Error as exc:
+                self._handle(exc)
+                row = None
+            except (ValueError, TypeError) as exc:  # a row that is not ours
+                self._mark_damaged(f"database disk image is malformed ({first_line(exc)})")
+                row = None
         if row is None:
             self.misses += 1
             return None
         self.hits += 1
-        return CacheEntry(text=row[0], usage=Usage(row[1], row[2]), model=row[3], meta=json.loads(row[4]))
+        return CacheEntry(text=row[0], usage=Usage(row[1], row[2]), model=row[3], meta=meta)
 
     def put(self, key: str, text: str, usage: Usage, model: str, meta: dict[str, Any] | None = None) -> None:
         with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    model,
-                    text,
-                    usage.prompt_tokens,
-                    usage.completion_tokens,
-                    json.dumps(meta or {}, sort_keys=True, default=str),
-                    time.time(),
-                ),
-            )
+            if self._conn is None or self.read_only:
+                return
+            try:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        model,
+                        text,
+                        usage.prompt_tokens,
+                        usage.completion_tokens,
+                        json.dumps(meta or {}, sort_keys=True, default=str),
+                        time.time(),
+                    ),
+                )
+            except sqlite3.Error as exc:
+                self._handle(exc)
+                return
             self.writes += 1
 
     def __len__(self) -> int:
         with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+            if self._conn is None:
+                return 0
+            try:
+                return int(self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+            except sqlite3.Error as exc:
+                self._handle(exc)
+                return 0
 
     def stats(self) -> dict[str, Any]:
-        return {"path": str(self.path), "hits": self.hits, "misses": self.misses, "writes": self.writes}
+        return {
+            "path": str(self.path),
+            "hits": self.hits,
+            "misses": self.misses,
+            "writes": self.writes,
+            **({"damaged": self.damaged} if self.damaged else {}),
+        }
+
+    def clear(self) -> int:
+        """Delete every cached response; returns how many went."""
+        with self._lock:
+            if self._conn is None or self.read_only:
+                return 0
+            try:
+                n = int(self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+                self._conn.execute("DELETE FROM responses")
+                self._conn.execute("VACUUM")
+            except sqlite3.Error as exc:
+                self._handle(exc)
+                return 0
+        return n
+
+    def remove_files(self) -> list[Path]:
+        """Close and delete the cache file and its companions."""
+        with self._lock:
+            self._close_quietly()
+        return remove_sqlite_files(self.path)
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._close_quietly()
 
     def __enter__(self) -> ResponseCache:
         return self

@@ -2,10 +2,16 @@
 
 Built on the official ``openai`` async client with its own retries off; transport retries here use
 tenacity (exponential backoff with jitter, ``Retry-After`` honoured, bounded attempts and total wait)
-on 429, 408, 5xx, timeouts and connection errors, never on other 4xx. Audio is sent as portable
-``input_audio`` parts. Structured calls send ``response_format: json_schema`` (strict); a server
-that rejects it (HTTP 400/422 naming ``response_format``) is asked again without it, and the model
-remembers that for the rest of the session.
+on 429, 408, 5xx, timeouts, connection errors and 200 replies that are no chat completion (empty,
+not JSON), never on other 4xx. A 5xx other than 502/503/504 whose error body is the same twice in a
+row is not retried again (a deterministic failure). Audio is sent as portable ``input_audio`` parts.
+
+Structured calls send ``response_format: json_schema`` (strict). Servers differ in what they accept:
+a rejection is recognised by the error text (``response_format``, ``json_schema``, ``json_object``,
+...), whatever the status code (some answer 500), and is never retried as such. The call then falls
+back to ``response_format: json_object`` with the schema in the prompt, then to the prompt alone
+(:data:`FALLBACK`); the model (one per server and model name in a job) keeps the mode that worked
+for the rest of its life, and :meth:`OpenAIChatModel.describe` (which feeds manifests) records it.
 """
 
 from __future__ import annotations
@@ -44,7 +50,18 @@ log = logging.getLogger("lalm_bench.llm")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 LOCAL_DUMMY_KEY = "EMPTY"
-StructuredMode = Literal["json_schema", "vllm", "none"]
+StructuredMode = Literal["json_schema", "vllm", "json_object", "none"]
+STRUCTURED_MODES: tuple[str, ...] = ("json_schema", "vllm", "json_object", "none")
+#: What a structured call falls back to when the server rejects a mode.
+FALLBACK: dict[str, StructuredMode] = {"json_schema": "json_object", "vllm": "json_object", "json_object": "none"}
+_RANK = {"json_schema": 0, "vllm": 0, "json_object": 1, "none": 2}
+#: 5xx statuses that are transient by definition: retried even when the error body repeats.
+TRANSIENT_5XX = (502, 503, 504)
+#: Words in an error message that mean the server rejected the structured-output request itself.
+_STRUCTURED_WORDS = ("response_format", "json_schema", "json_object", "structured_output", "guided_json", "guided")
+SCHEMA_PROMPT = (
+    "Reply with one JSON object only (no prose, no code fences) that matches this JSON schema:\n{schema}"
+)
 
 
 def to_openai_content(message: Message) -> str | list[dict[str, Any]]:
@@ -83,6 +100,34 @@ def response_format_for(schema: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+def with_schema_prompt(messages: list[Message], schema: type[BaseModel]) -> list[Message]:
+    """``messages`` with the JSON schema spelled out at the end of the last user message (for servers
+    that cannot enforce it)."""
+    import json
+
+    note = TextPart(SCHEMA_PROMPT.format(schema=json.dumps(strict_json_schema(schema))))
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role == "user":
+            msg = messages[i]
+            return [*messages[:i], Message(msg.role, (*msg.content, note)), *messages[i + 1 :]]
+    return [*messages, Message("user", (note,))]
+
+
+def rejects_structured_output(message: str) -> bool:
+    """Whether a server's error message says it cannot take the structured-output request."""
+    text = message.lower()
+    return any(word in text for word in _STRUCTURED_WORDS)
+
+
+class _BadReply(Exception):
+    """A 200 reply that is no chat completion (empty, not JSON, or JSON of another shape)."""
+
+    def __init__(self, reason: str, body: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.body = body
+
+
 def _retry_after_s(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
@@ -101,11 +146,24 @@ def _retry_after_s(exc: BaseException) -> float | None:
 def _is_retryable(exc: BaseException) -> bool:
     import openai
 
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+    if isinstance(exc, (openai.APIConnectionError, _BadReply)):  # includes APITimeoutError
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 429) or exc.status_code >= 500
     return False
+
+
+def _error_text(exc: BaseException) -> str:
+    """The body (or message) of an HTTP error, for comparing repeated failures."""
+    body = getattr(exc, "body", None)
+    if body is not None:
+        try:
+            import json
+
+            return json.dumps(body, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            return str(body)
+    return str(getattr(exc, "message", exc))
 
 
 class OpenAIChatModel(BaseChatModel):
@@ -115,7 +173,9 @@ class OpenAIChatModel(BaseChatModel):
     ``max_retries + 1``); ``max_total_wait_s`` bounds the total backoff sleep per completion;
     ``backoff_initial_s``/``backoff_max_s``/``jitter_s`` shape the exponential backoff.
     ``structured_output``: ``json_schema`` (portable ``response_format``), ``vllm`` (vLLM's
-    ``extra_body.structured_outputs``) or ``none`` (rely on the prompt)."""
+    ``extra_body.structured_outputs``), ``json_object`` (``response_format: json_object`` and the schema
+    in the prompt) or ``none`` (the schema in the prompt only); a rejected mode falls back (see the
+    module docstring)."""
 
     provider = "openai"
 
@@ -146,9 +206,9 @@ class OpenAIChatModel(BaseChatModel):
             max_attempts = max_retries + 1
         if max_attempts < 1 or concurrency < 1 or timeout <= 0:
             raise LLMConfigError("max_attempts, concurrency and timeout must be positive")
-        if structured_output not in ("json_schema", "vllm", "none"):
+        if structured_output not in STRUCTURED_MODES:
             raise LLMConfigError(
-                f"structured_output must be json_schema, vllm or none, not {structured_output!r}"
+                f"structured_output must be one of {', '.join(STRUCTURED_MODES)}, not {structured_output!r}"
             )
         key = os.environ.get(api_key_env, "")
         if not key:
@@ -169,7 +229,9 @@ class OpenAIChatModel(BaseChatModel):
         self.backoff_max_s = float(backoff_max_s)
         self.jitter_s = float(jitter_s)
         self.concurrency = int(concurrency)
+        self.structured_output_requested: StructuredMode = structured_output
         self.structured_output: StructuredMode = structured_output
+        self.structured_fallbacks: list[dict[str, Any]] = []
         self.extra_body = dict(extra_body or {})
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
@@ -187,6 +249,8 @@ class OpenAIChatModel(BaseChatModel):
             "max_attempts": self.max_attempts,
             "concurrency": self.concurrency,
             "structured_output": self.structured_output,
+            "structured_output_requested": self.structured_output_requested,
+            "structured_output_fallbacks": list(self.structured_fallbacks),
         }
 
     def _client_for_loop(self) -> tuple[Any, asyncio.Semaphore]:
@@ -206,35 +270,70 @@ class OpenAIChatModel(BaseChatModel):
         self, messages: list[Message], sampling: Sampling, schema: type[BaseModel] | None
     ) -> Completion:
         client, sem = self._client_for_loop()
+        attempts = 0
+        async with sem:
+            while True:
+                mode: StructuredMode = self.structured_output if schema is not None else "none"
+                kwargs, payload = self._request(messages, sampling, schema, mode)
+                try:
+                    comp = await self._send(client, payload, kwargs, structured=mode != "none")
+                except LLMError as exc:
+                    attempts += exc.attempts
+                    if schema is None or mode == "none" or not getattr(exc, "structured_rejected", False):
+                        exc.attempts = attempts
+                        raise
+                    self._fall_back(mode, exc)
+                    continue
+                comp.attempts += attempts
+                if schema is not None:
+                    comp.extra["structured_output"] = mode
+                    if mode != self.structured_output_requested:
+                        comp.extra["structured_output_fallback"] = True
+                return comp
+
+    def _request(
+        self, messages: list[Message], sampling: Sampling, schema: type[BaseModel] | None, mode: StructuredMode
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         kwargs = sampling_kwargs(sampling)
         extra_body = dict(self.extra_body)
-        mode = self.structured_output if schema is not None else "none"
         if schema is not None and mode == "json_schema":
             kwargs["response_format"] = response_format_for(schema)
         elif schema is not None and mode == "vllm":
             extra_body["structured_outputs"] = {"json": strict_json_schema(schema)}
+        elif schema is not None:
+            if mode == "json_object":
+                kwargs["response_format"] = {"type": "json_object"}
+            messages = with_schema_prompt(messages, schema)
         if extra_body:
             kwargs["extra_body"] = extra_body
-        payload = to_openai_messages(messages)
-        async with sem:
-            try:
-                return await self._send(client, payload, kwargs)
-            except LLMRequestError as exc:
-                if mode == "none" or not _rejects_structured_output(exc):
-                    raise
-                log.warning(
-                    "%s: the server rejected %s structured output; not sending it again", self.name, mode
-                )
-                self.structured_output = "none"
-                kwargs.pop("response_format", None)
-                if "extra_body" in kwargs:
-                    kwargs["extra_body"].pop("structured_outputs", None)
-                comp = await self._send(client, payload, kwargs)
-                comp.attempts += exc.attempts
-                comp.extra["structured_output_fallback"] = True
-                return comp
+        return kwargs, to_openai_messages(messages)
 
-    async def _send(self, client: Any, payload: list[dict[str, Any]], kwargs: dict[str, Any]) -> Completion:
+    def _fall_back(self, mode: StructuredMode, exc: LLMError) -> None:
+        """The server rejected ``mode``: use the next one from now on."""
+        nxt = FALLBACK[mode]
+        if _RANK[nxt] <= _RANK[self.structured_output]:
+            return  # a concurrent call fell back already
+        log.warning(
+            "%s: the server rejected structured output '%s' (%s); using '%s' from now on",
+            self.name,
+            mode,
+            first_line(exc)[:200],
+            nxt,
+        )
+        self.structured_fallbacks.append({"from": mode, "to": nxt, "reason": first_line(exc)[:300]})
+        self.structured_output = nxt
+
+    async def _send(
+        self,
+        client: Any,
+        payload: list[dict[str, Any]],
+        kwargs: dict[str, Any],
+        *,
+        structured: bool | None = None,
+    ) -> Completion:
+        """One completion with transport retries. ``structured``: the request carries a structured-output
+        mode, so an error naming it is a rejection of that mode (raised at once, marked
+        ``structured_rejected``)."""
         import openai
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
@@ -250,6 +349,32 @@ class OpenAIChatModel(BaseChatModel):
 
         def out_of_time(state: Any) -> bool:
             return state.idle_for >= self.max_total_wait_s
+
+        last_error: list[str] = []  # the previous deterministic-looking error body
+        repeated: list[bool] = [False]
+
+        def should_retry(exc: BaseException) -> bool:
+            if not _is_retryable(exc):
+                return False
+            if isinstance(exc, openai.APIStatusError) and structured and rejects_structured_output(
+                self._server_message(exc, limit=None)
+            ):
+                return False  # a rejected response_format is not retried as such, whatever the status
+            key = None
+            if isinstance(exc, _BadReply):
+                key = "reply:" + exc.body[:4000]
+            elif (
+                isinstance(exc, openai.APIStatusError)
+                and exc.status_code >= 500
+                and exc.status_code not in TRANSIENT_5XX
+            ):
+                key = f"{exc.status_code}:{_error_text(exc)[:4000]}"
+            if key is not None:
+                if last_error and last_error[0] == key:
+                    repeated[0] = True
+                    return False
+                last_error[:] = [key]
+            return True
 
         def before_sleep(state: Any) -> None:
             self.stats.retries += 1
@@ -267,22 +392,40 @@ class OpenAIChatModel(BaseChatModel):
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.max_attempts) | out_of_time,  # type: ignore[operator]
                 wait=wait,
-                retry=retry_if_exception(_is_retryable),
+                retry=retry_if_exception(should_retry),
                 before_sleep=before_sleep,
                 reraise=True,
             ):
                 with attempt:
                     attempts += 1
                     self.stats.http_attempts += 1
-                    response = await client.chat.completions.create(
-                        model=self.model, messages=payload, **kwargs
-                    )
+                    try:
+                        response = await client.chat.completions.create(
+                            model=self.model, messages=payload, **kwargs
+                        )
+                    except ValueError as exc:  # json.JSONDecodeError: an empty or non-JSON 200 body
+                        body = str(getattr(exc, "doc", "") or "")
+                        raise _BadReply("empty body" if not body.strip() else "not JSON", body) from None
+                    comp = self._to_completion(response, attempts)
         except openai.APIError as exc:
-            err = self._map_error(exc, attempts)
+            err = self._map_error(exc, attempts, repeated=repeated[0])
             err.attempts = attempts
             err.status_code = getattr(exc, "status_code", None)
+            if structured and isinstance(exc, openai.APIStatusError):
+                rejected = rejects_structured_output(self._server_message(exc, limit=None))
+                err.structured_rejected = rejected  # type: ignore[attr-defined]
             raise err from None
-        return self._to_completion(response, attempts)
+        except _BadReply as exc:
+            again = " (the same reply twice)" if repeated[0] else ""
+            err = LLMResponseError(
+                f"{self.name}: the server at {redact_url(self.base_url)} sent a reply that is not a chat "
+                f"completion ({exc.reason}) after {attempts} attempt{'s' if attempts != 1 else ''}{again}",
+                raw_text=scrub(exc.body[:2000], self._secret),
+            )
+            err.attempts = attempts
+            err.status_code = 200
+            raise err from None
+        return comp
 
     def _to_completion(self, response: Any, attempts: int) -> Completion:
         try:
@@ -290,30 +433,35 @@ class OpenAIChatModel(BaseChatModel):
             text = choice.message.content or ""
             finish_reason = choice.finish_reason
         except (AttributeError, IndexError, TypeError):
-            raise LLMResponseError(
-                f"{self.name}: the server at {redact_url(self.base_url)} sent a reply that is not a "
-                "chat completion",
-                raw_text=str(response)[:2000],
-            ) from None
+            raise _BadReply("JSON that is not a chat completion", str(response)[:4000]) from None
+        if not isinstance(text, str):
+            raise _BadReply("a message content that is not text", str(text)[:4000])
         usage = Usage()
         raw_usage = getattr(response, "usage", None)
         if raw_usage is not None:
-            usage = Usage(int(raw_usage.prompt_tokens or 0), int(raw_usage.completion_tokens or 0))
+            try:
+                usage = Usage(int(raw_usage.prompt_tokens or 0), int(raw_usage.completion_tokens or 0))
+            except (AttributeError, TypeError, ValueError):
+                usage = Usage()
         return Completion(text=text, usage=usage, attempts=attempts, finish_reason=finish_reason)
 
-    def _server_message(self, exc: Any) -> str:
+    def _server_message(self, exc: Any, limit: int | None = 300) -> str:
         body = getattr(exc, "body", None)
         msg = None
         if isinstance(body, dict):
             msg = body.get("message") or body.get("detail") or body.get("error")
+        elif isinstance(body, str):
+            msg = body
         text = " ".join(str(msg if msg else getattr(exc, "message", exc)).split())
-        return scrub(text, self._secret)[:300]
+        return scrub(text, self._secret)[:limit]
 
-    def _map_error(self, exc: Exception, attempts: int) -> LLMError:
+    def _map_error(self, exc: Exception, attempts: int, *, repeated: bool = False) -> LLMError:
         import openai
 
         url = redact_url(self.base_url)
-        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}" + (
+            ", the same error twice, so not retried again" if repeated else ""
+        )
         if isinstance(exc, openai.APITimeoutError):
             return LLMTimeoutError(f"{self.name}: no reply from {url} within {self.timeout:g} s ({tries})")
         if isinstance(exc, openai.APIConnectionError):
@@ -356,9 +504,3 @@ class OpenAIChatModel(BaseChatModel):
                 await client.close()
         await super().aclose()
 
-
-def _rejects_structured_output(exc: LLMRequestError) -> bool:
-    text = str(exc).lower()
-    return exc.status_code in (400, 422) and any(
-        word in text for word in ("response_format", "json_schema", "structured_output", "guided")
-    )

@@ -83,4 +83,25 @@ def make_chat_model(spec: str, options: LLMOptions, *, base_url: str | None = No
     cache: Any = (str(options.cache_path) if options.cache_path else True) if options.use_cache else None
     if "cache" in params or not params:
         shared["cache"] = cache
-    return get_chat_model(spec, **shared, **options.provider_options)
+    return get_chat_model(spec, **shared, **_provider_options(options.provider_options, params))
+
+
+def _provider_options(given: dict[str, Any], params: Any) -> dict[str, Any]:
+    """The ``--llm-option`` values for one provider: a job may use models of several providers, so an
+    option another provider takes is left out here; one that no provider takes stays (and is refused)."""
+    if not params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(given)
+    elsewhere = _options_of_other_providers()
+    return {k: v for k, v in given.items() if k in params or k not in elsewhere}
+
+
+def _options_of_other_providers() -> set[str]:
+    from lalm_bench.llm.registry import _factory, known_providers
+
+    names: set[str] = set()
+    for provider in known_providers():
+        try:
+            names |= set(inspect.signature(_factory(provider)).parameters)
+        except (ImportError, TypeError, ValueError):  # a provider that cannot even be imported here
+            continue
+    return names

@@ -18,6 +18,23 @@ from lalm_bench.llm.util import redact_url
 
 log = logging.getLogger("lalm_bench.llm")
 
+#: Characters per allowed token beyond which a reply cannot come from a model honouring ``max_tokens``
+#: (real tokens average about 4 characters); longer replies fail the step instead of being stored.
+CHARS_PER_TOKEN = 32
+MIN_REPLY_CHARS = 16_384
+#: The longest reply kept when the request set no ``max_tokens``.
+MAX_REPLY_CHARS = 1_000_000
+#: What an error keeps of a reply that was too long.
+KEPT_CHARS = 2_000
+
+
+def reply_char_limit(max_tokens: int | None) -> int:
+    """The most characters a reply may have for a request with ``max_tokens``."""
+    if max_tokens is None:
+        return MAX_REPLY_CHARS
+    return min(MAX_REPLY_CHARS, max(MIN_REPLY_CHARS, int(max_tokens) * CHARS_PER_TOKEN))
+
+
 REPAIR_PROMPT = (
     "Your previous reply could not be used: {error}.\n"
     "Reply again with the corrected JSON only (no prose, no code fences), matching this JSON schema:\n"
@@ -152,6 +169,16 @@ class BaseChatModel:
         comp = await self._complete(messages, sampling, schema)
         self.stats.prompt_tokens += comp.usage.prompt_tokens
         self.stats.completion_tokens += comp.usage.completion_tokens
+        limit = reply_char_limit(sampling.max_tokens)
+        if len(comp.text) > limit:
+            exc = LLMResponseError(
+                f"{self.name}: a reply of {len(comp.text):,} characters, more than the {limit:,} a reply of at most "
+                f"max_tokens={sampling.max_tokens} tokens can hold; not stored",
+                raw_text=comp.text[:KEPT_CHARS] + f"… [cut: {len(comp.text):,} characters in all]",
+            )
+            exc.attempts = comp.attempts
+            exc.usage = Usage(comp.usage.prompt_tokens, comp.usage.completion_tokens)
+            raise exc
         return comp
 
     async def _chat_uncached(
@@ -177,7 +204,17 @@ class BaseChatModel:
                     REPAIR_PROMPT.format(error=err, schema=json.dumps(strict_json_schema(schema))),
                 ),
             ]
-            comp = await self._completion(repair, sampling, schema)
+            try:
+                comp = await self._completion(repair, sampling, schema)
+            except LLMError as failed:
+                spent = failed.usage if isinstance(failed.usage, Usage) else Usage()
+                failed.attempts = attempts + int(failed.attempts or 0)
+                failed.usage = Usage(
+                    usage.prompt_tokens + spent.prompt_tokens, usage.completion_tokens + spent.completion_tokens
+                )
+                if isinstance(failed, LLMResponseError):
+                    failed.raw_texts = [*texts, *failed.raw_texts]
+                raise
             usage.prompt_tokens += comp.usage.prompt_tokens
             usage.completion_tokens += comp.usage.completion_tokens
             attempts += comp.attempts

@@ -335,8 +335,8 @@ class FaultInjector:
                 break
         with self._lock:
             self.counts[kind] += 1
-        if kind == "500":
-            return error(500, "injected server error")
+        if kind == "500":  # numbered: a transient error, not one that repeats word for word
+            return error(500, f"injected server error #{self.counts[kind]}")
         if kind == "429":
             return error(429, "injected rate limit", retry_after=0)
         if kind == "drop":

@@ -185,8 +185,8 @@ class TransformersChatModel(BaseChatModel):
     def _generate(self, messages: list[Message], sampling: Sampling) -> Completion:
         conversation, audios = build_conversation(messages)
         with self._lock:
-            # Imported under the lock: threads importing torch/transformers for the first time at once break
-            # transformers' lazy attributes ("module 'transformers' has no attribute 'set_seed'").
+            # Imported under the lock: transformers replaces its module in sys.modules while it is
+            # first imported, and a second thread importing it then gets the stale, empty one.
             import torch
             import transformers
 

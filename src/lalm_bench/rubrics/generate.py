@@ -202,9 +202,22 @@ class GenerateJob:
             for run in self.runs:
                 if run.log is not None:
                     run.log.close()
+            self._refresh_manifests()
             for m in self.models.values():  # their HTTP clients belong to this event loop
                 with contextlib.suppress(Exception):
                     await m.aclose()
+
+    def _refresh_manifests(self) -> None:
+        """Providers learn during a run (a structured-output mode the server rejected): record what was used."""
+        from lalm_bench.llm import describe_model
+
+        info = {spec: describe_model(m) for spec, m in self.models.items()}
+        if info == self.model_info:
+            return
+        self.model_info = info
+        for run in self.runs:
+            if run.folder.manifest_path.exists():
+                run.folder.write_manifest(self._manifest(run))
 
     def close(self) -> None:
         """Release every run folder and close the models (idempotent)."""

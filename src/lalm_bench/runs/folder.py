@@ -23,6 +23,7 @@ from lalm_bench.errors import InputError, OutputExistsError, RunLockedError, res
 LOCK_NAME = ".lock"
 OWNER_NAME = ".lock.owner"
 ASIDE_NAME = ".replaced"
+STAGING_NAME = ".replaced.partial"
 #: Settings recorded for information only: a change does not make the run another run.
 INFORMATIONAL = ("base_url", "base_urls")
 
@@ -155,12 +156,17 @@ class RunFolder:
 
     # -- --overwrite without losing a finished run -----------------------------------------------
     def _move_aside(self, paths: list[Path]) -> None:
+        # Files go into a staging folder that becomes .replaced/ in one rename: a kill in between
+        # leaves either the staging folder (old files only, put back on the next acquire) or the
+        # complete .replaced/, never a mix that recovery could confuse with the new run.
         aside = self.folder / ASIDE_NAME
+        staging = self.folder / STAGING_NAME
         if aside.exists():
             shutil.rmtree(aside)
-        aside.mkdir()
+        staging.mkdir(exist_ok=True)
         for p in paths:
-            os.replace(p, aside / p.name)
+            os.replace(p, staging / p.name)
+        os.replace(staging, aside)
         self._aside = aside
 
     def record_written(self) -> None:
@@ -169,16 +175,26 @@ class RunFolder:
             shutil.rmtree(self._aside, ignore_errors=True)
             self._aside = None
 
+    def _home(self, name: str) -> Path:
+        """Where a file moved aside came from (``extra`` files may lie outside the run folder)."""
+        return next((p for p in (self.log_path, self.manifest_path, *self.extra) if p.name == name), self.folder / name)
+
     def _restore_aside(self) -> None:
         assert self._aside is not None
         for p in self._aside.iterdir():
-            os.replace(p, self.folder / p.name)
+            os.replace(p, self._home(p.name))
         self._aside.rmdir()
         self._aside = None
         print(f"warning: the new run wrote nothing; the earlier run in {self.folder} is kept", file=sys.stderr)
 
     def _recover_aside(self) -> None:
-        """A ``.replaced/`` left by a killed overwrite: keep it only while the new log is empty."""
+        """What a killed overwrite left: a half-made move is undone; a ``.replaced/`` is kept only while
+        the new log holds no record."""
+        staging = self.folder / STAGING_NAME
+        if staging.is_dir():
+            for p in staging.iterdir():
+                os.replace(p, self._home(p.name))
+            staging.rmdir()
         aside = self.folder / ASIDE_NAME
         if not aside.is_dir():
             return
@@ -186,6 +202,6 @@ class RunFolder:
         if self.log_path.exists() and b"\n" in self.log_path.read_bytes()[:1_000_000]:
             self.record_written()
         else:
-            for p in (self.log_path, self.manifest_path):
+            for p in (self.log_path, self.manifest_path):  # the new run's (a run without records writes no extra)
                 p.unlink(missing_ok=True)
             self._restore_aside()
