@@ -148,6 +148,20 @@ def test_retries_on_5xx_429_and_dropped_connection(server):
     assert model.stats.retries == 4 and model.stats.http_attempts == 5
 
 
+def test_a_dropped_last_attempt_after_answers_fails_the_item_not_the_job(server):
+    from lalm_bench.llm.steps import is_fatal
+
+    server.script(error(500, "first"), error(503), dropped())
+    model = model_for(server, max_attempts=3)
+    with pytest.raises(LLMServerError, match="dropped on the last of 3 attempts.*answered earlier") as info:
+        ask(model)
+    assert not is_fatal(info.value)  # only a server that never answered stops the job
+    server.script(dropped(), dropped(), dropped())
+    with pytest.raises(LLMUnreachableError) as info:
+        ask(model_for(server, max_attempts=3))
+    assert is_fatal(info.value)
+
+
 def test_retry_on_timeout(server):
     server.script(slow(30), "after timeout")
     model = model_for(server, timeout=0.3)

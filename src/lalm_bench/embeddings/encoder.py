@@ -122,6 +122,7 @@ class Embedder:
     _load_record: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _deviation: dict[str, Any] | None = field(default=None, init=False, repr=False)
     _cache_note: str | None = field(default=None, init=False, repr=False)
+    _closed_cache_dir: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -227,7 +228,7 @@ class Embedder:
             dimension=self._dim,
             cache={
                 "enabled": self.use_cache and key is not None,
-                "directory": str(self._cache.directory) if self._cache else None,
+                "directory": str(self._cache.directory) if self._cache else self._closed_cache_dir,
                 "hits": self.cache_hits,
                 "misses": self.cache_misses,
                 **({"note": self._cache_note} if self._cache_note else {}),
@@ -363,7 +364,8 @@ class Embedder:
         }
 
     def close(self) -> None:
-        """Close the cache connection (the model stays loaded)."""
+        """Close the cache connection (the model stays loaded; :meth:`info` still describes the cache)."""
         if self._cache is not None:
+            self._closed_cache_dir = str(self._cache.directory)
             self._cache.close()
             self._cache = None

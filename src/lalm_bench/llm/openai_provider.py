@@ -59,9 +59,7 @@ _RANK = {"json_schema": 0, "vllm": 0, "json_object": 1, "none": 2}
 TRANSIENT_5XX = (502, 503, 504)
 #: Words in an error message that mean the server rejected the structured-output request itself.
 _STRUCTURED_WORDS = ("response_format", "json_schema", "json_object", "structured_output", "guided_json", "guided")
-SCHEMA_PROMPT = (
-    "Reply with one JSON object only (no prose, no code fences) that matches this JSON schema:\n{schema}"
-)
+SCHEMA_PROMPT = "Reply with one JSON object only (no prose, no code fences) that matches this JSON schema:\n{schema}"
 
 
 def to_openai_content(message: Message) -> str | list[dict[str, Any]]:
@@ -356,8 +354,10 @@ class OpenAIChatModel(BaseChatModel):
         def should_retry(exc: BaseException) -> bool:
             if not _is_retryable(exc):
                 return False
-            if isinstance(exc, openai.APIStatusError) and structured and rejects_structured_output(
-                self._server_message(exc, limit=None)
+            if (
+                isinstance(exc, openai.APIStatusError)
+                and structured
+                and rejects_structured_output(self._server_message(exc, limit=None))
             ):
                 return False  # a rejected response_format is not retried as such, whatever the status
             key = None
@@ -388,6 +388,7 @@ class OpenAIChatModel(BaseChatModel):
             )
 
         attempts = 0
+        answered = False  # the server answered some attempt: a later dropped connection is not "unreachable"
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.max_attempts) | out_of_time,  # type: ignore[operator]
@@ -400,15 +401,18 @@ class OpenAIChatModel(BaseChatModel):
                     attempts += 1
                     self.stats.http_attempts += 1
                     try:
-                        response = await client.chat.completions.create(
-                            model=self.model, messages=payload, **kwargs
-                        )
+                        response = await client.chat.completions.create(model=self.model, messages=payload, **kwargs)
+                    except openai.APIStatusError:
+                        answered = True
+                        raise
                     except ValueError as exc:  # json.JSONDecodeError: an empty or non-JSON 200 body
+                        answered = True
                         body = str(getattr(exc, "doc", "") or "")
                         raise _BadReply("empty body" if not body.strip() else "not JSON", body) from None
+                    answered = True
                     comp = self._to_completion(response, attempts)
         except openai.APIError as exc:
-            err = self._map_error(exc, attempts, repeated=repeated[0])
+            err = self._map_error(exc, attempts, repeated=repeated[0], answered=answered)
             err.attempts = attempts
             err.status_code = getattr(exc, "status_code", None)
             if structured and isinstance(exc, openai.APIStatusError):
@@ -455,7 +459,7 @@ class OpenAIChatModel(BaseChatModel):
         text = " ".join(str(msg if msg else getattr(exc, "message", exc)).split())
         return scrub(text, self._secret)[:limit]
 
-    def _map_error(self, exc: Exception, attempts: int, *, repeated: bool = False) -> LLMError:
+    def _map_error(self, exc: Exception, attempts: int, *, repeated: bool = False, answered: bool = False) -> LLMError:
         import openai
 
         url = redact_url(self.base_url)
@@ -467,6 +471,11 @@ class OpenAIChatModel(BaseChatModel):
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
             reason = scrub(first_line(cause), self._secret)[:200]
+            if answered:  # reachable, but this request kept failing: the item fails, the job goes on
+                return LLMServerError(
+                    f"{self.name}: the connection to {url} dropped on the last of {tries} ({reason}); "
+                    "the server answered earlier attempts"
+                )
             return LLMUnreachableError(
                 f"{self.name}: cannot reach the server at {url} after {tries} ({reason}); is it running?"
             )
@@ -481,21 +490,13 @@ class OpenAIChatModel(BaseChatModel):
                 )
                 return LLMAuthError(f"{self.name}: {url} refused the API key (HTTP {status}): {hint}")
             if status == 429:
-                return LLMRateLimitError(
-                    f"{self.name}: rate-limited by {url} (HTTP 429) after {tries}: {msg}"
-                )
+                return LLMRateLimitError(f"{self.name}: rate-limited by {url} (HTTP 429) after {tries}: {msg}")
             if status >= 500:
-                return LLMServerError(
-                    f"{self.name}: server error from {url} (HTTP {status}) after {tries}: {msg}"
-                )
+                return LLMServerError(f"{self.name}: server error from {url} (HTTP {status}) after {tries}: {msg}")
             if status == 404:
-                return LLMRequestError(
-                    f"{self.name}: HTTP 404 from {url}: {msg} (wrong model name or base URL?)"
-                )
+                return LLMRequestError(f"{self.name}: HTTP 404 from {url}: {msg} (wrong model name or base URL?)")
             return LLMRequestError(f"{self.name}: {url} rejected the request (HTTP {status}): {msg}")
-        return LLMResponseError(
-            f"{self.name}: bad reply from {url}: {scrub(first_line(exc), self._secret)[:300]}"
-        )
+        return LLMResponseError(f"{self.name}: bad reply from {url}: {scrub(first_line(exc), self._secret)[:300]}")
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
@@ -503,4 +504,3 @@ class OpenAIChatModel(BaseChatModel):
             with contextlib.suppress(RuntimeError):  # its event loop is gone
                 await client.close()
         await super().aclose()
-

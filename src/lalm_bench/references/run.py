@@ -85,9 +85,14 @@ def run_references(
     plan = plan or plan_inputs(config)
     config = replace(config, split=plan.label)
     table = plan.load(config)
+    owned = embedder is None
     if embedder is None:
         embedder = build_embedder(config.embedding, progress=progress)
-    result = measure_agreement(table, config, embedder, plan.dataset)
+    try:
+        result = measure_agreement(table, config, embedder, plan.dataset)
+    finally:
+        if owned:
+            embedder.close()
     result.plan = plan
     return result
 

@@ -86,9 +86,14 @@ def run_compare(
 
     t0 = time.perf_counter()
     rubrics = rubrics if rubrics is not None else load_inputs(config)
+    owned = embedder is None
     if embedder is None:
         embedder = build_embedder(config.embedding, progress=progress)
-    out = compare_rubrics({r.label: list(r.items) for r in rubrics}, embedder, parse_threshold(config.threshold))
+    try:
+        out = compare_rubrics({r.label: list(r.items) for r in rubrics}, embedder, parse_threshold(config.threshold))
+    finally:
+        if owned:
+            embedder.close()  # type: ignore[union-attr]
     for entry, r in zip(out["rubrics"], rubrics, strict=True):
         entry.update(r.identity())
     info = getattr(embedder, "info", None)

@@ -49,6 +49,13 @@ def load_predictions(
     required = [id_column, text_column] + ([category_column] if require_category else []) + list(extra.values())
     require_columns(df, required, path)
     ids = df[id_column]
+    nested = ids.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+    if nested.any():
+        example = ids[nested].iloc[0]
+        raise InputError(
+            f"{path}: column {id_column!r} holds {type(example).__name__} values in {int(nested.sum())} row(s) "
+            f"(e.g. {str(example)[:60]}); an id must be a single string or number"
+        )
     if ids.isna().any():
         raise InputError(f"{path}: {int(ids.isna().sum())} row(s) have no {id_column!r}")
     dup = ids[ids.duplicated(keep=False)]

@@ -125,6 +125,7 @@ def run_similarity(
         )
         matching["noise_2"] = report2
 
+    owned = embedder is None
     if embedder is None:
         embedder = build_embedder(config.embedding, progress=progress)
     n = len(merged)
@@ -134,6 +135,8 @@ def run_similarity(
         rows2 = np.flatnonzero(np.array([t is not None for t in text2.tolist()], dtype=bool))
         texts += [str(t) for t in text2[rows2].tolist()]
     enc = embedder.encode(texts)
+    if owned:
+        embedder.close()  # the vectors are in memory; release the cache (its WAL is checkpointed)
     u, inv = enc.unique_embeddings, enc.inverse
     rows = np.arange(n)
     noise_u, audio_u = inv[rows], inv[rows + n]
