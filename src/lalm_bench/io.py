@@ -397,3 +397,24 @@ def remove_sqlite_files(path: Path) -> list[Path]:
             f.unlink()
             gone.append(f)
     return gone
+
+
+def sqlite_retry(step: Any, *, timeout_s: float) -> Any:
+    """``step()``, run again while SQLite reports the database locked or busy, until ``timeout_s``.
+
+    Setting up a new cache (WAL mode, tables, version) in two processes at once can fail at once with
+    "database is locked": SQLite skips the busy handler where waiting could deadlock."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    delay = 0.02
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(0.5, delay * 2)

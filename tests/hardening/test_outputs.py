@@ -106,21 +106,29 @@ def _limit_file_size(limit: int):
 
 
 def test_a_plot_that_fails_to_write_leaves_no_json_either(tmp_path, run_cli):
+    import pandas as pd
+
+    rows = {"id": ["a", "b", "c", "d"], "category": ["sound"] * 4}
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    pd.DataFrame({**rows, "model_output": ["dog", "rain", "car", "bird"]}).to_parquet(inputs / "n.parquet")
+    pd.DataFrame({**rows, "model_output": ["a dog", "rain", "a car", "birds"]}).to_parquet(inputs / "a.parquet")
+    sim = [*SIM, "--noise-file", inputs / "n.parquet", "--audio-file", inputs / "a.parquet"]
     ref_json, ref_png = tmp_path / "ref.json", tmp_path / "ref.png"
-    code, _, err = run_cli(*SIM, "--no-embedding-cache", "--output", ref_json, "--plot", ref_png)
+    code, _, err = run_cli(*sim, "--no-embedding-cache", "--output", ref_json, "--plot", ref_png)
     assert code == 0, err
     json_size, png_size = ref_json.stat().st_size, ref_png.stat().st_size
     assert json_size < png_size  # the JSON fits under the limit below, the PNG does not
     out, plot = tmp_path / "r.json", tmp_path / "r.png"
     proc = run_cli_subprocess(
-        *SIM, "--no-embedding-cache", "--output", out, "--plot", plot,
+        *sim, "--no-embedding-cache", "--output", out, "--plot", plot,
         cwd=tmp_path, preexec=_limit_file_size((json_size + png_size) // 2),
     )  # fmt: skip
     _one_error(proc.returncode, proc.stderr, f"cannot write {plot}", "File too large", "no output was written")
     assert not out.exists() and not plot.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staged leftovers
     # and the rerun is not refused: nothing exists
-    code, _, err = run_cli(*SIM, "--no-embedding-cache", "--output", out, "--plot", plot)
+    code, _, err = run_cli(*sim, "--no-embedding-cache", "--output", out, "--plot", plot)
     assert code == 0, err
     assert out.exists() and plot.exists()
 

@@ -192,7 +192,7 @@ def test_invalid_replies_and_server_errors_are_judge_errors(setup, run_cli):
     dup = {"verdicts": [{"id": "C1", "reason": "r", "verdict": "met"}] * 4}
     llm.fail[BASELINE[NAMES[0]]] = _missing_c2  # invalid once: the repair retry succeeds
     llm.fail[BASELINE[NAMES[1]]] = lambda k: completion(json.dumps(dup))  # invalid twice: judge error
-    llm.fail[BASELINE[NAMES[3]]] = lambda k: error(500) if k <= 2 else None  # retried, then fine
+    llm.fail[BASELINE[NAMES[3]]] = lambda k: error(500, f"busy {k}") if k <= 2 else None  # retried, then fine
     ref = MADE_UP[NAMES[2]][3]
     llm.fail[ref] = lambda k: error(503)  # fails after the retries: judge error
     code, _, err = run_cli(*args())

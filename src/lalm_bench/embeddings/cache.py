@@ -33,6 +33,7 @@ from lalm_bench.io import (
     remove_sqlite_files,
     set_sqlite_version,
     sqlite_damage,
+    sqlite_retry,
     sqlite_schema_version,
 )
 
@@ -139,7 +140,8 @@ class EmbeddingCache:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(self.path, timeout=120, isolation_level=None)
                 self._conn.execute("PRAGMA busy_timeout = 120000")
-                self._conn.execute("PRAGMA journal_mode = WAL")
+                conn = self._conn
+                sqlite_retry(lambda: conn.execute("PRAGMA journal_mode = WAL"), timeout_s=120)
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             if self._conn is not None:
                 sqlite_schema_version(

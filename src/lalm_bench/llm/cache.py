@@ -36,6 +36,7 @@ from lalm_bench.io import (
     remove_sqlite_files,
     set_sqlite_version,
     sqlite_damage,
+    sqlite_retry,
     sqlite_schema_version,
 )
 from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
@@ -152,15 +153,22 @@ class ResponseCache:
                 self._conn = sqlite3.connect(
                     str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
                 )
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-            if self._conn is not None:
+                conn = self._conn
+
+                def setup() -> None:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    sqlite_schema_version(
+                        conn, version=SCHEMA_VERSION, tables=("responses",), path=self.path, what="LLM response cache"
+                    )
+                    conn.execute(_SCHEMA)
+                    set_sqlite_version(conn, SCHEMA_VERSION)
+
+                sqlite_retry(setup, timeout_s=busy_timeout_s)
+            if self._conn is not None and read_only:
                 sqlite_schema_version(
                     self._conn, version=SCHEMA_VERSION, tables=("responses",), path=self.path, what="LLM response cache"
                 )
-            if self._conn is not None and not read_only:
-                self._conn.execute(_SCHEMA)
-                set_sqlite_version(self._conn, SCHEMA_VERSION)
         except InputError as exc:
             self._close_quietly()
             raise LLMConfigError(str(exc)) from None
