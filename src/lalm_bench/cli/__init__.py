@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from lalm_bench.cli import accuracy as _accuracy  # noqa: F401  (registers the command)
 from lalm_bench.cli import cache as _cache  # noqa: F401  (registers the command)
 from lalm_bench.cli import clotho_refs as _clotho_refs  # noqa: F401  (registers the command)
 from lalm_bench.cli import data as _data  # noqa: F401  (registers the command)

@@ -1,0 +1,280 @@
+"""The items of an accuracy run: prediction files read and joined, choices and gold answers checked.
+
+An item is scored when it has at least two choices and its ``answer`` equals exactly one of them
+after whitespace and case normalisation; every other item is counted under a reason
+(:data:`NOT_SCORED_REASONS`), never scored. Item fields (category, question, choices, answer, audio
+path) come from the audio file, the reference; the controls must carry the same choices and answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig
+from lalm_bench.datasets.predictions import PredictionFile, join_predictions, read_predictions
+from lalm_bench.errors import InputError
+
+MISSING_CATEGORY = "(missing)"
+NOT_SCORED_REASONS = (
+    "fewer-than-two-choices",  # open questions (MMAU-Pro stores their reference answer as one choice)
+    "no-answer",  # the gold answer is null or blank
+    "answer-not-in-choices",
+    "answer-matches-several-choices",  # two choices read the same once normalised
+    "choices-differ-between-files",  # a control was asked other choices (or has another answer)
+)
+COLUMNS_HINT = (
+    "accuracy needs each item's choices and correct answer in every file "
+    "(--choices-column, --answer-column); similarity needs only the answers"
+)
+
+
+@dataclass
+class Items:
+    """The scored items (parallel lists) and the accounting of the rest."""
+
+    ids: list[Any]
+    categories: list[str]
+    questions: list[str] | None  # None: no question column
+    choices: list[list[str]]
+    gold: list[int]
+    clusters: list[str]
+    answers: dict[str, list[str | None]]  # condition -> answer per scored item (None: no answer)
+    not_scored: dict[str, int]
+    not_scored_items: list[dict[str, Any]]
+    matching: dict[str, Any]
+    cluster_info: dict[str, Any]
+    files: dict[str, Path]
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def norm(text: Any) -> str:
+    """Whitespace- and case-normalised text (how ``answer`` is matched to a choice)."""
+    return " ".join(str(text).split()).casefold()
+
+
+class _NotAList:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def as_list(value: Any) -> list[Any] | _NotAList | None:
+    """A list cell as a Python list: Parquet lists (numpy arrays), lists, tuples, or JSON text of a list
+    (what CSV files and ``predict`` write for columns Parquet cannot hold). ``None`` for a missing cell."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list(value)
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return _NotAList(value)
+        return parsed if isinstance(parsed, list) else _NotAList(value)
+    if isinstance(value, str) and not value.strip():
+        return None
+    return _NotAList(value)
+
+
+def _choice_lists(pf: PredictionFile, column: str) -> list[list[str] | None]:
+    out: list[list[str] | None] = []
+    bad: list[Any] = []
+    for value in pf.frame["choices"].tolist():
+        lst = as_list(value)
+        if isinstance(lst, _NotAList):
+            bad.append(lst.value)
+            out.append(None)
+        else:
+            out.append(None if lst is None else ["" if _is_missing(c) else str(c) for c in lst])
+    if bad:
+        example = repr(bad[0])
+        example = example if len(example) <= 60 else example[:57] + "..."
+        raise InputError(
+            f"{pf.path}: column {column!r} must hold lists of choices (Parquet lists or JSON text of a list); "
+            f"found {type(bad[0]).__name__} in {len(bad)} row(s), e.g. {example}"
+        )
+    return out
+
+
+def _cluster_key(value: Any) -> str | None:
+    lst = as_list(value)
+    if isinstance(lst, _NotAList):
+        lst = [lst.value]
+    paths = sorted({str(p) for p in (lst or []) if not _is_missing(p) and str(p).strip()})
+    return json.dumps(paths, ensure_ascii=False) if paths else None
+
+
+def load_items(config: AccuracyConfig) -> Items:
+    """Read every condition's file, join them on the id column and sort the items into scored and not."""
+    files = config.files()
+    required = {"choices": config.choices_column, "answer": config.answer_column}
+    preds: list[PredictionFile] = []
+    for name, path in files:
+        reference = name == REFERENCE
+        req = dict(required)
+        opt: dict[str, str] = {}
+        if reference:
+            req["category"] = config.category_column
+            for key, col, default in (
+                ("question", config.question_column, "question"),
+                ("audio", config.audio_column, "audio_path"),
+            ):
+                if col is None:
+                    opt[key] = default
+                else:
+                    req[key] = col
+        else:
+            opt["category"] = config.category_column
+        preds.append(
+            read_predictions(
+                path,
+                name=name,
+                id_column=config.id_column,
+                text_column=config.text_column,
+                required=req,
+                optional=opt,
+                hint=COLUMNS_HINT,
+            )
+        )
+    choice_lists = {p.name: _choice_lists(p, config.choices_column) for p in preds}
+    merged, matching = join_predictions(preds)
+    ref = preds[0]
+    names = [p.name for p in preds]
+    # positions of the joined rows in each file (the join keeps the first file's order)
+    pos = {p.name: p.frame.reset_index().set_index("id").loc[merged["id"], "index"].to_numpy() for p in preds}
+
+    categories_all = [MISSING_CATEGORY if _is_missing(c) else str(c) for c in merged[f"category_{REFERENCE}"]]
+    matching["category_mismatches"] = {}
+    for p in preds[1:]:
+        col = f"category_{p.name}"
+        if col in merged.columns:
+            other = [MISSING_CATEGORY if _is_missing(c) else str(c) for c in merged[col]]
+            matching["category_mismatches"][p.name] = sum(a != b for a, b in zip(categories_all, other, strict=True))
+        else:
+            matching["category_mismatches"][p.name] = None
+    matching["category_from"] = REFERENCE
+
+    has_question = "question" in ref.present
+    has_audio = "audio" in ref.present
+    reasons: Counter[str] = Counter()
+    not_scored_items: list[dict[str, Any]] = []
+    keep: list[int] = []
+    gold: list[int] = []
+    for row in range(len(merged)):
+        chs = choice_lists[REFERENCE][pos[REFERENCE][row]]
+        answer = merged.at[row, f"answer_{REFERENCE}"]
+        reason = None
+        if chs is None or len(chs) < 2:
+            reason = "fewer-than-two-choices"
+        elif _is_missing(answer) or not str(answer).strip():
+            reason = "no-answer"
+        else:
+            matches = [i for i, c in enumerate(chs) if norm(c) == norm(answer)]
+            if not matches:
+                reason = "answer-not-in-choices"
+            elif len(matches) > 1:
+                reason = "answer-matches-several-choices"
+            else:
+                normed = [norm(c) for c in chs]
+                for name in names[1:]:
+                    other = choice_lists[name][pos[name][row]]
+                    other_answer = merged.at[row, f"answer_{name}"]
+                    if (
+                        other is None
+                        or [norm(c) for c in other] != normed
+                        or _is_missing(other_answer)
+                        or norm(other_answer) != norm(answer)
+                    ):
+                        reason = "choices-differ-between-files"
+                        break
+        if reason is None:
+            keep.append(row)
+            gold.append(matches[0])
+        else:
+            reasons[reason] += 1
+            not_scored_items.append({"id": _plain(merged.at[row, "id"]), "reason": reason})
+
+    rows = np.asarray(keep, dtype=np.int64)
+    ids = [_plain(v) for v in merged["id"].to_numpy()[rows]] if len(rows) else []
+    categories = [categories_all[r] for r in keep]
+    choices = [choice_lists[REFERENCE][pos[REFERENCE][r]] or [] for r in keep]
+    questions = (
+        ["" if _is_missing(q) else str(q) for q in merged[f"question_{REFERENCE}"].to_numpy()[rows]]
+        if has_question
+        else None
+    )
+    answers = {
+        name: [None if _is_missing(t) else str(t) for t in merged[f"text_{name}"].to_numpy()[rows]] for name in names
+    }
+    keys = [_cluster_key(v) for v in merged[f"audio_{REFERENCE}"].to_numpy()[rows]] if has_audio else [None] * len(keep)
+    no_audio = sum(k is None for k in keys)
+    clusters = [k if k is not None else f"item:{i!r}" for k, i in zip(keys, ids, strict=True)]
+    audio_col = (config.audio_column or "audio_path") if has_audio else None
+    cluster_info: dict[str, Any] = {
+        "column": audio_col,
+        "clusters": len(set(clusters)),
+        "items_without_audio_path": no_audio,
+        "note": (
+            f"items sharing an audio path (the sorted list of {audio_col!r}) form one cluster; items without "
+            "one are their own cluster"
+            if has_audio
+            else "no audio column: every item is its own cluster (items sharing a clip would make the CIs too narrow)"
+        ),
+    }
+    notes: list[str] = []
+    if not has_audio:
+        notes.append(
+            f"{ref.path} has no audio column ({config.audio_column or 'audio_path'}): CIs treat every item as "
+            "independent; give --audio-column so that items sharing a clip are resampled together"
+        )
+    if not has_question:
+        notes.append(
+            f"{ref.path} has no question column: the fallback reads answers without the question "
+            "(the embedding thresholds were calibrated with it)"
+        )
+    if any(matching["unmatched"].values()):
+        parts = ", ".join(f"{n}: {k}" for n, k in matching["unmatched"].items() if k)
+        notes.append(f"rows without a partner in every file were left out ({parts})")
+    mism = {n: k for n, k in matching["category_mismatches"].items() if k}
+    if mism:
+        notes.append(
+            "categories differ between files for "
+            + ", ".join(f"{k} item(s) of {n}" for n, k in mism.items())
+            + f" (categories are taken from the {REFERENCE} file)"
+        )
+    if reasons.get("choices-differ-between-files"):
+        notes.append(
+            f"{reasons['choices-differ-between-files']} item(s) have other choices or another answer in a control "
+            "file than in the audio file: not scored"
+        )
+    return Items(
+        ids=ids,
+        categories=categories,
+        questions=questions,
+        choices=choices,
+        gold=gold,
+        clusters=clusters,
+        answers=answers,
+        not_scored={r: reasons[r] for r in NOT_SCORED_REASONS if reasons[r]},
+        not_scored_items=not_scored_items,
+        matching=matching,
+        cluster_info=cluster_info,
+        files={p.name: p.path for p in preds},
+        notes=notes,
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,150 @@
+"""Human-facing output of the choice-level probe: terminal tables and a plot (no computation)."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from lalm_bench.accuracy.scoring import RELIANCE
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f}"
+
+
+def _acc(d: dict[str, Any], key: str = "accuracy", ci: str = "ci95") -> str:
+    ci95 = d.get(ci)
+    span = f" [{_pct(ci95[0])}, {_pct(ci95[1])}]" if ci95 else ""
+    return f"{_pct(d.get(key))}{span}"
+
+
+def _diff(cmp: dict[str, Any]) -> str:
+    d, ci = cmp.get("difference"), cmp.get("ci95")
+    if d is None:
+        return "–"
+    span = f" [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]" if ci else ""
+    return f"{100 * d:+.1f}{span}"
+
+
+def _rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    overall = {
+        "count": result["scored"],
+        "chance_accuracy": result["chance_accuracy"],
+        "conditions": result["conditions"],
+        "comparisons": result["comparisons"],
+        "reliance": result["reliance"]["counts"],
+    }
+    return [("overall", overall), *result["by_category"].items()]
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    """Accuracy per category and condition, each control against audio, item labels, how answers were
+    read, warnings (tables without vertical rules, to fit 80 columns)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    names = list(result["conditions"])
+    m = result["matching"]
+    not_scored = ", ".join(f"{k} {r}" for r, k in result["not_scored"].items() if k) or "none"
+    console.print(f"matched {m['matched']} ids; scored {result['scored']} items (not scored: {not_scored})")
+    rows = _rows(result)
+
+    def table(title: str, columns: list[str], no_wrap: tuple[str, ...] = ()) -> Table:
+        t = Table(title=title, box=box.SIMPLE_HEAD)
+        t.add_column("category")
+        for col in columns:
+            t.add_column(col, justify="right", no_wrap=col in no_wrap)
+        return t
+
+    acc = table("accuracy % [95% CI], unparsed answers count as wrong", ["n", "chance", *names], tuple(names))
+    for i, (name, g) in enumerate(rows):
+        acc.add_row(
+            name,
+            str(g["count"]),
+            _pct(g["chance_accuracy"]),
+            *(_acc(g["conditions"][c]) for c in names),
+            end_section=i == 0,
+        )
+    console.print(acc)
+
+    for control in names[1:]:
+        delta = "Δ % [95% CI]"
+        t = table(f"{control} vs audio: accuracy difference ({control} − audio), McNemar, flips",
+                  [delta, "p", "p Holm", "flip %", "agree %"], (delta,))  # fmt: skip
+        for i, (name, g) in enumerate(rows):
+            cmp = g["comparisons"][control]
+            t.add_row(
+                name,
+                _diff(cmp),
+                cmp.get("mcnemar_p_text") or "–",
+                cmp.get("mcnemar_p_holm_text") or "–",
+                _pct(cmp.get("flip_rate")),
+                _pct(cmp.get("agreement")),
+                end_section=i == 0,
+            )
+        console.print(t)
+
+    headers = ["needs audio", "answerable w/o", "harmed by audio", "wrong everywhere"]
+    rel = table("items by reliance (right or wrong with audio × right under some control)", headers)
+    for i, (name, g) in enumerate(rows):
+        rel.add_row(name, *(str(g["reliance"][label]) for label in RELIANCE), end_section=i == 0)
+    console.print(rel)
+
+    reading = Table(title="how the answers were read", box=box.SIMPLE_HEAD)
+    reading.add_column("condition")
+    for col in ("rules", "embedding", "llm", "unparsed %", "acc. over parsed %"):
+        reading.add_column(col, justify="right", no_wrap=col.startswith("acc"))
+    for c in names:
+        d = result["conditions"][c]
+        reading.add_row(
+            c,
+            str(d["methods"]["rules"]),
+            str(d["methods"]["embedding"]),
+            str(d["methods"]["llm"]),
+            _pct(d["unparsed_rate"]),
+            _acc(d, "accuracy_parsed", "accuracy_parsed_ci95"),
+        )
+    console.print(reading)
+    for c in names:
+        reasons = result["conditions"][c]["unparsed_reasons"]
+        if reasons:
+            console.print(f"unparsed {c}: " + ", ".join(f"{r} {k}" for r, k in reasons.items()))
+    for w in result["warnings"]:
+        console.print(f"[yellow]warning: {w}[/yellow]")
+
+
+def plot_accuracy(result: dict[str, Any], fh: IO[bytes]) -> None:
+    """Accuracy per category (overall first) per condition with 95% CIs; chance as a black dash. PNG into ``fh``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(result["conditions"])
+    rows = _rows(result)
+    k = len(names)
+    width = 0.8 / k
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.55 * k * len(rows) + 2.5), 4.8))
+    pos = np.arange(len(rows))
+    colors = plt.get_cmap("tab10")
+    for j, c in enumerate(names):
+        x = pos - 0.4 + width * (j + 0.5)
+        ds = [g["conditions"][c] for _, g in rows]
+        acc = np.array([np.nan if d["accuracy"] is None else d["accuracy"] for d in ds])
+        lo = np.array([d["ci95"][0] if d.get("ci95") else np.nan for d in ds])
+        hi = np.array([d["ci95"][1] if d.get("ci95") else np.nan for d in ds])
+        err = np.vstack([np.nan_to_num(acc - lo), np.nan_to_num(hi - acc)])
+        ax.bar(x, acc, width, color=colors(j), label=c, yerr=err, capsize=2, error_kw={"linewidth": 0.8})
+    chance = [g["chance_accuracy"] for _, g in rows]
+    ax.hlines(chance, pos - 0.42, pos + 0.42, colors="black", linestyles="--", linewidth=1.2, label="chance (mean 1/k)")
+    ax.set_xticks(pos, [f"{n}\n(n={g['count']})" for n, g in rows], rotation=30, ha="right")
+    ax.set_ylim(0, 1.18)  # headroom for the legend above bars at 100%
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_ylabel("accuracy (unparsed = wrong)")
+    ax.set_title("accuracy per category and condition, 95% CIs clustered by audio clip")
+    ax.legend(loc="upper right", fontsize="small", ncol=min(k + 1, 4))
+    fig.tight_layout()
+    fig.savefig(fh, format="png", dpi=120)
+    plt.close(fig)

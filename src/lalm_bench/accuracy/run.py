@@ -1,0 +1,269 @@
+"""The choice-level listening probe: is the answer still right when the audio is gone?
+
+Reads the prediction files of every condition, reads which choice each answer picked
+(:mod:`lalm_bench.accuracy.reading`), and scores accuracy per condition with clustered CIs, each
+control against ``audio`` (paired difference, McNemar, flips), per category, and a reliance label
+per item (:mod:`lalm_bench.accuracy.scoring`). Writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from lalm_bench.accuracy import scoring
+from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig
+from lalm_bench.accuracy.extract import (
+    CALIBRATION_MODEL,
+    DEFAULT_MIN_MARGIN,
+    DEFAULT_MIN_SIMILARITY,
+    PROMPT_VERSION,
+)
+from lalm_bench.accuracy.items import NOT_SCORED_REASONS, Items, load_items
+from lalm_bench.accuracy.reading import ModelFactory, is_calibration_model, read_answers
+from lalm_bench.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lalm_bench.embeddings import Embedder
+    from lalm_bench.llm.base import ChatModel
+    from lalm_bench.llm.options import LLMOptions
+
+FORMAT = "lalm-bench/accuracy/1"
+
+
+class AccuracyResult(BaseModel):
+    """What ``accuracy`` writes as JSON; :meth:`table` is the per-item table of ``--items``."""
+
+    format: str = FORMAT
+    scored: int
+    not_scored: dict[str, int]
+    chance_accuracy: float | None
+    conditions: dict[str, dict[str, Any]]
+    comparisons: dict[str, dict[str, Any]]
+    by_category: dict[str, dict[str, Any]]
+    reliance: dict[str, Any]
+    extraction: dict[str, Any]
+    matching: dict[str, Any]
+    clusters: dict[str, Any]
+    warnings: list[str]
+    items: list[dict[str, Any]]
+    not_scored_items: list[dict[str, Any]]
+    manifest: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="python")
+
+    def table(self) -> pd.DataFrame:
+        """One row per scored item: ``id``, ``category``, ``gold``, ``n_choices``, per condition ``choice_<c>``
+        (0-based, null when unparsed), ``method_<c>``, ``rule_<c>``, ``correct_<c>``, then ``reliance``."""
+        import pandas as pd
+
+        names = list(self.conditions)
+        columns = ["id", "category", "gold", "n_choices"]
+        for c in names:
+            columns += [f"choice_{c}", f"method_{c}", f"rule_{c}", f"correct_{c}"]
+        columns.append("reliance")
+        df = pd.DataFrame(self.items, columns=columns)
+        for col in ["gold", "n_choices", *(f"choice_{c}" for c in names)]:
+            df[col] = df[col].astype("Int64")
+        for c in names:
+            df[f"correct_{c}"] = df[f"correct_{c}"].astype(bool)
+        return df
+
+    def subset(self, label: str) -> list[Any]:
+        """The ids of the items labelled ``label`` (``needs-audio`` …), in file order."""
+        return [row["id"] for row in self.items if row["reliance"] == label]
+
+
+def default_model_factory(spec: str, llm: LLMOptions) -> ChatModel:
+    from lalm_bench.llm.options import make_chat_model
+
+    return make_chat_model(spec, llm)
+
+
+def run_accuracy(
+    config: AccuracyConfig,
+    *,
+    embedder: Embedder | None = None,
+    model_factory: ModelFactory | None = None,
+    progress: bool = True,
+) -> AccuracyResult:
+    """Run the choice-level probe (no files written). ``embedder`` / ``model_factory`` replace the ones
+    the config describes (the embedder is built, and the LLM asked, only for answers the rules leave open)."""
+    from lalm_bench.manifest import build_manifest
+
+    t0 = time.perf_counter()
+    items = load_items(config)
+    if not len(items):
+        reasons = ", ".join(f"{k} {r}" for r, k in items.not_scored.items()) or "no rows"
+        raise InputError(f"nothing to score: no item has two or more choices with its answer among them ({reasons})")
+    used: dict[str, Embedder] = {}
+
+    def make_embedder() -> Embedder:
+        if embedder is not None:
+            used["embedder"] = embedder
+        else:
+            from lalm_bench.embeddings.options import build_embedder
+
+            used["embedder"] = build_embedder(config.embedding, progress=progress)
+        return used["embedder"]
+
+    def make_model() -> ChatModel:
+        assert config.llm_model is not None
+        return (model_factory or default_model_factory)(config.llm_model, config.llm)
+
+    reading = read_answers(
+        items.answers,
+        items.choices,
+        items.questions,
+        extractor=config.extractor,
+        min_similarity=config.min_similarity,
+        min_margin=config.min_margin,
+        embedder_factory=make_embedder,
+        model_factory=make_model,
+        concurrency=config.llm.concurrency,
+        progress=progress,
+    )
+    names = list(items.answers)
+    ex = reading.extractions
+    gold = np.asarray(items.gold, dtype=np.int64)
+    choice = {c: np.array([-1 if e.choice is None else e.choice for e in ex[c]], dtype=np.int64) for c in names}
+    correct = {c: choice[c] == gold for c in names}
+    methods: dict[str, list[str]] = {c: [str(e.method) for e in ex[c]] for c in names}
+    rules = {c: [e.rule for e in ex[c]] for c in names}
+    missing = {c: np.array([a is None for a in items.answers[c]], dtype=bool) for c in names}
+    n_choices = np.array([len(ch) for ch in items.choices], dtype=np.float64)
+    clusters = np.asarray(items.clusters, dtype=object)
+    categories = np.asarray(items.categories, dtype=object)
+    labels = np.asarray(scoring.reliance_labels(correct[REFERENCE], [correct[c] for c in names[1:]]), dtype=object)
+
+    def group(mask: np.ndarray) -> dict[str, Any]:
+        return scoring.group_stats(
+            mask, names, correct, choice, methods, rules, missing, n_choices, clusters, labels,
+            config.bootstrap, config.seed,
+        )  # fmt: skip
+
+    overall = group(np.ones(len(items), dtype=bool))
+    by_category = {cat: group(categories == cat) for cat in sorted(set(items.categories))}
+    scoring.add_holm(overall, by_category)
+
+    extraction, warnings = _extraction_info(config, items, reading, used.get("embedder"))
+    rows = _item_rows(items, names, choice, methods, rules, correct, labels)
+    manifest = build_manifest(
+        "accuracy",
+        config.parameters(),
+        inputs=list(items.files.values()),
+        model=used["embedder"].info() if "embedder" in used else None,
+        extraction=extraction,
+        statistics={
+            "accuracy_ci": "stats.describe(binary=True): Wilson interval, cluster-Wilson when clustered by audio clip",
+            "difference_ci": "stats.paired_difference: items (or clip clusters) resampled jointly",
+            "mcnemar": "exact two-sided binomial test of audio_only_right vs control_only_right",
+            "holm": "mcnemar_p_holm: overall across controls; per category across categories (per control)",
+            "bootstrap": config.bootstrap,
+            "seed": config.seed,
+        },
+        wall_seconds=round(time.perf_counter() - t0, 3),
+    )
+    return AccuracyResult(
+        scored=len(items),
+        not_scored={r: items.not_scored.get(r, 0) for r in NOT_SCORED_REASONS},
+        chance_accuracy=overall["chance_accuracy"],
+        conditions=overall["conditions"],
+        comparisons=overall["comparisons"],
+        by_category=by_category,
+        reliance={
+            "counts": overall["reliance"],
+            "right_under_a_control": overall["reliance"]["answerable-without-audio"]
+            + overall["reliance"]["harmed-by-audio"],
+            "definition": {
+                "needs-audio": "right with audio, wrong (or unparsed) under every control",
+                "answerable-without-audio": "right with audio and right under at least one control",
+                "harmed-by-audio": "wrong (or unparsed) with audio, right under at least one control",
+                "wrong-everywhere": "wrong (or unparsed) under every condition",
+            },
+        },
+        extraction=extraction,
+        matching=items.matching,
+        clusters=items.cluster_info,
+        warnings=warnings,
+        items=rows,
+        not_scored_items=items.not_scored_items,
+        manifest=manifest,
+    )
+
+
+def _extraction_info(
+    config: AccuracyConfig, items: Items, reading: Any, embedder: Embedder | None
+) -> tuple[dict[str, Any], list[str]]:
+    warnings = list(items.notes)
+    info: dict[str, Any] = {
+        "extractor": config.extractor,
+        "pipeline": "rules; answers in which the rules find no option (rule no-option) go to the fallback "
+        + {"embedding": "(nearest choice by cosine)", "llm": "(LLM pick)", "none": "(none: they stay unparsed)"}[
+            config.extractor
+        ],
+        "fallback": reading.fallback,
+    }
+    if config.extractor == "embedding":
+        model = embedder.info()["name"] if embedder is not None else config.embedding.model
+        calibrated = is_calibration_model(str(model))
+        defaults = (config.min_similarity, config.min_margin) == (DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_MARGIN)
+        info["embedding"] = {
+            "model": model,
+            "min_similarity": config.min_similarity,
+            "min_margin": config.min_margin,
+            "thresholds": "the calibrated defaults" if defaults else "given (--min-similarity/--min-margin)",
+            "calibration_model": CALIBRATION_MODEL,
+            "calibrated_for_this_model": calibrated and defaults,
+        }
+        if not calibrated and defaults and reading.fallback.get("answers_sent"):
+            warnings.append(
+                f"the embedding thresholds ({config.min_similarity}, margin {config.min_margin}) were calibrated "
+                f"with {CALIBRATION_MODEL}, not {model}: {reading.fallback.get('resolved', 0)} of "
+                f"{reading.fallback['answers_sent']} fallback answers were read with uncalibrated thresholds "
+                f"(use --model {CALIBRATION_MODEL}, or recalibrate with benchmarks/extractor_calibration.py "
+                "and pass --min-similarity/--min-margin)"
+            )
+    if config.extractor == "llm":
+        info["llm"] = {"model": config.llm_model, "prompt_version": PROMPT_VERSION, **reading.fallback.get("llm", {})}
+        failed = info["llm"].get("failed", 0)
+        if failed:
+            warnings.append(
+                f"{failed} LLM choice pick(s) failed and count as unparsed (llm-failed); rerun to retry them "
+                "(successful picks come from the response cache)"
+            )
+    return info, warnings
+
+
+def _item_rows(
+    items: Items,
+    names: list[str],
+    choice: dict[str, np.ndarray],
+    methods: dict[str, list[str]],
+    rules: dict[str, list[str | None]],
+    correct: dict[str, np.ndarray],
+    labels: np.ndarray,
+) -> list[dict[str, Any]]:
+    rows = []
+    for i, item_id in enumerate(items.ids):
+        row: dict[str, Any] = {
+            "id": item_id,
+            "category": items.categories[i],
+            "gold": items.gold[i],
+            "n_choices": len(items.choices[i]),
+        }
+        for c in names:
+            k = int(choice[c][i])
+            row[f"choice_{c}"] = None if k < 0 else k
+            row[f"method_{c}"] = methods[c][i]
+            row[f"rule_{c}"] = rules[c][i]
+            row[f"correct_{c}"] = bool(correct[c][i])
+        row["reliance"] = str(labels[i])
+        rows.append(row)
+    return rows
