@@ -154,7 +154,7 @@ def test_a_dropped_last_attempt_after_answers_fails_the_item_not_the_job(server)
 
     server.script(error(500, "first"), error(503), dropped())
     model = model_for(server, max_attempts=3)
-    with pytest.raises(LLMServerError, match="dropped on the last of 3 attempts.*answered earlier") as info:
+    with pytest.raises(LLMServerError, match=r"dropped on the last of 3 attempts.*answered earlier") as info:
         ask(model)
     assert not is_fatal(info.value)  # only a server that never answered stops the job
     server.script(dropped(), dropped(), dropped())
