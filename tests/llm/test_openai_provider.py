@@ -24,7 +24,8 @@ from lalm_bench.llm import (
     Sampling,
     TextPart,
 )
-from lalm_bench.llm.openai_provider import OpenAIChatModel, _retry_after_s
+from lalm_bench.llm.openai_provider import OpenAIChatModel
+from lalm_bench.llm.openai_transport import _retry_after_s
 from lalm_bench.llm.testserver import completion, dropped, error, slow
 from tests.llm.helpers import FAST, Criteria, make_wav, model_for, run
 

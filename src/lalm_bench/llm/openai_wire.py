@@ -1,0 +1,105 @@
+"""What goes over the wire to an OpenAI-compatible server: messages, sampling, structured-output modes, replies."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
+from lalm_bench.llm.provider import Completion
+from lalm_bench.llm.structured import schema_name, strict_json_schema
+
+StructuredMode = Literal["json_schema", "vllm", "json_object", "none"]
+STRUCTURED_MODES: tuple[str, ...] = ("json_schema", "vllm", "json_object", "none")
+#: What a structured call falls back to when the server rejects a mode.
+FALLBACK: dict[str, StructuredMode] = {"json_schema": "json_object", "vllm": "json_object", "json_object": "none"}
+_RANK = {"json_schema": 0, "vllm": 0, "json_object": 1, "none": 2}
+#: Words in an error message that mean the server rejected the structured-output request itself.
+_STRUCTURED_WORDS = ("response_format", "json_schema", "json_object", "structured_output", "guided_json", "guided")
+SCHEMA_PROMPT = "Reply with one JSON object only (no prose, no code fences) that matches this JSON schema:\n{schema}"
+
+
+def to_openai_content(message: Message) -> str | list[dict[str, Any]]:
+    """A message's ``content``: a plain string for one text part, else a list of parts."""
+    if len(message.content) == 1 and isinstance(message.content[0], TextPart):
+        return message.content[0].text
+    parts: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, AudioPart):
+            data = base64.b64encode(part.data).decode("ascii")
+            parts.append({"type": "input_audio", "input_audio": {"data": data, "format": part.format}})
+        else:
+            parts.append({"type": "text", "text": part.text})
+    return parts
+
+
+def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    return [{"role": m.role, "content": to_openai_content(m)} for m in messages]
+
+
+def sampling_kwargs(sampling: Sampling) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"temperature": sampling.temperature}
+    if sampling.top_p is not None:
+        kwargs["top_p"] = sampling.top_p
+    if sampling.max_tokens is not None:
+        kwargs["max_tokens"] = sampling.max_tokens
+    if sampling.seed is not None:
+        kwargs["seed"] = sampling.seed
+    return kwargs
+
+
+def response_format_for(schema: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": schema_name(schema), "strict": True, "schema": strict_json_schema(schema)},
+    }
+
+
+def with_schema_prompt(messages: list[Message], schema: type[BaseModel]) -> list[Message]:
+    """``messages`` with the JSON schema spelled out at the end of the last user message (for servers
+    that cannot enforce it)."""
+    import json
+
+    note = TextPart(SCHEMA_PROMPT.format(schema=json.dumps(strict_json_schema(schema))))
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role == "user":
+            msg = messages[i]
+            return [*messages[:i], Message(msg.role, (*msg.content, note)), *messages[i + 1 :]]
+    return [*messages, Message("user", (note,))]
+
+
+def rejects_structured_output(message: str) -> bool:
+    """Whether a server's error message says it cannot take the structured-output request."""
+    text = message.lower()
+    return any(word in text for word in _STRUCTURED_WORDS)
+
+
+class _BadReply(Exception):
+    """A 200 reply that is no chat completion (empty, not JSON, or JSON of another shape)."""
+
+    def __init__(self, reason: str, body: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.body = body
+
+
+def to_completion(response: Any, attempts: int) -> Completion:
+    """The :class:`Completion` in a chat-completions reply; ``_BadReply`` when it holds none."""
+    try:
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        finish_reason = choice.finish_reason
+    except (AttributeError, IndexError, TypeError):
+        raise _BadReply("JSON that is not a chat completion", str(response)[:4000]) from None
+    if not isinstance(text, str):
+        raise _BadReply("a message content that is not text", str(text)[:4000])
+    usage = Usage()
+    raw_usage = getattr(response, "usage", None)
+    if raw_usage is not None:
+        try:
+            usage = Usage(int(raw_usage.prompt_tokens or 0), int(raw_usage.completion_tokens or 0))
+        except (AttributeError, TypeError, ValueError):
+            usage = Usage()
+    return Completion(text=text, usage=usage, attempts=attempts, finish_reason=finish_reason)

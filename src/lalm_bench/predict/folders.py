@@ -1,0 +1,128 @@
+"""The run folders of a ``predict`` call: each condition's settings, lock and log, and the other conditions' logs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError
+from lalm_bench.predict.config import AUDIO_CONDITIONS, condition_files, runs_folder
+from lalm_bench.predict.schema import TRANSPORT_OPTIONS, PredictRecord, RunSettings
+from lalm_bench.runs import RunFolder, RunLog, read_records
+from lalm_bench.runs.folder import INFORMATIONAL, settings_diff
+
+if TYPE_CHECKING:
+    from lalm_bench.predict.job import PredictJob
+
+MISMATCH_KEY = "category|number of audio files"
+
+
+@dataclasses.dataclass
+class ConditionRun:
+    condition: str
+    folder: RunFolder
+    settings: RunSettings
+    parquet: Path
+    manifest: Path
+    latest: dict[str, PredictRecord]  # item id -> its latest record (the whole log)
+    resumed: bool
+    resumed_from: int = 0
+    new: list[PredictRecord] = dataclasses.field(default_factory=list)
+    log: RunLog[PredictRecord] | None = None
+
+
+def run_settings(job: PredictJob, condition: str, benchmark_sha256: str) -> RunSettings:
+    """What identifies the run of ``condition``: a rerun with the same settings resumes it."""
+    cfg = job.cfg
+    assert job.benchmark is not None
+    from lalm_bench.llm.util import redact_url
+
+    sends = condition in AUDIO_CONDITIONS
+    return RunSettings(
+        condition=condition,
+        model=cfg.model,
+        benchmark_sha256=benchmark_sha256,
+        columns=job.benchmark.columns,
+        prompt_name=job.template.name if cfg.prompt_template is None else "file",
+        prompt_version=job.template.version,
+        prompt_sha256=job.template.sha256,
+        system_prompt=cfg.system_prompt,
+        seed=cfg.seed,
+        temperature=cfg.sampling.temperature,
+        top_p=cfg.sampling.top_p,
+        max_tokens=cfg.sampling.max_tokens,
+        provider_options={k: v for k, v in cfg.llm.provider_options.items() if k not in TRANSPORT_OPTIONS},
+        max_audio_seconds=cfg.max_audio_seconds if sends else None,
+        sample_rate=cfg.sample_rate if sends else None,
+        noise_dbfs=cfg.noise_dbfs if condition == "noise" else None,
+        mismatch_key=MISMATCH_KEY if condition == "mismatched" else None,
+        base_urls=[redact_url(u) for u in cfg.llm.base_urls],
+    )
+
+
+def open_run(job: PredictJob, condition: str, settings: RunSettings) -> ConditionRun:
+    """Lock the run folder of ``condition``, check its settings and read its log back (to resume)."""
+    parquet, manifest = condition_files(job.output.path, condition)
+    folder = RunFolder(runs_folder(job.output.path) / condition).acquire()
+    try:
+        wanted = settings.model_dump(mode="json")
+        old = folder.read_settings()
+        diff = settings_diff(old, wanted, INFORMATIONAL) if old is not None else []
+        if diff and not job.output.overwrite:
+            raise OutputExistsError(
+                f"{folder.folder}: its run was made with other settings ({'; '.join(diff)}); pass "
+                "--overwrite to redo it, or write elsewhere with another --output"
+            )
+        resume = folder.check(wanted, overwrite=job.output.overwrite, kind="predict run")
+        records = (
+            read_records(folder.log_path, PredictRecord, key=lambda r: r.key, what="predict record") if resume else []
+        )
+        latest: dict[str, PredictRecord] = {}
+        for r in records:
+            if r.id not in job.by_id or r.condition != condition:
+                raise InputError(
+                    f"{folder.log_path}: holds item {r.id!r} ({r.condition}), which is not in {job.cfg.benchmark} "
+                    f"under {condition}; pass --overwrite to redo the run"
+                )
+            if r.id not in latest or r.attempt > latest[r.id].attempt:
+                latest[r.id] = r
+        if not resume and not job.output.overwrite:
+            existing = [str(p) for p in (parquet, manifest) if p.exists()]
+            if existing:
+                raise OutputExistsError(
+                    f"output exists: {', '.join(existing)} and {folder.folder} holds no run that made it "
+                    "(pass --overwrite to replace it)"
+                )
+    except BaseException:
+        folder.release()
+        raise
+    run = ConditionRun(condition, folder, settings, parquet, manifest, latest, resume)
+    run.resumed_from = sum(it.id in latest for it in job.selection)
+    return run
+
+
+def other_conditions(job: PredictJob) -> dict[str, dict[str, PredictRecord]]:
+    """Records of the other conditions of this output stem made with the same model and prompts (for the
+    canary); read without the lock, torn lines ignored."""
+    out: dict[str, dict[str, PredictRecord]] = {}
+    root = runs_folder(job.output.path)
+    if not job.runs or not root.is_dir():
+        return out
+    ours = job.runs[0].settings.shared()
+    mine = {r.condition for r in job.runs}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in mine):
+        try:
+            settings = RunSettings.model_validate(json.loads((folder / "run.json").read_text("utf-8"))["settings"])
+            if settings.shared() != ours or settings.condition != folder.name:
+                continue
+            records = read_records(folder / "log.jsonl", PredictRecord, repair=False)
+        except (OSError, ValueError, KeyError, TypeError, LalmBenchError):
+            continue
+        latest: dict[str, PredictRecord] = {}
+        for r in records:
+            if r.id not in latest or r.attempt > latest[r.id].attempt:
+                latest[r.id] = r
+        out[settings.condition] = {it.id: latest[it.id] for it in job.selection if it.id in latest}
+    return out

@@ -1,0 +1,308 @@
+"""What a ``predict`` call returns: counts per condition, the canary, the manifests and the Parquet-ready tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, PrivateAttr
+
+from lalm_bench.errors import LalmBenchError
+from lalm_bench.predict.folders import ConditionRun, other_conditions
+from lalm_bench.predict.schema import PredictRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lalm_bench.predict.job import PredictJob
+
+FORMAT = "lalm-bench/predict/1"
+#: Columns ``predict`` adds to the benchmark's (a benchmark column of the same name is kept as ``benchmark_<name>``).
+OUTPUT_COLUMNS = (
+    "model_output",
+    "condition",
+    "seed",
+    "audio_sha256",
+    "audio_seconds",
+    "audio_original_seconds",
+    "audio_truncated",
+    "audio_parts",
+    "mismatched_with",
+    "finish_reason",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_s",
+    "cached",
+    "attempt",
+    "error",
+    "audio_sent",
+)
+UUID_NOTE = (
+    "no multimodal uuid is sent; vLLM then keys its media cache on the audio bytes, so different audio never "
+    "shares a cache entry"
+)
+
+
+class ConditionSummary(BaseModel):
+    """Counts of one condition; ``processed``/``new_ok``/``new_failed``/``cache_hits`` cover this call only."""
+
+    condition: str
+    parquet: str
+    manifest: str
+    folder: str
+    items: int
+    ok: int
+    failed: int
+    resumed_from: int
+    processed: int
+    new_ok: int
+    new_failed: int
+    retried: int
+    cache_hits: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class PredictResult(BaseModel):
+    """What a ``predict`` call produced: counts per condition, the serving canary, the manifests; the tables
+    to write are in :meth:`frames`."""
+
+    format: str = FORMAT
+    model: str
+    conditions: list[ConditionSummary]
+    canary: dict[str, Any]
+    manifests: dict[str, dict[str, Any]]
+    warnings: list[str]
+    _frames: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """``{condition: table}``: the benchmark's columns and :data:`OUTPUT_COLUMNS`, one row per selected item."""
+        return dict(self._frames)
+
+    @property
+    def processed(self) -> int:
+        return sum(c.processed for c in self.conditions)
+
+    @property
+    def processed_ok(self) -> int:
+        return sum(c.new_ok for c in self.conditions)
+
+
+def _common_manifest(job: PredictJob) -> dict[str, Any]:
+    import numpy as np
+    import soundfile
+
+    cfg = job.cfg
+    assert job.benchmark is not None
+    return {
+        "model": {"spec": cfg.model, "servers": job.model_info},
+        "prompt": job.template.describe(),
+        "system_prompt": cfg.system_prompt,
+        "sampling": {**dataclasses.asdict(cfg.sampling), "seed": cfg.seed},
+        "seeds": {
+            "seed": cfg.seed,
+            "request": "sent as the request's seed",
+            "noise": "PCG64 seeded by SHA-256 of JSON ['lalm-bench', 'noise/v1', seed, item id, file index]",
+            "mismatch": "one seeded random cycle per group (category and number of audio files)",
+        },
+        "noise": {
+            "level": "rms-matched per channel to the real clip as sent"
+            if cfg.noise_dbfs is None
+            else f"{cfg.noise_dbfs} dBFS RMS (full scale 1.0)",
+            "dbfs": cfg.noise_dbfs,
+            "kind": "white Gaussian, same frames, sample rate and channels as the real clip as sent",
+        },
+        "audio": {
+            "root": str(cfg.root),
+            "sent_as": "16-bit PCM WAV, base64 input_audio part(s) before the prompt text",
+            "sample_rate": cfg.sample_rate,
+            "max_seconds": cfg.max_audio_seconds,
+            "multimodal_uuid": None,
+            "uuid_note": UUID_NOTE,
+            "preflight": job.preflight,
+        },
+        "columns": job.benchmark.columns,
+        "selection": {"start": cfg.start, "limit": cfg.limit, "items": len(job.selection)},
+        "libraries": {
+            "numpy": np.__version__,
+            "soundfile": soundfile.__version__,
+            "libsndfile": getattr(soundfile, "__libsndfile_version__", None),
+        },
+    }
+
+
+def _inputs(job: PredictJob) -> list[str | Path]:
+    template = [job.cfg.prompt_template] if job.cfg.prompt_template is not None else []
+    return [job.cfg.benchmark, *template]
+
+
+def run_manifest(job: PredictJob, run: ConditionRun) -> dict[str, Any]:
+    """The manifest of a condition's run folder (``run.json``), written when its run starts."""
+    from lalm_bench.manifest import build_manifest
+
+    return build_manifest(
+        "predict",
+        job.cfg.parameters(),
+        inputs=_inputs(job),
+        condition=run.condition,
+        settings=run.settings.model_dump(mode="json"),
+        **_common_manifest(job),
+        log=run.folder.log_path.name,
+    )
+
+
+def build_result(job: PredictJob) -> PredictResult:
+    """The counts, canary, manifests and tables of every condition, from its whole log."""
+    from lalm_bench.manifest import build_manifest
+    from lalm_bench.predict.canary import serving_canary
+
+    for run in job.runs:
+        missing = [it.id for it in job.selection if it.id not in run.latest]
+        if missing:  # only after a fatal stop, which raises before this
+            raise LalmBenchError(f"{run.condition}: {len(missing)} items have no record; rerun to resume")
+    by_condition = {r.condition: {it.id: r.latest[it.id] for it in job.selection} for r in job.runs}
+    canary = serving_canary({**other_conditions(job), **by_condition})
+    canary["compared_from_earlier_calls"] = sorted(set(canary["conditions"]) - set(by_condition))
+    common = _common_manifest(job)
+    summaries, manifests, frames = [], {}, {}
+    renamed = _renamed(job)
+    if renamed:
+        names = ", ".join(f"{a} -> {b}" for a, b in renamed.items())
+        job.warnings.append(f"benchmark columns named like output columns were renamed: {names}")
+    for run in job.runs:
+        latest = [run.latest[it.id] for it in job.selection]
+        new = run.new
+        replies = [r.reply for r in new if r.reply is not None]
+        summary = ConditionSummary(
+            condition=run.condition,
+            parquet=str(run.parquet),
+            manifest=str(run.manifest),
+            folder=str(run.folder.folder),
+            items=len(latest),
+            ok=sum(r.status == "ok" for r in latest),
+            failed=sum(r.status == "failed" for r in latest),
+            resumed_from=run.resumed_from,
+            processed=len(new),
+            new_ok=sum(r.status == "ok" for r in new),
+            new_failed=sum(r.status == "failed" for r in new),
+            retried=sum(r.attempt > 1 for r in new),
+            cache_hits=sum(s.cached for s in replies),
+            prompt_tokens=sum(s.prompt_tokens for s in replies if not s.cached),
+            completion_tokens=sum(s.completion_tokens for s in replies if not s.cached),
+        )
+        summaries.append(summary)
+        frames[run.condition], encoded = _frame(job, latest, renamed)
+        counts = summary.model_dump(exclude={"condition", "parquet", "manifest", "folder"})
+        counts["failed_audio"] = sum(r.failed_step == "audio" for r in latest)
+        counts["failed_request"] = sum(r.failed_step == "request" for r in latest)
+        manifests[run.condition] = build_manifest(
+            "predict",
+            job.cfg.parameters(),
+            inputs=_inputs(job),
+            condition=run.condition,
+            output=str(run.parquet),
+            settings=run.settings.model_dump(mode="json"),
+            **common,
+            renamed_columns=renamed,
+            json_encoded_columns=encoded,
+            counts=counts,
+            canary=canary,
+            run_folder=str(run.folder.folder),
+            wall_seconds=round(time.perf_counter() - job.started, 3),
+        )
+    result = PredictResult(
+        model=job.cfg.model,
+        conditions=summaries,
+        canary=canary,
+        manifests=manifests,
+        warnings=list(job.warnings),
+    )
+    result._frames = frames
+    return result
+
+
+def _renamed(job: PredictJob) -> dict[str, str]:
+    assert job.benchmark is not None
+    taken = set(map(str, job.benchmark.frame.columns))
+    out = {}
+    for c in OUTPUT_COLUMNS:
+        if c in taken:
+            new = f"benchmark_{c}"
+            while new in taken:
+                new = f"benchmark_{new}"
+            out[c] = new
+    return out
+
+
+def _frame(job: PredictJob, records: list[PredictRecord], renamed: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """The output table and the benchmark columns that had to become JSON text (mixed types Parquet
+    cannot hold, e.g. a string in one row and a list in another)."""
+    import pandas as pd
+
+    assert job.benchmark is not None
+    rows = [it.row for it in job.selection]
+    frame = job.benchmark.frame.iloc[rows].reset_index(drop=True).rename(columns=renamed)
+    if job.benchmark.columns["category"] is None and "category" not in frame.columns:
+        frame["category"] = pd.Series([None] * len(frame), dtype=object)  # what `similarity` reads
+    cols: dict[str, list[Any]] = {c: [] for c in OUTPUT_COLUMNS}
+    for r in records:
+        reply = r.reply
+        answered = r.status == "ok" and reply is not None
+        cols["model_output"].append(r.model_output if r.status == "ok" else None)
+        cols["condition"].append(r.condition)
+        cols["seed"].append(r.seed)
+        cols["audio_sha256"].append(",".join(a.sha256 for a in r.audio) or None)
+        cols["audio_seconds"].append(r.audio_seconds)
+        cols["audio_original_seconds"].append(
+            None if r.failed_step == "audio" else float(sum(a.original_seconds for a in r.audio))
+        )
+        cols["audio_truncated"].append(None if r.failed_step == "audio" else any(a.truncated for a in r.audio))
+        cols["audio_parts"].append(None if r.failed_step == "audio" else len(r.audio))
+        cols["mismatched_with"].append(r.mismatched_with)
+        cols["finish_reason"].append(reply.finish_reason if answered and reply else None)
+        cols["prompt_tokens"].append(reply.prompt_tokens if answered and reply else None)
+        cols["completion_tokens"].append(reply.completion_tokens if answered and reply else None)
+        cols["latency_s"].append(reply.seconds if reply is not None else None)
+        cols["cached"].append(reply.cached if reply is not None else None)
+        cols["attempt"].append(r.attempt)
+        cols["error"].append(r.error)
+        cols["audio_sent"].append(json.dumps([a.model_dump(mode="json") for a in r.audio]))
+    dtypes = {
+        "prompt_tokens": "Int64",
+        "completion_tokens": "Int64",
+        "audio_parts": "Int64",
+        "seed": "int64",
+        "attempt": "int64",
+        "audio_seconds": "float64",
+        "audio_original_seconds": "float64",
+        "latency_s": "float64",
+        "audio_truncated": "boolean",
+        "cached": "boolean",
+    }
+    encoded = _parquet_ready(frame)
+    for c in OUTPUT_COLUMNS:
+        frame[c] = pd.Series(cols[c], dtype=dtypes.get(c, object))
+    return frame, encoded
+
+
+def _parquet_ready(frame: pd.DataFrame) -> list[str]:
+    """Turn (in place) the columns pyarrow cannot convert into JSON text; return their names."""
+    import pyarrow as pa
+
+    from lalm_bench.io import dumps_strict
+
+    encoded = []
+    for col in frame.columns:
+        try:
+            pa.Table.from_pandas(frame[[col]], preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            frame[col] = [None if _is_missing(v) else dumps_strict(v, indent=None) for v in frame[col].tolist()]
+            encoded.append(str(col))
+    return encoded
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)

@@ -1,0 +1,169 @@
+"""What a judge run writes and returns: its files, the summary and tables from the whole log, its manifest."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from lalm_bench.rubrics.judge import prompts
+from lalm_bench.rubrics.judge.config import REFERENCES
+from lalm_bench.rubrics.judge.schema import JudgeRecord
+from lalm_bench.rubrics.judge.scoring import AGGREGATION_RULE, score_rows, summarize, verdict_rows
+
+if TYPE_CHECKING:
+    from lalm_bench.rubrics.judge.job import JudgeJob
+
+FORMAT = "lalm-bench/rubrics-judge/1"
+SUMMARY_NAME = "summary.json"
+TABLE_NAMES = ("scores", "verdicts")
+
+
+def output_files(folder: Path, table_format: str) -> dict[str, Path]:
+    """The files a judge run writes into its folder at the end of every call."""
+    ext = "parquet" if table_format == "parquet" else "csv"
+    return {"summary": folder / SUMMARY_NAME, **{t: folder / f"{t}.{ext}" for t in TABLE_NAMES}}
+
+
+class JudgeResult(BaseModel):
+    """The summary (written as ``summary.json``), the per-caption and per-rating rows, and what this
+    call did (``call``: units processed, judge errors among them, units resumed from the log)."""
+
+    format: str = FORMAT
+    summary: dict[str, Any]
+    scores: list[dict[str, Any]]
+    verdicts: list[dict[str, Any]]
+    call: dict[str, int]
+
+
+def run_manifest(job: JudgeJob, **extra: Any) -> dict[str, Any]:
+    """The manifest of the run (``run.json``, and the summary's ``manifest``); ``extra`` adds keys."""
+    from lalm_bench.manifest import build_manifest
+
+    cfg, clipset, rubric = job.cfg, job.clipset, job.rubric
+    assert clipset is not None and rubric is not None and job.settings is not None
+    inputs: list[str | Path] = [rubric.path, clipset.csv_path, *(s.path for s in job.systems if s.path)]
+    return build_manifest(
+        "rubrics judge",
+        parameters=cfg.parameters(),
+        inputs=inputs,
+        model={"judges": list(cfg.judges), "providers": job.model_info},
+        settings=job.settings.model_dump(mode="json"),
+        prompt_version=prompts.PROMPT_VERSION,
+        rubric=rubric.identity(),
+        dataset={
+            "name": "clotho",
+            "split": cfg.clips.split,
+            "csv": str(clipset.csv_path),
+            "audio_dir": str(clipset.audio_dir),
+            "revision": clipset.revision,
+            "start": cfg.clips.start,
+            "limit": cfg.clips.limit,
+            "clips": len(job.clips),
+        },
+        log=job.folder.log_path.name if job.folder else "log.jsonl",
+        **extra,
+    )
+
+
+def build_result(job: JudgeJob) -> JudgeResult:
+    """The summary and the tables, from every record of the log."""
+    cfg, rubric = job.cfg, job.rubric
+    assert rubric is not None
+    weights = [float(it["weight"]) for it in rubric.items]
+    order = {u.key(): i for i, u in enumerate(job.units)}
+    records = sorted(job.records, key=lambda r: order[r.key()])
+    names = [s.name for s in job.systems]
+    scoring = summarize(
+        records,
+        weights=weights,
+        systems=names,
+        judges=list(cfg.judges),
+        policy=cfg.cannot_assess,
+        bootstrap=cfg.bootstrap,
+        seed=cfg.seed,
+    )
+    summary = scoring.summary
+    criteria = [{"index": i, **it} for i, it in enumerate(rubric.items)]
+    for entry, item in zip(summary["criteria"], criteria, strict=True):
+        entry["criterion"] = item["criterion"]
+        entry["weight"] = item["weight"]
+    for entry, s in zip(summary["systems"], job.systems, strict=True):
+        entry["kind"] = "references" if s.name == REFERENCES else "captions"
+        entry["file"] = str(s.path) if s.path else None
+        entry["inputs"] = s.counts
+        entry["tokens"] = _tokens([r for r in records if r.system == s.name])
+    new = job.records[job.resumed :]
+    kinds = Counter(r.error_kind for r in records if r.status == "error")
+    ceiling = next((e for e in summary["systems"] if e["name"] == REFERENCES), None)
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "prompt_version": prompts.PROMPT_VERSION,
+        "complete": len(records) == len(job.units),
+        "rubric": {**rubric.identity(), "criteria": criteria},
+        "policy": {
+            "cannot_assess": cfg.cannot_assess,
+            "score": "weight of met criteria / weight of assessed criteria, per caption; "
+            + (
+                "cannot_assess counts as not met"
+                if cfg.cannot_assess == "fail"
+                else "cannot_assess leaves numerator and denominator"
+            ),
+            "aggregation": AGGREGATION_RULE,
+            "judge_errors": "a caption with a judge error on any criterion has no score (counted, never 0)",
+            "system_score": "mean over clips of the clip's mean caption score; CI clustered by clip",
+            "evidence": "the clip's reference captions but one: a judged reference is never its own "
+            "evidence; a model caption sees all but one drawn per clip from the seed",
+            "criterion_order": "shuffled per clip and sample from the seed" if cfg.shuffle else "rubric order",
+        },
+        "clips": {
+            "split": cfg.clips.split,
+            "selected": len(job.clipset.clips[cfg.clips.start :][: cfg.clips.limit]) if job.clipset else 0,
+            "judged": len(job.clips),
+            "excluded_references": job.excluded,
+        },
+        "systems": summary["systems"],
+        "human_ceiling": None
+        if ceiling is None
+        else {"system": REFERENCES, "score": ceiling["score"], "captions": ceiling["scored_captions"]},
+        "criteria": summary["criteria"],
+        "differences": summary["differences"],
+        "agreement": summary["agreement"],
+        "run": {
+            "folder": str(job.output.path),
+            "units": len(job.units),
+            "done": len(records),
+            "resumed_from": job.resumed,
+            "processed": len(new),
+            "judge_errors": {k: kinds.get(k, 0) for k in ("call", "invalid", "audio")},
+            **_tokens(records),
+        },
+        "manifest": run_manifest(job, wall_seconds=round(time.perf_counter() - job.t0, 3)),
+    }
+    return JudgeResult(
+        summary=doc,
+        scores=score_rows(scoring.captions, len(cfg.judges) * cfg.samples),
+        verdicts=verdict_rows(records, criteria, scoring.groups),
+        call={
+            "processed": len(new),
+            "errors": sum(r.status == "error" for r in new),
+            "resumed_from": job.resumed,
+        },
+    )
+
+
+def _tokens(records: list[JudgeRecord]) -> dict[str, int]:
+    replies = [s for r in records for s in r.replies]
+    fresh = [s for s in replies if not s.cached]
+    return {
+        "calls": len(replies),
+        "cache_hits": len(replies) - len(fresh),
+        # transport retries: HTTP attempts beyond the completions asked for (a reply and its repair)
+        "retries": sum(max(0, s.attempts - max(1, len(s.raw_attempts or []))) for s in fresh),
+        "repairs": sum(bool(s.raw_attempts and len(s.raw_attempts) > 1) for s in replies),
+        "prompt_tokens": sum(s.prompt_tokens for s in fresh),
+        "completion_tokens": sum(s.completion_tokens for s in fresh),
+    }

@@ -1,0 +1,57 @@
+"""Statistics helpers shared by the jobs: means, confidence intervals, z-scores, tests, rater agreement.
+
+All functions return plain Python floats (or ``None`` where a statistic is undefined), so their
+results can go straight into strict JSON.
+
+The helpers live in submodules and are all importable from here (``from lalm_bench import stats``):
+
+* :mod:`~lalm_bench.stats.ci`: confidence intervals of a mean (:func:`mean_ci`, :func:`cluster_mean_ci`,
+  :func:`bootstrap_mean_ci`), with how the method is chosen and :data:`CI_METHODS`;
+* :mod:`~lalm_bench.stats.summary`: :func:`describe`, :func:`mean`, :func:`sample_std`, :func:`zscores`,
+  :func:`robust_z`, :func:`quantiles`, :func:`clamp_cosine`;
+* :mod:`~lalm_bench.stats.tests`: :func:`paired_difference`, :func:`wilcoxon_paired`, :func:`mcnemar_exact`,
+  :func:`holm`, :func:`format_p`;
+* :mod:`~lalm_bench.stats.agreement`: :func:`krippendorff_alpha`, :func:`fleiss_kappa`.
+"""
+
+from __future__ import annotations
+
+from lalm_bench.stats.agreement import Level, fleiss_kappa, krippendorff_alpha
+from lalm_bench.stats.arrays import REL_TOL
+from lalm_bench.stats.ci import (
+    BOOTSTRAP_MIN_N,
+    CI_METHODS,
+    MIN_CI_N,
+    bootstrap_mean_ci,
+    cluster_bootstrap_ci,
+    cluster_mean_ci,
+    mean_ci,
+)
+from lalm_bench.stats.summary import clamp_cosine, describe, mean, quantiles, robust_z, sample_std, zscores
+from lalm_bench.stats.tests import format_p, holm, mcnemar_exact, paired_difference, wilcoxon_paired
+
+__all__ = [
+    "BOOTSTRAP_MIN_N",
+    "CI_METHODS",
+    "MIN_CI_N",
+    "REL_TOL",
+    "Level",
+    "bootstrap_mean_ci",
+    "clamp_cosine",
+    "cluster_bootstrap_ci",
+    "cluster_mean_ci",
+    "describe",
+    "fleiss_kappa",
+    "format_p",
+    "holm",
+    "krippendorff_alpha",
+    "mcnemar_exact",
+    "mean",
+    "mean_ci",
+    "paired_difference",
+    "quantiles",
+    "robust_z",
+    "sample_std",
+    "wilcoxon_paired",
+    "zscores",
+]

@@ -1,0 +1,126 @@
+"""Paired comparisons and p-values: paired differences, Wilcoxon, exact McNemar, Holm, p-values as text."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lalm_bench.stats.arrays import _arr
+from lalm_bench.stats.ci import mean_ci
+from lalm_bench.stats.summary import _ci_key, mean
+
+
+def paired_difference(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    clusters: Sequence[Any] | np.ndarray | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Mean of ``x - y`` over pairs with its CI: ``{difference, ci95, ci_method, ci_note, n, n_clusters}``.
+
+    The CI is :func:`mean_ci` of the differences, so a bootstrap resamples pairs (or clusters of
+    pairs) jointly: the paired bootstrap. ``ci95`` is named after ``confidence`` like in
+    :func:`describe`; ``ci_note`` is ``None`` unless there is something to say.
+    """
+    a, b = _arr(x), _arr(y)
+    if a.size != b.size:
+        raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
+    d = a - b
+    ci = mean_ci(d, clusters=clusters, n_resamples=n_resamples, seed=seed, confidence=confidence)
+    return {
+        "difference": mean(d),
+        _ci_key(confidence): None if ci["low"] is None else [ci["low"], ci["high"]],
+        "ci_method": ci["method"],
+        "ci_note": ci["reason"],
+        "n": int(d.size),
+        "n_clusters": ci["n_clusters"],
+    }
+
+
+def format_p(p: float | None) -> str | None:
+    """A p-value as text: ``"0.032"``, ``"0.125"`` (three significant digits), ``"3.1e-05"`` below 0.001 (two),
+    ``"< 1e-300"`` when p underflowed (0 or below 1e-300); ``None`` for ``None``/NaN."""
+    if p is None or not math.isfinite(p):
+        return None
+    if p < 1e-300:
+        return "< 1e-300"
+    if p < 1e-3:
+        return f"{p:.1e}"
+    return f"{p:.3g}"
+
+
+def wilcoxon_paired(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> dict[str, Any]:
+    """Two-sided paired Wilcoxon signed-rank test of x vs y (scipy; zero differences dropped).
+
+    Returns ``{statistic, p_value, p_value_text, z_statistic, n, n_nonzero, median_difference}``:
+    ``n`` pairs of which ``n_nonzero`` have a non-zero difference (the test uses only those);
+    ``statistic`` and ``p_value`` are scipy's (exact for small samples without ties, else the normal
+    approximation); ``z_statistic`` is scipy's normal approximation ``(W+ - E[W+]) / sd(W+)`` with tie
+    correction and no continuity correction, positive when x tends to exceed y. Statistic, p and z are
+    ``None`` when the test is undefined (fewer than two pairs, or all differences zero).
+    """
+    from scipy import stats as sps
+
+    a, b = _arr(x), _arr(y)
+    d = a - b
+    nz = d[d != 0]
+    out: dict[str, Any] = {
+        "statistic": None,
+        "p_value": None,
+        "p_value_text": None,
+        "z_statistic": None,
+        "n": int(d.size),
+        "n_nonzero": int(nz.size),
+        "median_difference": float(np.median(d)) if d.size else None,
+    }
+    if d.size < 2 or not nz.size:
+        return out
+    res = sps.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided")
+    out["statistic"] = float(res.statistic)
+    out["p_value"] = float(res.pvalue)
+    out["p_value_text"] = format_p(out["p_value"])
+    # scipy's z of W+ is signed when one-sided (the two-sided one uses min(W+, W-), so always <= 0)
+    approx = sps.wilcoxon(a, b, zero_method="wilcox", alternative="greater", method="approx", correction=False)
+    out["z_statistic"] = float(approx.zstatistic)
+    return out
+
+
+def mcnemar_exact(b: int, c: int) -> dict[str, Any]:
+    """Exact McNemar test: two-sided binomial test of ``b`` vs ``c`` discordant pairs at p = 1/2.
+
+    ``b``: pairs where only the first system is right, ``c``: only the second. Returns ``{b, c,
+    n_discordant, p_value, p_value_text}``; no discordant pairs give p = 1.0.
+    """
+    from scipy.stats import binomtest
+
+    b, c = int(b), int(c)
+    if b < 0 or c < 0:
+        raise ValueError("discordant counts must be non-negative")
+    n = b + c
+    p = 1.0 if n == 0 else min(1.0, float(binomtest(b, n, 0.5).pvalue))
+    return {"b": b, "c": c, "n_discordant": n, "p_value": p, "p_value_text": format_p(p)}
+
+
+def holm(pvalues: Mapping[str, float | None]) -> dict[str, float | None]:
+    """Holm–Bonferroni adjusted p-values, same keys and order.
+
+    ``p_(i) -> max_{j <= i} min(1, (m - j + 1) · p_(j))`` over the m p-values sorted ascending (ties
+    in input order); ``None`` (or NaN) stays ``None`` and does not count towards m.
+    """
+    keys = [k for k, p in pvalues.items() if p is not None and not math.isnan(p)]
+    for k in keys:
+        if not 0.0 <= float(pvalues[k]) <= 1.0:  # type: ignore[arg-type]
+            raise ValueError(f"p-value of {k!r} is not in [0, 1]: {pvalues[k]}")
+    out: dict[str, float | None] = {k: None for k in pvalues}
+    m = len(keys)
+    running = 0.0
+    for rank, k in enumerate(sorted(keys, key=lambda k: float(pvalues[k]))):  # type: ignore[arg-type]
+        running = max(running, min(1.0, (m - rank) * float(pvalues[k])))  # type: ignore[arg-type]
+        out[k] = running
+    return out
