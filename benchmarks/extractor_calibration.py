@@ -313,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def ablation(items: list[dict], rules: list, silver: list[int], embedder, min_sim: float, min_margin: float) -> dict:
     """Silver top-1 agreement and precision/coverage at the defaults, for three texts to embed."""
-    from lalm_bench.accuracy.extract import _NUMBER, Extraction, _tokens, answer_focus, extract_embedding
+    from lalm_bench.accuracy.answer_text import _NUMBER, _tokens
+    from lalm_bench.accuracy.extract import Extraction, answer_focus, extract_embedding
 
     out = {}
     whole = [" ".join(items[i]["answer"].split()) for i in silver]
