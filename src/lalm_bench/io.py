@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -418,3 +419,52 @@ def sqlite_retry(step: Any, *, timeout_s: float) -> Any:
                 raise
             time.sleep(delay)
             delay = min(0.5, delay * 2)
+
+
+class SqliteStore:
+    """What the SQLite caches share: a connection that a damaged file disables, with one warning naming it.
+
+    Subclasses set ``path``, ``warn``, ``_conn`` and the class attributes ``what`` (e.g. "embedding
+    cache") and ``clear_hint`` (how to remove a damaged file)."""
+
+    what = "cache"
+    clear_hint = "delete the file"
+    path: Path
+    warn: bool = True
+    damaged: str | None = None
+    _conn: Any = None
+    _warned: bool = False
+
+    def _close_quietly(self) -> None:
+        import sqlite3
+
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _mark_damaged(self, exc: BaseException | str) -> None:
+        """Stop using a damaged database (once), with a warning that names it."""
+        from lalm_bench.errors import first_line
+
+        reason = exc if isinstance(exc, str) else first_line(exc)
+        detail = sqlite_damage(self._conn) if self._conn is not None and not isinstance(exc, str) else None
+        self._close_quietly()
+        if self.damaged is None:
+            self.damaged = reason + (f"; quick_check: {detail}" if detail and detail not in reason else "")
+        if self.warn and not self._warned:
+            self._warned = True
+            print(
+                f"warning: the {self.what} {self.path} is damaged ({self.damaged}); continuing without it "
+                f"({self.clear_hint})",
+                file=sys.stderr,
+            )
+
+    def _handle(self, exc: Exception) -> None:
+        """A SQLite error in use: damage disables the store; anything else is raised."""
+        import sqlite3
+
+        if isinstance(exc, sqlite3.DatabaseError) and is_sqlite_damage(exc):
+            self._mark_damaged(exc)
+            return
+        raise exc

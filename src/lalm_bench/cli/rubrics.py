@@ -16,16 +16,15 @@ from lalm_bench.cli.options import (
     OUTPUT_FILE,
     SAMPLING,
     BootstrapOpt,
-    DatasetRevisionOpt,
     Flag,
-    OldRevisionOpt,
+    Group,
     SeedOpt,
-    pick_alias,
     with_groups,
 )
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
+from lalm_bench.rubrics.config import ClipSelection
 
 rubrics_app = typer.Typer(
     help="Rubric generation (OnlineRubrics-style), collection of final rubrics, judging captions against a "
@@ -34,25 +33,27 @@ rubrics_app = typer.Typer(
 )
 app.add_typer(rubrics_app, name="rubrics")
 
-SplitOpt = Annotated[str, typer.Option("--split", help="Clotho split.", rich_help_panel="Clips")]
-CsvOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--csv", help="Clotho captions CSV (default: the cached woongvy/clotho-v2.1 snapshot).", rich_help_panel="Clips"
-    ),
-]
-AudioDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--audio-dir",
-        help="Folder of the split's audio files (default: <csv folder>/<split>).",
-        rich_help_panel="Clips",
-    ),
-]
+CLIPS = Group(
+    ClipSelection,
+    {
+        "split": Flag(("--split",), "Clotho split."),
+        "csv": Flag(("--csv",), "Clotho captions CSV (default: the cached woongvy/clotho-v2.1 snapshot)."),
+        "audio_dir": Flag(("--audio-dir",), "Folder of the split's audio files (default: <csv folder>/<split>)."),
+        "dataset_revision": Flag(
+            ("--dataset-revision",),
+            "Dataset snapshot in the hub cache (commit, branch or tag).",
+            aliases=("--revision",),
+        ),
+        "start": Flag(("--start",), "Skip the first K clips.", extra={"min": 0}),
+        "limit": Flag(("--limit",), "At most N clips.", extra={"min": 1}),
+    },
+    panel="Clips",
+)
 
 
 @rubrics_app.command()
 @with_groups(
+    clips=CLIPS,
     llm=LLM,
     sampling=SAMPLING.but(
         temperature=0.7,
@@ -61,15 +62,6 @@ AudioDirOpt = Annotated[
     output=OUTPUT_DIR.but(path=Path("rubrics"), drop=("plot",)),
 )
 def generate(
-    split: SplitOpt = "evaluation",
-    csv: CsvOpt = None,
-    audio_dir: AudioDirOpt = None,
-    dataset_revision: DatasetRevisionOpt = None,
-    revision: OldRevisionOpt = None,
-    start: Annotated[int, typer.Option("--start", min=0, help="Skip the first K clips.", rich_help_panel="Clips")] = 0,
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="At most N clips.", rich_help_panel="Clips")
-    ] = None,
     audio_model: Annotated[
         str | None,
         typer.Option(
@@ -108,6 +100,7 @@ def generate(
     legacy_results: Annotated[
         bool, typer.Option("--legacy-results", help="Also write the seed's results_<k>.json after every clip.")
     ] = False,
+    clips: ClipSelection = ClipSelection(),
     llm: LLMOptions = LLMOptions(),
     sampling: SamplingOptions = SamplingOptions(),
     output: OutputOptions = OutputOptions(Path()),
@@ -119,19 +112,12 @@ def generate(
     """
     from lalm_bench.errors import InputError
     from lalm_bench.rubrics.command import generate_command
-    from lalm_bench.rubrics.config import ClipSelection, GenerateConfig
+    from lalm_bench.rubrics.config import GenerateConfig
 
     if len(llm.base_urls) > 1:
         raise InputError("rubrics generate talks to one server: give --base-url once")
     config = GenerateConfig(
-        clips=ClipSelection(
-            split=split,
-            csv=csv,
-            audio_dir=audio_dir,
-            dataset_revision=pick_alias(dataset_revision, revision, "--dataset-revision and --revision"),
-            start=start,
-            limit=limit,
-        ),
+        clips=clips,
         audio_model=audio_model,
         rubric_model=rubric_model,
         baseline_file=baseline_file,
@@ -173,6 +159,7 @@ def collect(
 
 @rubrics_app.command()
 @with_groups(
+    clips=CLIPS,
     llm=LLM,
     sampling=SAMPLING.but(max_tokens=4096),
     output=OUTPUT_DIR.but(path=Path("judge")),
@@ -204,15 +191,6 @@ def judge(
             "(leave-one-out): the human ceiling.",
         ),
     ] = False,
-    split: SplitOpt = "evaluation",
-    csv: CsvOpt = None,
-    audio_dir: AudioDirOpt = None,
-    dataset_revision: DatasetRevisionOpt = None,
-    revision: OldRevisionOpt = None,
-    start: Annotated[int, typer.Option("--start", min=0, help="Skip the first K clips.", rich_help_panel="Clips")] = 0,
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="At most N clips.", rich_help_panel="Clips")
-    ] = None,
     judge_model: Annotated[
         list[str] | None,
         typer.Option(
@@ -249,6 +227,7 @@ def judge(
     table_format: Annotated[
         str, typer.Option("--table-format", help="parquet or csv for scores and verdicts.")
     ] = "parquet",
+    clips: ClipSelection = ClipSelection(),
     llm: LLMOptions = LLMOptions(),
     sampling: SamplingOptions = SamplingOptions(),
     output: OutputOptions = OutputOptions(Path()),
@@ -260,7 +239,6 @@ def judge(
     caption judged failed.
     """
     from lalm_bench.errors import InputError
-    from lalm_bench.rubrics.config import ClipSelection
     from lalm_bench.rubrics.judge.command import judge_command
     from lalm_bench.rubrics.judge.config import CaptionSource, JudgeConfig
 
@@ -272,14 +250,7 @@ def judge(
         rubric=rubric,
         captions=tuple(CaptionSource(f, n) for f, n in zip(files, names or [f.stem for f in files], strict=True)),
         references=references,
-        clips=ClipSelection(
-            split=split,
-            csv=csv,
-            audio_dir=audio_dir,
-            dataset_revision=pick_alias(dataset_revision, revision, "--dataset-revision and --revision"),
-            start=start,
-            limit=limit,
-        ),
+        clips=clips,
         judges=tuple(judge_model or ()),
         samples=samples,
         per_criterion=per_criterion,

@@ -49,6 +49,34 @@ def read_prediction_table(path: str | Path) -> pd.DataFrame:
     return read_table(path)
 
 
+def check_ids_and_texts(df: pd.DataFrame, path: Path, id_column: str, text_column: str) -> None:
+    """Ids single, present and unique; answers strings or null. Each problem is one :class:`InputError`."""
+    import numpy as np
+
+    ids = df[id_column]
+    nested = ids.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+    if nested.any():
+        example = ids[nested].iloc[0]
+        raise InputError(
+            f"{path}: column {id_column!r} holds {type(example).__name__} values in {int(nested.sum())} row(s) "
+            f"(e.g. {str(example)[:60]}); an id must be a single string or number"
+        )
+    if ids.isna().any():
+        raise InputError(f"{path}: {int(ids.isna().sum())} row(s) have no {id_column!r}")
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        examples = ", ".join(map(repr, dup.drop_duplicates().head(3).tolist()))
+        raise InputError(
+            f"{path}: {dup.nunique()} duplicate {id_column!r} value(s) in {len(dup)} rows (e.g. {examples})"
+        )
+    texts = df[text_column]
+    bad = texts[texts.notna() & ~texts.map(lambda v: isinstance(v, str))]
+    if len(bad):
+        raise InputError(
+            f"{path}: column {text_column!r} must hold strings, found {type(bad.iloc[0]).__name__} in {len(bad)} row(s)"
+        )
+
+
 def read_predictions(
     path: str | Path,
     *,
@@ -76,21 +104,7 @@ def read_predictions(
         require_columns(df, list(dict.fromkeys(wanted)), path)
     except InputError as exc:
         raise InputError(f"{exc}{'; ' + hint if hint else ''}") from None
-    ids = df[id_column]
-    if ids.isna().any():
-        raise InputError(f"{path}: {int(ids.isna().sum())} row(s) have no {id_column!r}")
-    dup = ids[ids.duplicated(keep=False)]
-    if len(dup):
-        examples = ", ".join(map(repr, dup.drop_duplicates().head(3).tolist()))
-        raise InputError(
-            f"{path}: {dup.nunique()} duplicate {id_column!r} value(s) in {len(dup)} rows (e.g. {examples})"
-        )
-    texts = df[text_column]
-    bad = texts[texts.notna() & ~texts.map(lambda v: isinstance(v, str))]
-    if len(bad):
-        raise InputError(
-            f"{path}: column {text_column!r} must hold strings, found {type(bad.iloc[0]).__name__} in {len(bad)} row(s)"
-        )
+    check_ids_and_texts(df, path, id_column, text_column)
     columns = {"id": id_column, "text": text_column, **required}
     columns.update({k: v for k, v in optional.items() if v in df.columns and k not in columns})
     frame = df[list(columns.values())].copy()

@@ -28,6 +28,7 @@ import numpy as np
 
 from lalm_bench.errors import InputError, first_line
 from lalm_bench.io import (
+    SqliteStore,
     connect_sqlite_read_only,
     is_sqlite_damage,
     remove_sqlite_files,
@@ -115,17 +116,21 @@ def _vector_problem(vectors: list[np.ndarray], normalized: bool) -> str | None:
     return None
 
 
-class EmbeddingCache:
+class EmbeddingCache(SqliteStore):
     """An SQLite store of (model key, text hash) → (float32 vector, token count).
 
     ``read_only`` opens an existing database for reading only (``cache info``): nothing is created,
     not even the folder, and a read-only location works. :attr:`damaged` holds the reason once the
     database file turned out to be damaged; the cache is then empty and ignores writes."""
 
+    what = "embedding cache"
+    clear_hint = "`lalm-bench cache clear` removes it"
+
     def __init__(
         self, directory: str | Path | None = None, *, read_only: bool = False, warn: bool = True
     ) -> None:
         self.directory = Path(directory).expanduser() if directory else default_cache_dir()
+        self.path = self.directory / DB_NAME
         self.read_only = read_only
         self.warn = warn
         self.damaged: str | None = None
@@ -179,40 +184,8 @@ class EmbeddingCache:
         return connect_sqlite_read_only(self.path) if self.path.is_file() else None
 
     @property
-    def path(self) -> Path:
-        return self.directory / DB_NAME
-
-    @property
     def exists(self) -> bool:
         return self.path.is_file()
-
-    def _close_quietly(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
-
-    def _mark_damaged(self, exc: BaseException | str) -> None:
-        """Stop using a damaged database (once), with a warning that names it."""
-        reason = exc if isinstance(exc, str) else first_line(exc)
-        detail = sqlite_damage(self._conn) if self._conn is not None and not isinstance(exc, str) else None
-        self._close_quietly()
-        if self.damaged is None:
-            self.damaged = reason + (f"; quick_check: {detail}" if detail and detail not in reason else "")
-        if self.warn and not self._warned:
-            self._warned = True
-            print(
-                f"warning: the embedding cache {self.path} is damaged ({self.damaged}); continuing without it "
-                "(`lalm-bench cache clear` removes it)",
-                file=sys.stderr,
-            )
-
-    def _handle(self, exc: sqlite3.Error) -> None:
-        """A SQLite error in use: damage disables the cache; anything else is raised."""
-        if isinstance(exc, sqlite3.DatabaseError) and is_sqlite_damage(exc):
-            self._mark_damaged(exc)
-            return
-        raise exc
 
     def remove_files(self) -> list[Path]:
         """Close and delete the database file and its companions (for a damaged cache)."""

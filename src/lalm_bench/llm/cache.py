@@ -15,12 +15,10 @@ one-line warning names it and the job goes on without the cache (delete the file
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import sqlite3
-import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -31,11 +29,11 @@ from pydantic import BaseModel
 
 from lalm_bench.errors import InputError, first_line
 from lalm_bench.io import (
+    SqliteStore,
     connect_sqlite_read_only,
     is_sqlite_damage,
     remove_sqlite_files,
     set_sqlite_version,
-    sqlite_damage,
     sqlite_retry,
     sqlite_schema_version,
 )
@@ -125,12 +123,15 @@ class CacheEntry:
     meta: dict[str, Any]
 
 
-class ResponseCache:
+class ResponseCache(SqliteStore):
     """A SQLite response cache shared safely by threads and processes.
 
     :attr:`damaged` holds the reason once the file turned out to be damaged (or no database): the
     cache then misses every key and ignores writes. ``read_only`` opens an existing file for reading
     only (nothing is created)."""
+
+    what = "LLM response cache"
+    clear_hint = "delete the file, or run `lalm-bench cache clear --llm`"
 
     def __init__(
         self, path: str | Path, *, busy_timeout_s: float = 60.0, read_only: bool = False, warn: bool = True
@@ -180,31 +181,6 @@ class ResponseCache:
         except (OSError, sqlite3.Error) as exc:
             self._close_quietly()
             raise LLMConfigError(f"cannot open the LLM response cache {self.path}: {exc}") from None
-
-    def _close_quietly(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
-
-    def _mark_damaged(self, exc: BaseException | str) -> None:
-        reason = exc if isinstance(exc, str) else first_line(exc)
-        detail = sqlite_damage(self._conn) if self._conn is not None and not isinstance(exc, str) else None
-        self._close_quietly()
-        if self.damaged is None:
-            self.damaged = reason + (f"; quick_check: {detail}" if detail and detail not in reason else "")
-            if self.warn:
-                print(
-                    f"warning: the LLM response cache {self.path} is damaged ({self.damaged}); continuing without "
-                    "it (delete the file, or run `lalm-bench cache clear --llm`)",
-                    file=sys.stderr,
-                )
-
-    def _handle(self, exc: sqlite3.Error) -> None:
-        if isinstance(exc, sqlite3.DatabaseError) and is_sqlite_damage(exc):
-            self._mark_damaged(exc)
-            return
-        raise exc
 
     def get(self, key: str) -> CacheEntry | None:
         with self._lock:

@@ -15,16 +15,13 @@ items share a cached reply. No multimodal ``uuid`` is sent: a server's media cac
 
 from __future__ import annotations
 
-import asyncio
-
-from lalm_bench.errors import LalmBenchError, first_line
 from lalm_bench.io import OutputOptions
-from lalm_bench.llm.steps import is_fatal
 from lalm_bench.predict.config import PredictConfig
 from lalm_bench.predict.folders import MISMATCH_KEY, ConditionRun
 from lalm_bench.predict.job import Dispatcher, ModelFactory, OnRecord, PredictJob, default_model_factory
 from lalm_bench.predict.outputs import FORMAT, OUTPUT_COLUMNS, UUID_NOTE, ConditionSummary, PredictResult
 from lalm_bench.predict.schema import PredictRecord
+from lalm_bench.runs.drive import run_to_end
 
 __all__ = [
     "FORMAT",
@@ -66,14 +63,7 @@ def run_predict(
                 if on_record is not None:
                     on_record(record)
 
-            try:
-                asyncio.run(job.run_async(record_done))
-            except LalmBenchError as exc:
-                if is_fatal(exc):
-                    raise LalmBenchError(
-                        f"{first_line(exc)} (the logs keep every finished item; rerun to resume)"
-                    ) from exc
-                raise
+            run_to_end(lambda: job.run_async(record_done), "item")
         return job.result()
     finally:
         job.close()

@@ -1,25 +1,8 @@
 """Reference agreement: embed every caption once, compare the captions within each clip, find outliers.
 
-For every clip with k >= 2 captions, all k(k-1)/2 caption pairs get the cosine similarity of their
-normalized embeddings, clipped to [-1, 1] (Clotho: 5 captions, 10 pairs per clip). Rules that flag
-disagreement, reported separately:
-
-* pair z (the seed's rule, kept for compatibility): ``z = (s - mean) / std`` over all pairs of the
-  split (sample std); flagged at ``|z| >= z_threshold``. On this bounded, left-skewed distribution
-  ``mean + 2·std`` passes 1, so high outliers cannot exist (``null`` with a reason, not 0), and
-  ``|z| >= 2`` is not a 5% tail;
-* chance quantile: pairs below the ``chance_quantile`` quantile of the chance distribution (caption
-  pairs of different clips), i.e. as dissimilar as unrelated captions;
-* clip: the robust z of each clip's mean pair similarity (median and MAD over clips), flagged at
-  ``<= -z_threshold``;
-* caption: each caption's mean similarity to the other captions of its clip, z over all captions,
-  flagged at ``z <= -z_threshold`` (with a leave-one-out column); a clip with two or more flagged
-  captions is a low-agreement clip, not several bad references.
-
-Degenerate inputs (all values equal, too few values for a z to reach the threshold) give ``null``
-with a reason, never "0 outliers". The CI of the mean pair similarity is clustered by clip
-(:func:`lalm_bench.stats.cluster_mean_ci`: cluster bootstrap from 30 clips, cluster-robust t below,
-none below 3), since the pairs of a clip share captions.
+The computations and the rules that flag disagreement (pair z, chance quantile, clip, caption) are
+described in :mod:`lalm_bench.references.agreement`; this module reads the captions, embeds them and
+assembles the result.
 """
 
 from __future__ import annotations

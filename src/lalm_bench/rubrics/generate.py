@@ -22,11 +22,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lalm_bench.errors import InputError, LalmBenchError, first_line
+from lalm_bench.errors import InputError
 from lalm_bench.io import OutputOptions, check_folder_writable
 from lalm_bench.llm.base import ChatModel, Sampling
 from lalm_bench.llm.options import LLMOptions
-from lalm_bench.llm.steps import is_fatal
 from lalm_bench.rubrics import prompts
 from lalm_bench.rubrics.config import MODE_DIRS, GenerateConfig
 from lalm_bench.rubrics.data import Clip, ClipSet, load_baselines, load_clotho, read_clip_audio
@@ -34,6 +33,7 @@ from lalm_bench.rubrics.schedule import RunState, drive_all
 from lalm_bench.rubrics.schema import RunRecord, RunSettings
 from lalm_bench.rubrics.steps import StepContext
 from lalm_bench.runs import RunFolder, read_records
+from lalm_bench.runs.drive import run_to_end
 from lalm_bench.runs.folder import INFORMATIONAL, settings_diff
 
 FORMAT = "lalm-bench/rubrics-generate/1"
@@ -309,12 +309,7 @@ def run_generate(
     try:
         job.prepare()
         callback = on_record(job) if on_record is not None else None
-        try:
-            asyncio.run(job.run_async(callback))
-        except LalmBenchError as exc:
-            if is_fatal(exc):
-                raise LalmBenchError(f"{first_line(exc)} (the logs keep every finished clip; rerun to resume)") from exc
-            raise
+        run_to_end(lambda: job.run_async(callback), "clip")
     finally:
         job.close()
     return job.result()

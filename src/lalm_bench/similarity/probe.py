@@ -42,34 +42,14 @@ def load_predictions(
     ``extra`` maps keys to further required columns (question, cluster): their values become group
     labels (:func:`label_of`) in ``frame[key]``; ``optional`` likewise, for columns taken only when present.
     """
+    from lalm_bench.datasets.predictions import check_ids_and_texts
     from lalm_bench.io import read_parquet, require_columns
 
     df = read_parquet(path)
     extra = dict(extra or {}) | {k: c for k, c in (optional or {}).items() if c in df.columns}
     required = [id_column, text_column] + ([category_column] if require_category else []) + list(extra.values())
     require_columns(df, required, path)
-    ids = df[id_column]
-    nested = ids.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
-    if nested.any():
-        example = ids[nested].iloc[0]
-        raise InputError(
-            f"{path}: column {id_column!r} holds {type(example).__name__} values in {int(nested.sum())} row(s) "
-            f"(e.g. {str(example)[:60]}); an id must be a single string or number"
-        )
-    if ids.isna().any():
-        raise InputError(f"{path}: {int(ids.isna().sum())} row(s) have no {id_column!r}")
-    dup = ids[ids.duplicated(keep=False)]
-    if len(dup):
-        examples = ", ".join(map(repr, dup.drop_duplicates().head(3).tolist()))
-        raise InputError(
-            f"{path}: {dup.nunique()} duplicate {id_column!r} value(s) in {len(dup)} rows (e.g. {examples})"
-        )
-    texts = df[text_column]
-    bad = texts[texts.notna() & ~texts.map(lambda v: isinstance(v, str))]
-    if len(bad):
-        raise InputError(
-            f"{path}: column {text_column!r} must hold strings, found {type(bad.iloc[0]).__name__} in {len(bad)} row(s)"
-        )
+    check_ids_and_texts(df, path, id_column, text_column)
     has_category = category_column in df.columns
     frame = df[[id_column, text_column]].rename(columns={id_column: "id", text_column: "text"})
     if has_category:

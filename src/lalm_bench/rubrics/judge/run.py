@@ -19,16 +19,14 @@ judged: its criteria quote it verbatim.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
-from lalm_bench.errors import LalmBenchError, first_line
 from lalm_bench.io import OutputOptions
-from lalm_bench.llm.steps import is_fatal
 from lalm_bench.rubrics.judge.config import JudgeConfig
 from lalm_bench.rubrics.judge.job import JudgeJob, ModelFactory, OnRecord, default_model_factory
 from lalm_bench.rubrics.judge.outputs import FORMAT, SUMMARY_NAME, TABLE_NAMES, JudgeResult, output_files
 from lalm_bench.rubrics.judge.plan import SystemInput, Unit
+from lalm_bench.runs.drive import run_to_end
 
 __all__ = [
     "FORMAT",
@@ -60,14 +58,7 @@ def run_judge(
     try:
         job.prepare()
         callback = on_start(job) if on_start is not None else None
-        try:
-            asyncio.run(job.run_async(callback))
-        except LalmBenchError as exc:
-            if is_fatal(exc):
-                raise LalmBenchError(
-                    f"{first_line(exc)} (the log keeps every finished caption; rerun to resume)"
-                ) from exc
-            raise
+        run_to_end(lambda: job.run_async(callback), "caption")
         result = job.result()
     finally:
         job.close()
