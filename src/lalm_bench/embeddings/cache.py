@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from lalm_bench.errors import InputError, first_line
-from lalm_bench.io import (
+from lalm_bench.sqlite import (
     SqliteStore,
     connect_sqlite_read_only,
     is_sqlite_damage,

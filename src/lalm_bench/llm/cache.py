@@ -28,7 +28,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from lalm_bench.errors import InputError, first_line
-from lalm_bench.io import (
+from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
+from lalm_bench.llm.errors import LLMConfigError
+from lalm_bench.llm.util import redact_url
+from lalm_bench.sqlite import (
     SqliteStore,
     connect_sqlite_read_only,
     is_sqlite_damage,
@@ -37,9 +40,6 @@ from lalm_bench.io import (
     sqlite_retry,
     sqlite_schema_version,
 )
-from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
-from lalm_bench.llm.errors import LLMConfigError
-from lalm_bench.llm.util import redact_url
 
 CACHE_ENV = "LALM_BENCH_LLM_CACHE"
 _DISABLED_VALUES = {"", "0", "off", "none", "false", "no", "disabled"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lalm_bench.errors import InputError
 from lalm_bench.llm.base import AudioPart
@@ -25,6 +26,19 @@ class ClipSet:
     csv_path: Path
     audio_dir: Path
     revision: str | None
+
+    def describe(self, start: int, limit: int | None, n_clips: int) -> dict[str, Any]:
+        """The ``dataset`` entry of a run manifest."""
+        return {
+            "name": "clotho",
+            "split": self.split,
+            "csv": str(self.csv_path),
+            "audio_dir": str(self.audio_dir),
+            "revision": self.revision,
+            "start": start,
+            "limit": limit,
+            "clips": n_clips,
+        }
 
 
 def load_clotho(

@@ -251,16 +251,7 @@ class GenerateJob:
             settings=settings.model_dump(mode="json"),
             prompt_version=prompts.PROMPT_VERSION,
             run={"name": run.name, "index": run.index, "seed": run.seed, "sampling": vars(run.sampling)},
-            dataset={
-                "name": "clotho",
-                "split": cfg.clips.split,
-                "csv": str(clipset.csv_path),
-                "audio_dir": str(clipset.audio_dir),
-                "revision": clipset.revision,
-                "start": cfg.clips.start,
-                "limit": cfg.clips.limit,
-                "clips": len(self.selection),
-            },
+            dataset=clipset.describe(cfg.clips.start, cfg.clips.limit, len(self.selection)),
             log=run.folder.log_path.name,
         )
 

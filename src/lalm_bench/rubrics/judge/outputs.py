@@ -54,16 +54,7 @@ def run_manifest(job: JudgeJob, **extra: Any) -> dict[str, Any]:
         settings=job.settings.model_dump(mode="json"),
         prompt_version=prompts.PROMPT_VERSION,
         rubric=rubric.identity(),
-        dataset={
-            "name": "clotho",
-            "split": cfg.clips.split,
-            "csv": str(clipset.csv_path),
-            "audio_dir": str(clipset.audio_dir),
-            "revision": clipset.revision,
-            "start": cfg.clips.start,
-            "limit": cfg.clips.limit,
-            "clips": len(job.clips),
-        },
+        dataset=clipset.describe(cfg.clips.start, cfg.clips.limit, len(job.clips)),
         log=job.folder.log_path.name if job.folder else "log.jsonl",
         **extra,
     )
