@@ -91,23 +91,12 @@ def write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
     atomic_write_text(path, dumps_strict(obj, indent=indent) + "\n")
 
 
-def write_csv(path: str | Path, df: pd.DataFrame) -> None:
-    """Write a DataFrame as UTF-8 CSV atomically (no index)."""
-    with atomic_open(path, "w") as fh:
-        df.to_csv(fh, index=False, lineterminator="\n")
-
-
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(chunk_size):
             h.update(chunk)
     return h.hexdigest()
-
-
-def check_writable(paths: list[Path], overwrite: bool) -> None:
-    """Refuse to run when an output exists and ``overwrite`` is false (checked before any work)."""
-    check_outputs({str(p): p for p in paths}, overwrite=overwrite)
 
 
 @dataclass(frozen=True)

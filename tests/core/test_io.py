@@ -9,7 +9,7 @@ import pytest
 from lalm_bench.errors import InputError, OutputExistsError
 from lalm_bench.io import (
     atomic_open,
-    check_writable,
+    check_outputs,
     dumps_strict,
     read_parquet,
     read_table,
@@ -53,13 +53,13 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [out]  # no temp file left behind
 
 
-def test_check_writable_refuses_existing_without_overwrite(tmp_path: Path) -> None:
+def test_check_outputs_refuses_existing_without_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    check_writable([out], overwrite=False)
+    check_outputs({"--output": out}, overwrite=False)
     out.write_text("{}")
     with pytest.raises(OutputExistsError, match="--overwrite"):
-        check_writable([out], overwrite=False)
-    check_writable([out], overwrite=True)
+        check_outputs({"--output": out}, overwrite=False)
+    check_outputs({"--output": out}, overwrite=True)
 
 
 def test_read_parquet_errors(tmp_path: Path) -> None:
