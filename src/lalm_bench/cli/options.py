@@ -19,7 +19,6 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,7 +26,7 @@ import typer
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.errors import InputError
 from lalm_bench.io import OutputOptions
-from lalm_bench.llm.options import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_S, LLMOptions, SamplingOptions
+from lalm_bench.llm.options import LLMOptions, SamplingOptions
 
 _SEP = "__"
 
@@ -234,7 +233,6 @@ LLM = Group(
     },
     panel="LLM server",
 )
-assert LLMOptions().timeout == DEFAULT_TIMEOUT_S and LLMOptions().concurrency == DEFAULT_CONCURRENCY
 
 SAMPLING = Group(
     SamplingOptions,
@@ -290,7 +288,6 @@ __all__ = [
     "Flag",
     "Group",
     "OldRevisionOpt",
-    "Path",
     "SeedOpt",
     "parse_key_values",
     "pick_alias",
