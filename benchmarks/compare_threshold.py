@@ -3,8 +3,8 @@
     uv run python benchmarks/compare_threshold.py                                  # offline MiniLM
     uv run python benchmarks/compare_threshold.py --model BAAI/bge-base-en-v1.5 --device cuda
 
-Embeds the paraphrase calibration set shipped with lalm-bench (``compare_calibration.json``, or
-``--calibration FILE``), runs :func:`lalm_bench.rubrics.compare.calibrate_threshold` (the threshold
+Embeds the paraphrase calibration set shipped with lalm-bench (``rubrics/compare/calibration.json``, or
+``--calibration FILE``), runs :func:`lalm_bench.rubrics.compare.core.calibrate_threshold` (the threshold
 that ``--threshold auto`` would use), and prints: cosine summaries per kind of pair; the chosen
 threshold with its bootstrap interval, recall, precision, F1 and false-positive rates; the same
 figures on a grid of thresholds (to see how flat the choice is); and the pairs misclassified at the
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from lalm_bench.embeddings import Embedder
-    from lalm_bench.rubrics.compare import calibrate_threshold
+    from lalm_bench.rubrics.compare.core import calibrate_threshold
 
     embedder = Embedder(args.model, device=args.device, progress=False)
     t0 = time.perf_counter()

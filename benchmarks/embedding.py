@@ -129,8 +129,8 @@ def lalm_refs(csv: str, limit: int | None, backend: str, cache_dir: str | None) 
     """The whole ``lalm-bench clotho-refs`` job (library call): pairs, z, outliers, chance, bootstrap, files."""
     import tempfile
 
-    from lalm_bench.references.agreement import ReferenceConfig
-    from lalm_bench.references.run import clotho_refs_command
+    from lalm_bench.clotho_refs.agreement import ClothoRefsConfig
+    from lalm_bench.clotho_refs.run import clotho_refs_command
 
     with tempfile.TemporaryDirectory() as tmp:
         if limit is not None:  # the first N clips, as a Clotho CSV of the same split
@@ -139,7 +139,7 @@ def lalm_refs(csv: str, limit: int | None, backend: str, cache_dir: str | None) 
             sub = Path(tmp) / Path(csv).name
             pd.read_csv(csv, dtype=str, keep_default_na=False).head(limit).to_csv(sub, index=False)
             csv = str(sub)
-        config = ReferenceConfig(
+        config = ClothoRefsConfig(
             csv=Path(csv),
             model=MODEL,
             device="cpu",

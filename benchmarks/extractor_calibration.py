@@ -9,10 +9,10 @@ items with at least two choices). Model: the real all-MiniLM-L6-v2 (``py:gt_all_
 The thresholds are specific to that model; another embedding model needs this script rerun with it
 (``--model``).
 
-1. :func:`~lalm_bench.accuracy.extract.extract_rules` on every answer.
+1. :func:`~lalm_bench.accuracy.rules.extract_rules` on every answer.
 2. Silver labels: answers the rules resolve with high confidence (``whole-answer``,
    ``final-statement``, ``bold-option``, refusals excluded). The embedding fallback (its
-   :func:`~lalm_bench.accuracy.extract.answer_focus` statement, question words dropped) picks a
+   :func:`~lalm_bench.accuracy.fallback.answer_focus` statement, question words dropped) picks a
    choice for each; precision (agreement with the silver label among accepted picks) and coverage
    (accepted / silver items) over a grid of (min_similarity, min_margin).
 3. The same grid on the fallback's real population (answers whose rules verdict is ``no-option``),
@@ -190,14 +190,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{DATA} not found", file=sys.stderr)
         return 1
 
-    from lalm_bench.accuracy.extract import (
+    from lalm_bench.accuracy.extraction import (
         CALIBRATION_MODEL,
         DEFAULT_MIN_MARGIN,
         DEFAULT_MIN_SIMILARITY,
-        extract_embedding,
-        extract_rules,
         needs_fallback,
     )
+    from lalm_bench.accuracy.fallback import extract_embedding
+    from lalm_bench.accuracy.rules import extract_rules
     from lalm_bench.embeddings import Embedder
 
     items = load_items()
@@ -314,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
 def ablation(items: list[dict], rules: list, silver: list[int], embedder, min_sim: float, min_margin: float) -> dict:
     """Silver top-1 agreement and precision/coverage at the defaults, for three texts to embed."""
     from lalm_bench.accuracy.answer_text import _NUMBER, _tokens
-    from lalm_bench.accuracy.extract import Extraction, answer_focus, extract_embedding
+    from lalm_bench.accuracy.extraction import Extraction
+    from lalm_bench.accuracy.fallback import answer_focus, extract_embedding
 
     out = {}
     whole = [" ".join(items[i]["answer"].split()) for i in silver]
@@ -377,7 +378,7 @@ def reading_check(items: list[dict], rules: list, pick_of: dict, min_sim: float,
     if not READING_CSV.is_file():
         return None
     df = pd.read_csv(READING_CSV, dtype=str, keep_default_na=False)
-    from lalm_bench.accuracy.extract import Extraction, needs_fallback
+    from lalm_bench.accuracy.extraction import Extraction, needs_fallback
 
     where = {(it["id"], it["condition"]): i for i, it in enumerate(items)}
     out_rows, strata = [], []

@@ -25,9 +25,10 @@ from pathlib import Path
 from lalm_bench.io import OutputOptions
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
 from lalm_bench.llm.testserver import FaultInjector, ScriptedOpenAIServer
-from lalm_bench.rubrics.config import ClipSelection, GenerateConfig
-from lalm_bench.rubrics.generate import GenerateJob, default_model_factory
-from lalm_bench.rubrics.mock import RubricLLM
+from lalm_bench.rubrics.common.clips import ClipSelection
+from lalm_bench.rubrics.common.fakes import RubricLLM
+from lalm_bench.rubrics.generate.config import GenerateConfig
+from lalm_bench.rubrics.generate.job import GenerateJob, default_model_factory
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ Phases: (A) the judge command, faults on; (B) the same command again (resume: no
 flipped at random by the scripted judge (agreement); (E) kill -9 mid-run, then the same command. Every
 run is the real CLI in a subprocess (`python -m lalm_bench rubrics judge ...`), the real openai client,
 retry, repair and cache code paths; the commands are printed. The scripted judge decides by key words
-(see lalm_bench.rubrics.mock.JudgeLLM): the numbers show the machinery, not the quality of a judge.
+(see lalm_bench.rubrics.common.fakes.JudgeLLM): the numbers show the machinery, not the quality of a judge.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from lalm_bench.llm.testserver import FaultInjector, ScriptedOpenAIServer
-from lalm_bench.rubrics.mock import JudgeLLM
+from lalm_bench.rubrics.common.fakes import JudgeLLM
 
 REPO = Path(__file__).resolve().parents[1]
 RATES = {"500": 0.10, "429": 0.10, "slow": 0.05, "drop": 0.03, "invalid": 0.08}

@@ -5,7 +5,7 @@
 
 A thin wrapper: it runs ``lalm-bench clotho-refs`` with the same arguments (--split, --model,
 --device, --batch-size, and every other option of that command; see ``--help``), which calls
-:func:`lalm_bench.references.run.clotho_refs_command`. There is no second implementation here.
+:func:`lalm_bench.clotho_refs.run.clotho_refs_command`. There is no second implementation here.
 """
 
 from __future__ import annotations

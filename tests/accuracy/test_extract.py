@@ -11,20 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from lalm_bench.accuracy.extract import (
+from lalm_bench.accuracy.extraction import (
     CALIBRATION_MODEL,
     DEFAULT_MIN_MARGIN,
     DEFAULT_MIN_SIMILARITY,
+    Extraction,
+    needs_fallback,
+)
+from lalm_bench.accuracy.fallback import (
     PROMPT_VERSION,
     ChoicePick,
-    Extraction,
     answer_focus,
     extract_embedding,
-    extract_rules,
     llm_pick_prompt,
-    needs_fallback,
     pick_to_extraction,
 )
+from lalm_bench.accuracy.rules import extract_rules
 
 TRENDS = ["Increase", "Remain constant", "Decrease", "Not enough information"]
 MULTI = ["first", "second", "both", "none of the audios contain the sound"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from lalm_bench.datasets.audio import (
+from lalm_bench.audio.files import (
     Audio,
     decode_audio_bytes,
     encode_wav,

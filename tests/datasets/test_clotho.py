@@ -8,7 +8,7 @@ import pytest
 from tests.datasets.fake_hub import REV_A  # the fake_hub default
 
 from lalm_bench.datasets import clotho_csv_path, load_clotho
-from lalm_bench.datasets.hub import DatasetNotFoundError
+from lalm_bench.datasets.snapshots import DatasetNotFoundError
 from lalm_bench.errors import InputError
 
 HEADER = "file_name,caption_1,caption_2,caption_3,caption_4,caption_5"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.datasets.fake_hub import CLOTHO_REPO, REV_A, REV_B
 
-from lalm_bench.datasets.hub import DatasetNotFoundError, resolve_snapshot
+from lalm_bench.datasets.snapshots import DatasetNotFoundError, resolve_snapshot
 from lalm_bench.errors import InputError
 
 

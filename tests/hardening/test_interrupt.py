@@ -10,7 +10,7 @@ import sqlite3
 import pandas as pd
 
 from lalm_bench.llm.testserver import ScriptedOpenAIServer
-from lalm_bench.rubrics.mock import RubricLLM
+from lalm_bench.rubrics.common.fakes import RubricLLM
 from tests.hardening.helpers import (
     CLIPS,
     FAST_OPTIONS,

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from lalm_bench.llm.testserver import Reply, ScriptedOpenAIServer, completion, error
-from lalm_bench.rubrics.mock import RubricLLM
+from lalm_bench.rubrics.common.fakes import RubricLLM
 from tests.hardening.helpers import CLIPS, FAST_OPTIONS, read_jsonl, write_baselines, write_clotho_csv
 
 NAMES = list(CLIPS)[:4]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from lalm_bench.llm.testserver import ScriptedOpenAIServer
-from lalm_bench.rubrics.mock import RubricLLM
+from lalm_bench.rubrics.common.fakes import RubricLLM
 from tests.datasets.fake_hub import REV_A, REV_B
 from tests.hardening.helpers import make_wav, read_jsonl, write_clotho_csv
 

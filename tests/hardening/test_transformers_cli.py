@@ -7,7 +7,7 @@ import json
 
 from lalm_bench.llm.testserver import ScriptedOpenAIServer
 from lalm_bench.llm.transformers_provider import TransformersChatModel
-from lalm_bench.rubrics.mock import RubricLLM
+from lalm_bench.rubrics.common.fakes import RubricLLM
 from tests.hardening.helpers import CLIPS, FAST_OPTIONS, make_wav, read_jsonl, write_clotho_csv
 
 

@@ -165,7 +165,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from lalm_bench.llm.cache import ResponseCache
-    from lalm_bench.llm.base import Usage
+    from lalm_bench.llm.interface import Usage
     path, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     cache = ResponseCache(path)
     for i in range(n):

@@ -150,7 +150,7 @@ def test_retries_on_5xx_429_and_dropped_connection(server):
 
 
 def test_a_dropped_last_attempt_after_answers_fails_the_item_not_the_job(server):
-    from lalm_bench.llm.steps import is_fatal
+    from lalm_bench.llm.calls import is_fatal
 
     server.script(error(500, "first"), error(503), dropped())
     model = model_for(server, max_attempts=3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lalm_bench.llm import ReplyParseError, extract_json, parse_reply, redact_url, strict_json_schema
-from lalm_bench.llm.util import is_local_url
+from lalm_bench.llm.urls import is_local_url
 from tests.llm.helpers import Criteria
 
 

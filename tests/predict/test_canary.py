@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lalm_bench.llm.steps import StepReply
+from lalm_bench.audio.conditions import AudioSent
+from lalm_bench.llm.calls import StepReply
 from lalm_bench.llm.testserver import ScriptedOpenAIServer
 from lalm_bench.predict.canary import serving_canary
-from lalm_bench.predict.controls import AudioSent
 from lalm_bench.predict.schema import PredictRecord
 from tests.predict.helpers import AudioResponder, synthetic_benchmark
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from lalm_bench.audio import conditions as controls
 from lalm_bench.datasets.benchmark import BenchmarkColumns, load_benchmark
 from lalm_bench.errors import InputError
 from lalm_bench.predict import config as cfg
-from lalm_bench.predict import controls, prompts
-from lalm_bench.predict.run import Dispatcher
+from lalm_bench.predict import prompts
+from lalm_bench.predict.job import Dispatcher
 from tests.predict.helpers import write_jsonl
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lalm_bench.llm.testserver import ScriptedOpenAIServer
-from lalm_bench.rubrics.mock import RubricLLM
+from lalm_bench.rubrics.common.fakes import RubricLLM
 from tests.rubrics.helpers import MADE_UP, SHARED_CLOTHO, write_clotho_csv
 
 

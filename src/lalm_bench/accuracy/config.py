@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from lalm_bench.accuracy.extract import DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY
+from lalm_bench.accuracy.extraction import DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.errors import InputError
 from lalm_bench.llm.options import LLMOptions

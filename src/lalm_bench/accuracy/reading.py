@@ -1,7 +1,7 @@
 """Reading every answer of every condition: the rules, then one fallback for the answers they leave open.
 
-Per answer: :func:`~lalm_bench.accuracy.extract.extract_rules`; the answers for which
-:func:`~lalm_bench.accuracy.extract.needs_fallback` holds (the rules found no option at all) go to
+Per answer: :func:`~lalm_bench.accuracy.rules.extract_rules`; the answers for which
+:func:`~lalm_bench.accuracy.extraction.needs_fallback` holds (the rules found no option at all) go to
 the fallback chosen by ``extractor``: ``embedding`` (nearest choice above calibrated thresholds, one
 encode call for all conditions), ``llm`` (a schema-constrained pick per answer) or ``none``. What
 nothing resolves stays ``unparsed`` with its reason.
@@ -16,22 +16,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lalm_bench.accuracy.extract import (
-    CALIBRATION_MODEL,
+from lalm_bench.accuracy.extraction import CALIBRATION_MODEL, Extraction, needs_fallback
+from lalm_bench.accuracy.fallback import (
     PROMPT_VERSION,
     ChoicePick,
-    Extraction,
     extract_embedding,
-    extract_rules,
     llm_pick_prompt,
-    needs_fallback,
     pick_to_extraction,
 )
+from lalm_bench.accuracy.rules import extract_rules
 from lalm_bench.errors import LalmBenchError, first_line
 
 if TYPE_CHECKING:
     from lalm_bench.embeddings import Embedder
-    from lalm_bench.llm.base import ChatModel
+    from lalm_bench.llm.interface import ChatModel
     from lalm_bench.llm.options import LLMOptions
 
 ModelFactory = Callable[[str, "LLMOptions"], "ChatModel"]
@@ -121,8 +119,8 @@ async def _llm_picks(
 ) -> tuple[list[Extraction], dict[str, Any], list[str]]:
     """One LLM pick per answer, ``concurrency`` at once. A failed call is unparsed (``llm-failed``) and
     counted; a fatal error (credentials, unreachable server, unknown model) stops with one line."""
-    from lalm_bench.llm.base import Message, Sampling
-    from lalm_bench.llm.steps import StepReply, call_step, is_fatal
+    from lalm_bench.llm.calls import StepReply, call_step, is_fatal
+    from lalm_bench.llm.interface import Message, Sampling
     from lalm_bench.progress import progress_bar
     from lalm_bench.runs import run_pool
 

@@ -16,12 +16,8 @@ from pydantic import BaseModel
 
 from lalm_bench.accuracy import scoring
 from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig
-from lalm_bench.accuracy.extract import (
-    CALIBRATION_MODEL,
-    DEFAULT_MIN_MARGIN,
-    DEFAULT_MIN_SIMILARITY,
-    PROMPT_VERSION,
-)
+from lalm_bench.accuracy.extraction import CALIBRATION_MODEL, DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY
+from lalm_bench.accuracy.fallback import PROMPT_VERSION
 from lalm_bench.accuracy.items import NOT_SCORED_REASONS, Items, load_items
 from lalm_bench.accuracy.reading import ModelFactory, is_calibration_model, read_answers
 from lalm_bench.errors import InputError
@@ -30,7 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from lalm_bench.embeddings import Embedder
-    from lalm_bench.llm.base import ChatModel
+    from lalm_bench.llm.interface import ChatModel
     from lalm_bench.llm.options import LLMOptions
 
 FORMAT = "lalm-bench/accuracy/1"

@@ -81,10 +81,10 @@ def clotho_refs(
     <name>_summary_<split>.json to --output-dir. Clips with fewer than 2 captions are skipped and counted
     in the summary.
     """
-    from lalm_bench.references.command import clotho_refs_command
-    from lalm_bench.references.config import ReferenceConfig
+    from lalm_bench.clotho_refs.command import clotho_refs_command
+    from lalm_bench.clotho_refs.config import ClothoRefsConfig
 
-    config = ReferenceConfig(
+    config = ClothoRefsConfig(
         split=split,
         csv=csv,
         dataset_revision=pick_alias(dataset_revision, revision, "--dataset-revision and --revision"),

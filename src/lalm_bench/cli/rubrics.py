@@ -24,7 +24,7 @@ from lalm_bench.cli.options import (
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
-from lalm_bench.rubrics.config import ClipSelection
+from lalm_bench.rubrics.common.clips import ClipSelection
 
 rubrics_app = typer.Typer(
     help="Rubric generation (OnlineRubrics-style), collection of final rubrics, judging captions against a "
@@ -111,8 +111,8 @@ def generate(
     run after its last logged clip. Exit status 3 when every clip processed failed.
     """
     from lalm_bench.errors import InputError
-    from lalm_bench.rubrics.command import generate_command
-    from lalm_bench.rubrics.config import GenerateConfig
+    from lalm_bench.rubrics.generate.command import generate_command
+    from lalm_bench.rubrics.generate.config import GenerateConfig
 
     if len(llm.base_urls) > 1:
         raise InputError("rubrics generate talks to one server: give --base-url once")
@@ -151,9 +151,11 @@ def collect(
     output: OutputOptions = OutputOptions(Path()),
 ) -> None:
     """Write the last record (the final rubric) of each run file to DST_DIR. Exit 1 if any file failed."""
-    from lalm_bench.rubrics.command import collect_command
+    from lalm_bench.rubrics.collect.command import collect_command
+    from lalm_bench.rubrics.collect.config import CollectConfig
 
-    if collect_command(src_dir, output.path, pattern, wrap_list=wrap_list, output=output):
+    result = collect_command(CollectConfig(src_dir=src_dir, pattern=pattern, wrap_list=wrap_list), output)
+    if result.failed:
         raise SystemExit(1)
 
 
@@ -296,7 +298,7 @@ def compare(
     coverage; across all: the F1 matrix, the criteria that survive in every rubric, and for run folders
     the rubric size after each clip. Writes OUTPUT (JSON).
     """
-    from lalm_bench.rubrics.compare_command import compare_command
-    from lalm_bench.rubrics.compare_config import CompareConfig
+    from lalm_bench.rubrics.compare.command import compare_command
+    from lalm_bench.rubrics.compare.config import CompareConfig
 
     compare_command(CompareConfig(inputs=tuple(rubrics), threshold=threshold, embedding=embedding), output)

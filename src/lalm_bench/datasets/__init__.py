@@ -5,7 +5,7 @@ Nothing heavy is imported here; pandas, huggingface_hub and py7zr load inside th
 
 from lalm_bench.datasets.captions import CaptionTable, load_caption_table
 from lalm_bench.datasets.clotho import CLOTHO, CLOTHO_SPLITS, clotho_csv_path, load_clotho
-from lalm_bench.datasets.hub import DatasetNotFoundError, resolve_snapshot
+from lalm_bench.datasets.snapshots import DatasetNotFoundError, resolve_snapshot
 
 __all__ = [
     "CLOTHO",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lalm_bench.datasets.captions import CaptionTable, load_caption_table, read_caption_frame
-from lalm_bench.datasets.hub import DatasetNotFoundError, repo_folder, resolve_snapshot
+from lalm_bench.datasets.snapshots import DatasetNotFoundError, repo_folder, resolve_snapshot
 from lalm_bench.errors import InputError
 
 

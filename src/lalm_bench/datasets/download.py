@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lalm_bench.datasets.clotho import DATASETS, HubDataset
-from lalm_bench.datasets.hub import DatasetNotFoundError, list_snapshots, repo_folder, resolve_snapshot
+from lalm_bench.datasets.snapshots import DatasetNotFoundError, list_snapshots, repo_folder, resolve_snapshot
 from lalm_bench.errors import InputError, LalmBenchError, first_line
 from lalm_bench.progress import progress_bar
 
@@ -79,7 +79,7 @@ def download_dataset(
     progress: bool = True,
 ) -> DownloadReport:
     """Download a dataset snapshot into the hub cache and extract its archives there."""
-    from lalm_bench.hub import hub_cache_dir
+    from lalm_bench.hfcache import hub_cache_dir
 
     ds = get_dataset(name)
     token = token or os.environ.get("HF_TOKEN") or None
@@ -190,7 +190,7 @@ def _count_csv_rows(path: Path) -> int:
 
 def dataset_status(cache_dir: str | Path | None = None, revision: str | None = None) -> dict[str, Any]:
     """Per dataset and split: snapshot, captions CSV (clip count), audio archive, extracted audio files."""
-    from lalm_bench.hub import hub_cache_dir
+    from lalm_bench.hfcache import hub_cache_dir
 
     cache = Path(cache_dir).expanduser() if cache_dir else hub_cache_dir()
     out: dict[str, Any] = {"cache_dir": str(cache), "datasets": {}}

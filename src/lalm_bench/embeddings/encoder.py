@@ -28,7 +28,7 @@ from lalm_bench.embeddings.model import (
     resolve_model,
 )
 from lalm_bench.errors import InputError
-from lalm_bench.hub import COMMIT, cached_revision
+from lalm_bench.hfcache import COMMIT, cached_revision
 from lalm_bench.progress import progress_bar
 
 if TYPE_CHECKING:

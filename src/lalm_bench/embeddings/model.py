@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lalm_bench.embeddings.mock import VERSION as MOCK_VERSION
 from lalm_bench.embeddings.mock import MockEncoder, is_mock, parse_mock
 from lalm_bench.errors import InputError, ModelLoadError, first_line
-from lalm_bench.hub import COMMIT, cached_revision, repo_folder
+from lalm_bench.hfcache import COMMIT, cached_revision, repo_folder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

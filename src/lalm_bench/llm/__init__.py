@@ -4,16 +4,6 @@
 :class:`ChatModel`; provider SDKs (``openai``, ``transformers``) are imported only on first use.
 """
 
-from lalm_bench.llm.base import (
-    AudioPart,
-    ChatModel,
-    ChatResult,
-    Message,
-    Part,
-    Sampling,
-    TextPart,
-    Usage,
-)
 from lalm_bench.llm.cache import (
     CACHE_ENV,
     RUN_IDENTITY_KEYS,
@@ -23,6 +13,7 @@ from lalm_bench.llm.cache import (
     is_cacheable,
     open_cache,
 )
+from lalm_bench.llm.chat_model import BaseChatModel, Completion, LLMStats
 from lalm_bench.llm.errors import (
     LLMAuthError,
     LLMConfigError,
@@ -34,10 +25,19 @@ from lalm_bench.llm.errors import (
     LLMTimeoutError,
     LLMUnreachableError,
 )
-from lalm_bench.llm.provider import BaseChatModel, Completion, LLMStats
+from lalm_bench.llm.interface import (
+    AudioPart,
+    ChatModel,
+    ChatResult,
+    Message,
+    Part,
+    Sampling,
+    TextPart,
+    Usage,
+)
 from lalm_bench.llm.registry import get_chat_model, known_providers, parse_model_spec, register_provider
 from lalm_bench.llm.structured import ReplyParseError, extract_json, parse_reply, strict_json_schema
-from lalm_bench.llm.util import redact_url
+from lalm_bench.llm.urls import redact_url
 
 __all__ = [
     "CACHE_ENV",

@@ -28,9 +28,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from lalm_bench.errors import InputError, first_line
-from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
 from lalm_bench.llm.errors import LLMConfigError
-from lalm_bench.llm.util import redact_url
+from lalm_bench.llm.interface import AudioPart, Message, Sampling, TextPart, Usage
+from lalm_bench.llm.urls import redact_url
 from lalm_bench.sqlite import (
     SqliteStore,
     connect_sqlite_read_only,

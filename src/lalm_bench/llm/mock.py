@@ -23,10 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
 from lalm_bench.llm.cache import ResponseCache
+from lalm_bench.llm.chat_model import BaseChatModel, Completion
 from lalm_bench.llm.errors import LLMConfigError, LLMServerError
-from lalm_bench.llm.provider import BaseChatModel, Completion
+from lalm_bench.llm.interface import AudioPart, Message, Sampling, TextPart, Usage
 
 MODES = ("echo", "schema", "deaf")
 AUDIO_TOKENS_PER_SECOND = 25

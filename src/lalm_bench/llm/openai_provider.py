@@ -25,44 +25,23 @@ from typing import Any
 from pydantic import BaseModel
 
 from lalm_bench.errors import first_line
-from lalm_bench.llm.base import Message, Sampling
 from lalm_bench.llm.cache import ResponseCache
+from lalm_bench.llm.chat_model import BaseChatModel, Completion
 from lalm_bench.llm.errors import LLMAuthError, LLMConfigError, LLMError
-from lalm_bench.llm.openai_transport import TRANSIENT_5XX, send
+from lalm_bench.llm.interface import Message, Sampling
+from lalm_bench.llm.openai_transport import send
 from lalm_bench.llm.openai_wire import (
     _RANK,
     FALLBACK,
-    SCHEMA_PROMPT,
     STRUCTURED_MODES,
     StructuredMode,
-    rejects_structured_output,
     response_format_for,
     sampling_kwargs,
-    to_openai_content,
     to_openai_messages,
     with_schema_prompt,
 )
-from lalm_bench.llm.provider import BaseChatModel, Completion
 from lalm_bench.llm.structured import strict_json_schema
-from lalm_bench.llm.util import is_local_url, redact_url
-
-__all__ = [
-    "DEFAULT_API_KEY_ENV",
-    "DEFAULT_BASE_URL",
-    "FALLBACK",
-    "LOCAL_DUMMY_KEY",
-    "SCHEMA_PROMPT",
-    "STRUCTURED_MODES",
-    "TRANSIENT_5XX",
-    "OpenAIChatModel",
-    "StructuredMode",
-    "rejects_structured_output",
-    "response_format_for",
-    "sampling_kwargs",
-    "to_openai_content",
-    "to_openai_messages",
-    "with_schema_prompt",
-]
+from lalm_bench.llm.urls import is_local_url, redact_url
 
 log = logging.getLogger("lalm_bench.llm")
 

@@ -7,6 +7,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from lalm_bench.errors import first_line
+from lalm_bench.llm.chat_model import Completion
 from lalm_bench.llm.errors import (
     LLMAuthError,
     LLMError,
@@ -19,8 +20,7 @@ from lalm_bench.llm.errors import (
     scrub,
 )
 from lalm_bench.llm.openai_wire import _BadReply, rejects_structured_output, to_completion
-from lalm_bench.llm.provider import Completion
-from lalm_bench.llm.util import redact_url
+from lalm_bench.llm.urls import redact_url
 
 if TYPE_CHECKING:
     from lalm_bench.llm.openai_provider import OpenAIChatModel

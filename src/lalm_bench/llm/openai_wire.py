@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart, Usage
-from lalm_bench.llm.provider import Completion
+from lalm_bench.llm.chat_model import Completion
+from lalm_bench.llm.interface import AudioPart, Message, Sampling, TextPart, Usage
 from lalm_bench.llm.structured import schema_name, strict_json_schema
 
 StructuredMode = Literal["json_schema", "vllm", "json_object", "none"]

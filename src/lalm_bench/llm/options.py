@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lalm_bench.llm.base import ChatModel, Sampling
+from lalm_bench.llm.interface import ChatModel, Sampling
 
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_CONCURRENCY = 8
@@ -33,7 +33,7 @@ class LLMOptions:
 
     def public(self) -> dict[str, Any]:
         """What a manifest records (URLs without credentials; never the key itself)."""
-        from lalm_bench.llm.util import redact_url
+        from lalm_bench.llm.urls import redact_url
 
         return {
             "base_urls": [redact_url(u) for u in self.base_urls],

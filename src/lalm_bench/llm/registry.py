@@ -7,8 +7,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from lalm_bench.llm.base import ChatModel
 from lalm_bench.llm.errors import LLMConfigError
+from lalm_bench.llm.interface import ChatModel
 
 #: provider name → ``"module:attribute"`` of a factory ``(model: str, **options) -> ChatModel``.
 _PROVIDERS: dict[str, str | Callable[..., ChatModel]] = {

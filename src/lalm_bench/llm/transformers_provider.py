@@ -2,7 +2,7 @@
 
 Install with the ``local`` extra (``uv sync --extra local``). Only text is generated: the Qwen
 talker is disabled and ``return_audio=False``. Structured output has no server-side enforcement
-here: the prompt asks for JSON and :class:`~lalm_bench.llm.provider.BaseChatModel` validates it
+here: the prompt asks for JSON and :class:`~lalm_bench.llm.chat_model.BaseChatModel` validates it
 (with its one repair retry). ``torch``/``transformers`` are imported on the first request.
 """
 
@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from lalm_bench.llm.base import AudioPart, Message, Sampling, Usage
 from lalm_bench.llm.cache import ResponseCache
+from lalm_bench.llm.chat_model import BaseChatModel, Completion
 from lalm_bench.llm.errors import LLMConfigError, LLMError
-from lalm_bench.llm.provider import BaseChatModel, Completion
+from lalm_bench.llm.interface import AudioPart, Message, Sampling, Usage
 
 Family = Literal["qwen2_5_omni", "qwen3_omni", "gemma3n"]
 

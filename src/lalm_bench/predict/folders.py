@@ -37,7 +37,7 @@ def run_settings(job: PredictJob, condition: str, benchmark_sha256: str) -> RunS
     """What identifies the run of ``condition``: a rerun with the same settings resumes it."""
     cfg = job.cfg
     assert job.benchmark is not None
-    from lalm_bench.llm.util import redact_url
+    from lalm_bench.llm.urls import redact_url
 
     sends = condition in AUDIO_CONDITIONS
     return RunSettings(

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from lalm_bench.datasets.benchmark import Benchmark, BenchmarkItem, load_benchmark
 from lalm_bench.errors import InputError, first_line
 from lalm_bench.io import OutputOptions, sha256_file
-from lalm_bench.llm.base import AudioPart, ChatModel, Message, Part, TextPart
+from lalm_bench.llm.calls import call_step
+from lalm_bench.llm.interface import AudioPart, ChatModel, Message, Part, TextPart
 from lalm_bench.llm.options import LLMOptions
-from lalm_bench.llm.steps import call_step
 from lalm_bench.predict import prompts
 from lalm_bench.predict.config import AUDIO_CONDITIONS, PredictConfig
 from lalm_bench.predict.folders import ConditionRun, open_run, run_settings
@@ -26,7 +26,7 @@ from lalm_bench.predict.schema import PredictRecord
 from lalm_bench.runs import RunLog, run_pool
 
 if TYPE_CHECKING:
-    from lalm_bench.predict.controls import MismatchPartner
+    from lalm_bench.audio.conditions import MismatchPartner
 
 ModelFactory = Callable[[str, LLMOptions], ChatModel]
 OnRecord = Callable[[PredictRecord], None]
@@ -121,7 +121,7 @@ class PredictJob:
                 f"'{prompts.SEPARATOR}' part"
             )
         if "mismatched" in cfg.conditions:
-            from lalm_bench.predict.controls import mismatch_partners
+            from lalm_bench.audio.conditions import mismatch_partners
 
             keys = [json.dumps([it.category, len(it.audio)]) for it in items]  # same category, same file count
             self.partners = mismatch_partners([it.id for it in items], keys, cfg.seed)
@@ -144,7 +144,7 @@ class PredictJob:
 
     def _preflight_audio(self) -> None:
         """Every audio file the items still to ask need, found under the root: no decoding, just the paths."""
-        from lalm_bench.datasets.audio import resolve_under
+        from lalm_bench.audio.files import resolve_under
 
         cfg = self.cfg
         problems: dict[str, str] = {}
@@ -218,7 +218,7 @@ class PredictJob:
         }
         parts: list[AudioPart] = []
         if cond in AUDIO_CONDITIONS:
-            from lalm_bench.predict.controls import build_condition_audio
+            from lalm_bench.audio.conditions import build_condition_audio
 
             try:
                 parts, sent = await asyncio.to_thread(
@@ -318,6 +318,6 @@ class PredictJob:
 
 
 def _server_of(model: ChatModel) -> str | None:
-    from lalm_bench.llm.util import redact_url
+    from lalm_bench.llm.urls import redact_url
 
     return redact_url(getattr(model, "base_url", None))

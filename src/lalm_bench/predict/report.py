@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lalm_bench.predict.run import PredictResult
+    from lalm_bench.predict.outputs import PredictResult
 
 
 def _num(value: float | None, fmt: str = "{:.1f}") -> str:

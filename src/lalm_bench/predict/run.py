@@ -17,27 +17,10 @@ from __future__ import annotations
 
 from lalm_bench.io import OutputOptions
 from lalm_bench.predict.config import PredictConfig
-from lalm_bench.predict.folders import MISMATCH_KEY, ConditionRun
-from lalm_bench.predict.job import Dispatcher, ModelFactory, OnRecord, PredictJob, default_model_factory
-from lalm_bench.predict.outputs import FORMAT, OUTPUT_COLUMNS, UUID_NOTE, ConditionSummary, PredictResult
+from lalm_bench.predict.job import ModelFactory, OnRecord, PredictJob
+from lalm_bench.predict.outputs import PredictResult
 from lalm_bench.predict.schema import PredictRecord
-from lalm_bench.runs.drive import run_to_end
-
-__all__ = [
-    "FORMAT",
-    "MISMATCH_KEY",
-    "OUTPUT_COLUMNS",
-    "UUID_NOTE",
-    "ConditionRun",
-    "ConditionSummary",
-    "Dispatcher",
-    "ModelFactory",
-    "OnRecord",
-    "PredictJob",
-    "PredictResult",
-    "default_model_factory",
-    "run_predict",
-]
+from lalm_bench.runs.engine import run_to_end
 
 
 def run_predict(

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from lalm_bench.llm.steps import StepReply
-from lalm_bench.predict.controls import AudioSent
+from lalm_bench.audio.conditions import AudioSent
+from lalm_bench.llm.calls import StepReply
 
 RECORD_FORMAT = "lalm-bench/predict-record/1"
 SETTINGS_FORMAT = "lalm-bench/predict-run/1"

@@ -9,7 +9,7 @@ The helpers live in submodules and are all importable from here (``from lalm_ben
   :func:`bootstrap_mean_ci`), with how the method is chosen and :data:`CI_METHODS`;
 * :mod:`~lalm_bench.stats.summary`: :func:`describe`, :func:`mean`, :func:`sample_std`, :func:`zscores`,
   :func:`robust_z`, :func:`quantiles`, :func:`clamp_cosine`;
-* :mod:`~lalm_bench.stats.tests`: :func:`paired_difference`, :func:`wilcoxon_paired`, :func:`mcnemar_exact`,
+* :mod:`~lalm_bench.stats.hypothesis`: :func:`paired_difference`, :func:`wilcoxon_paired`, :func:`mcnemar_exact`,
   :func:`holm`, :func:`format_p`;
 * :mod:`~lalm_bench.stats.agreement`: :func:`krippendorff_alpha`, :func:`fleiss_kappa`.
 """
@@ -27,8 +27,8 @@ from lalm_bench.stats.ci import (
     cluster_mean_ci,
     mean_ci,
 )
+from lalm_bench.stats.hypothesis import format_p, holm, mcnemar_exact, paired_difference, wilcoxon_paired
 from lalm_bench.stats.summary import clamp_cosine, describe, mean, quantiles, robust_z, sample_std, zscores
-from lalm_bench.stats.tests import format_p, holm, mcnemar_exact, paired_difference, wilcoxon_paired
 
 __all__ = [
     "BOOTSTRAP_MIN_N",

@@ -7,8 +7,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from lalm_bench.errors import InputError, first_line
-from lalm_bench.llm.base import AudioPart, Message, Sampling, TextPart
-from lalm_bench.llm.steps import StepReply, call_step
+from lalm_bench.llm.calls import StepReply, call_step
+from lalm_bench.llm.interface import AudioPart, Message, Sampling, TextPart
 from lalm_bench.rubrics.judge import prompts
 from lalm_bench.rubrics.judge.plan import Unit
 from lalm_bench.rubrics.judge.schema import ERROR, JudgeRecord, criterion_id, reply_model

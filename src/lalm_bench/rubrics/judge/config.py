@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
 from lalm_bench.manifest import config_parameters
-from lalm_bench.rubrics.config import ClipSelection
+from lalm_bench.rubrics.common.clips import ClipSelection
 
 REFERENCES = "references"  # the name of the human-reference system
 DEFAULT_MAX_TOKENS = 4096  # a reply holds a reason per criterion: rubrics of 50+ criteria need room

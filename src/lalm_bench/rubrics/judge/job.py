@@ -16,15 +16,15 @@ from typing import Any
 
 from lalm_bench.errors import InputError, OutputExistsError
 from lalm_bench.io import OutputOptions, check_folder_writable
-from lalm_bench.llm.base import AudioPart, ChatModel
+from lalm_bench.llm.interface import AudioPart, ChatModel
 from lalm_bench.llm.options import LLMOptions
-from lalm_bench.rubrics.data import Clip, ClipSet, load_baselines, load_clotho, read_clip_audio
+from lalm_bench.rubrics.common.clips import Clip, ClipSet, load_baselines, load_clip_set, read_clip_audio
+from lalm_bench.rubrics.common.rubric_files import LoadedRubric, load_rubric
 from lalm_bench.rubrics.judge import ask, prompts
 from lalm_bench.rubrics.judge.config import REFERENCES, JudgeConfig
 from lalm_bench.rubrics.judge.outputs import JudgeResult, build_result, output_files, run_manifest
 from lalm_bench.rubrics.judge.plan import SystemInput, Unit, plan_units
 from lalm_bench.rubrics.judge.schema import JudgeRecord, JudgeSettings
-from lalm_bench.rubrics.rubric_io import LoadedRubric, load_rubric
 from lalm_bench.runs import RunFolder, read_records
 from lalm_bench.runs.folder import INFORMATIONAL, settings_diff
 
@@ -108,7 +108,7 @@ class JudgeJob:
         self.rubric = rubric = load_rubric(cfg.rubric)
         if rubric.total_weight <= 0:
             raise InputError(f"{rubric.label}: every criterion has weight 0; nothing to score")
-        self.clipset = clipset = load_clotho(sel.split, sel.csv, sel.audio_dir, sel.dataset_revision)
+        self.clipset = clipset = load_clip_set(sel.split, sel.csv, sel.audio_dir, sel.dataset_revision)
         end = None if sel.limit is None else sel.start + sel.limit
         window = clipset.clips[sel.start : end]
         if not window:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lalm_bench.rubrics.data import Clip
+from lalm_bench.rubrics.common.clips import Clip
 from lalm_bench.rubrics.judge.config import REFERENCES
 
 if TYPE_CHECKING:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lalm_bench.rubrics.judge.run import JudgeJob, JudgeResult, OnRecord
+    from lalm_bench.rubrics.judge.job import JudgeJob, OnRecord
+    from lalm_bench.rubrics.judge.outputs import JudgeResult
     from lalm_bench.rubrics.judge.schema import JudgeRecord
 
 MAX_PLOT_CRITERIA = 40

@@ -23,25 +23,9 @@ from collections.abc import Callable
 
 from lalm_bench.io import OutputOptions
 from lalm_bench.rubrics.judge.config import JudgeConfig
-from lalm_bench.rubrics.judge.job import JudgeJob, ModelFactory, OnRecord, default_model_factory
-from lalm_bench.rubrics.judge.outputs import FORMAT, SUMMARY_NAME, TABLE_NAMES, JudgeResult, output_files
-from lalm_bench.rubrics.judge.plan import SystemInput, Unit
-from lalm_bench.runs.drive import run_to_end
-
-__all__ = [
-    "FORMAT",
-    "SUMMARY_NAME",
-    "TABLE_NAMES",
-    "JudgeJob",
-    "JudgeResult",
-    "ModelFactory",
-    "OnRecord",
-    "SystemInput",
-    "Unit",
-    "default_model_factory",
-    "output_files",
-    "run_judge",
-]
+from lalm_bench.rubrics.judge.job import JudgeJob, ModelFactory, OnRecord
+from lalm_bench.rubrics.judge.outputs import JudgeResult
+from lalm_bench.runs.engine import run_to_end
 
 
 def run_judge(

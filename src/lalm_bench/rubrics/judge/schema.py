@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
-from lalm_bench.llm.steps import StepReply
+from lalm_bench.llm.calls import StepReply
 
 RECORD_FORMAT = "lalm-bench/judge-record/1"
 VERDICTS = ("met", "not_met", "cannot_assess")

@@ -1,0 +1,332 @@
+"""Audio conditions for ``predict``: the real audio and the controls that test whether a model listens.
+
+Conditions (:data:`CONDITIONS`):
+
+- ``audio``: the item's own audio.
+- ``noise``: white Gaussian noise with the frames, sample rate and channels of each real clip as sent,
+  RMS-matched to it (per channel) or at a fixed level in dBFS; seeded per item and file.
+- ``silence``: digital zeros of the same shape.
+- ``none``: no audio part at all.
+- ``mismatched``: the audio of another item, a seeded derangement within the item's category
+  (:func:`mismatch_partners`).
+
+Every condition that sends audio sends a 16-bit PCM WAV built by :func:`build_condition_audio` from the
+decoded, optionally truncated and resampled real clip, so ``audio`` and its controls share container,
+sample format, duration, rate and channel count, and the SHA-256 recorded is that of the bytes sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from lalm_bench.audio.files import (
+    PCM_SUBTYPES,
+    Audio,
+    encode_wav,
+    load_audio_file,
+    on_grid,
+    resample,
+    resolve_under,
+    truncate,
+)
+from lalm_bench.errors import InputError
+from lalm_bench.llm.interface import AudioPart
+
+Condition = Literal["audio", "noise", "silence", "none", "mismatched"]
+CONDITIONS: tuple[str, ...] = ("audio", "noise", "silence", "none", "mismatched")
+SEND_SUBTYPE = "PCM_16"
+
+
+def _derived_rng(*key: object) -> np.random.Generator:
+    """A PCG64 generator seeded from the SHA-256 of ``key`` as canonical JSON (never Python's ``hash()``)."""
+    text = json.dumps(["lalm-bench", *key], separators=(",", ":"), ensure_ascii=True)
+    entropy = int.from_bytes(hashlib.sha256(text.encode("ascii")).digest(), "big")
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+
+
+def item_rng(seed: int, item_id: str, index: int = 0) -> np.random.Generator:
+    """The noise generator of file ``index`` of item ``item_id`` under run ``seed``.
+
+    Seeded from SHA-256 of ``["lalm-bench", "noise/v1", seed, item_id, index]`` as JSON, so it is the same
+    in every process and Python version. (NumPy keeps the PCG64 bit stream stable; it does not promise
+    that ``standard_normal`` draws from it identically in every NumPy release: record the NumPy version.)
+    """
+    return _derived_rng("noise/v1", int(seed), str(item_id), int(index))
+
+
+def dbfs_to_rms(dbfs: float) -> float:
+    """The RMS of a level in dBFS, where dBFS = 20·log10(RMS / 1.0) (full scale 1.0; a full-scale sine is −3.01)."""
+    if not math.isfinite(dbfs) or dbfs > 0:
+        raise InputError(f"noise level must be a finite dBFS value <= 0, got {dbfs}")
+    return 10.0 ** (dbfs / 20.0)
+
+
+def _targets(audio: Audio, dbfs: float | None, subtype: str) -> np.ndarray:
+    """Per-channel target RMS: that of ``audio`` as it is sent (on the PCM grid), or the ``dbfs`` level."""
+    if dbfs is not None:
+        return np.full(audio.channels, dbfs_to_rms(dbfs))
+    sent = on_grid(audio, subtype).samples
+    if sent.shape[0] == 0:
+        return np.zeros(audio.channels)
+    return np.sqrt(np.mean(np.square(sent, dtype=np.float64), axis=0))
+
+
+def _fit_level(z: np.ndarray, target: float, subtype: str) -> np.ndarray:
+    """``z`` scaled so that, rounded and clipped to the PCM grid, its RMS is as close to ``target`` as the grid
+    allows; returned as grid values (float64, exactly representable)."""
+    scale, lo, hi = PCM_SUBTYPES[subtype]
+    if target <= 0 or not np.any(z):
+        return np.zeros_like(z)
+
+    def level(gain: float) -> tuple[float, np.ndarray]:
+        q = np.clip(np.rint(z * (gain * scale)), lo, hi)
+        return float(np.sqrt(np.mean(np.square(q)))) / scale, q
+
+    gain = target / float(np.sqrt(np.mean(np.square(z))))
+    r, q = level(gain)
+    if abs(r - target) <= 1e-6 * target:  # the usual case: quantisation and clipping are negligible
+        return q / scale
+    # The grid level is a non-decreasing step function of the gain: bracket the target and bisect.
+    if r < target:
+        a, b = gain, 2 * gain
+        while level(b)[0] < target:
+            if b > gain * 2.0**60:  # every sample at full scale: the grid cannot hold more
+                return level(b)[1] / scale
+            a, b = b, 2 * b
+    else:
+        a, b = gain / 2, gain
+        while level(a)[0] >= target:  # ends: a small enough gain rounds everything to 0
+            a, b = a / 2, a
+    for _ in range(64):
+        m = math.sqrt(a * b)
+        rm, _ = level(m)
+        if abs(rm - target) <= 1e-6 * target:
+            a = b = m
+            break
+        a, b = (m, b) if rm < target else (a, m)
+    (ra, qa), (rb, qb) = level(a), level(b)
+    return (qa if abs(ra - target) <= abs(rb - target) else qb) / scale
+
+
+def noise_like(
+    audio: Audio, rng: np.random.Generator, dbfs: float | None = None, *, subtype: str = SEND_SUBTYPE
+) -> Audio:
+    """White Gaussian noise with the frames, rate and channels of ``audio``, on the ``subtype`` PCM grid.
+
+    Level: by default each channel's RMS equals that channel's RMS in ``audio`` as sent (so the overall RMS
+    matches too); with ``dbfs`` every channel has RMS ``10**(dbfs/20)``, i.e. dBFS is the RMS relative to
+    full scale 1.0 (a full-scale sine is −3.01 dBFS). The level is fitted *after* rounding to the grid, so
+    the encoded WAV has the target RMS: within 1e-6 relative wherever quantisation and clipping are
+    negligible, and as close as the grid allows elsewhere. Near-silent targets (below ~1 LSB) give sparse
+    ±1 LSB noise; a target of 0 gives zeros. Loud targets (RMS above ~0.25, where Gaussian peaks pass
+    ±1) are clipped at full scale and the gain raised to keep the RMS: the noise is then no longer
+    Gaussian; :class:`AudioSent` counts the full-scale samples.
+    """
+    targets = _targets(audio, dbfs, subtype)
+    z = rng.standard_normal((audio.frames, audio.channels))
+    out = np.empty_like(z)
+    for c in range(audio.channels):
+        out[:, c] = _fit_level(z[:, c], float(targets[c]), subtype)
+    return Audio(out.astype(np.float32), audio.sample_rate)
+
+
+def silence_like(audio: Audio) -> Audio:
+    """Digital zeros with the frames, rate and channels of ``audio``."""
+    return Audio(np.zeros_like(audio.samples), audio.sample_rate)
+
+
+@dataclass(frozen=True)
+class MismatchPartner:
+    """Whose audio an item gets under ``mismatched``, and whether it came from the item's own category."""
+
+    partner: str
+    within_category: bool
+    category: str | None
+
+
+def _category_key(value: Hashable | None) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
+
+
+def _cycle(ids: list[str], rng: np.random.Generator) -> dict[str, str]:
+    """A random single cycle over ``ids``: nobody maps to itself and every id is some item's partner once."""
+    order = [ids[i] for i in rng.permutation(len(ids))]
+    return {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}
+
+
+def mismatch_partners(
+    ids: Sequence[str], categories: Sequence[Hashable | None], seed: int
+) -> dict[str, MismatchPartner]:
+    """A seeded derangement of the items' audio within each category.
+
+    Within a category of ``n >= 2`` items the partners form one random cycle (seeded from ``seed`` and the
+    category only, so other categories and the input order do not change it): no item gets its own audio
+    and each item's audio is used exactly once. Items alone in their category (``within_category=False``)
+    are deranged among themselves the same way when there are two or more of them; a single such item
+    takes the audio of a seeded random item of the whole benchmark, whose audio is then used twice.
+    ``None``/NaN categories form one category. To keep multi-audio items with items of the same file
+    count, pass a combined key such as ``f"{category}|{n_files}"``.
+    """
+    ids = [str(i) for i in ids]
+    if len(ids) != len(categories):
+        raise InputError(f"{len(ids)} ids but {len(categories)} categories")
+    if len(set(ids)) != len(ids):
+        dup = next(i for n, i in enumerate(ids) if i in ids[:n])
+        raise InputError(f"item id {dup!r} occurs more than once")
+    if len(ids) < 2:
+        raise InputError("the mismatched condition needs at least two items")
+    groups: dict[str | None, list[str]] = {}
+    for item, cat in zip(ids, categories, strict=True):
+        groups.setdefault(_category_key(cat), []).append(item)
+    category = {item: key for key, members in groups.items() for item in members}
+    out: dict[str, MismatchPartner] = {}
+    alone: list[str] = []
+    for key, members in groups.items():
+        if len(members) == 1:
+            alone.extend(members)
+            continue
+        for item, partner in _cycle(sorted(members), _derived_rng("mismatch/v1", int(seed), key)).items():
+            out[item] = MismatchPartner(partner, True, key)
+    if len(alone) >= 2:
+        for item, partner in _cycle(sorted(alone), _derived_rng("mismatch-singletons/v1", int(seed))).items():
+            out[item] = MismatchPartner(partner, False, category[item])
+    elif alone:
+        (item,) = alone
+        others = sorted(i for i in ids if i != item)
+        rng = _derived_rng("mismatch-single/v1", int(seed), item)
+        out[item] = MismatchPartner(others[int(rng.integers(len(others)))], False, category[item])
+    return out
+
+
+class AudioSent(BaseModel):
+    """What was sent for one audio file of one item under one condition (one entry per audio part)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    condition: Condition
+    seed: int
+    index: int  # position of the file among the item's (or, for mismatched, the partner's) audio files
+    source: str  # the file name as listed, relative to the audio root (the partner's file for mismatched)
+    source_sha256: str  # SHA-256 of the source file's bytes
+    partner: str | None = None  # mismatched: the item whose audio was sent
+    partner_within_category: bool | None = None
+    sha256: str  # SHA-256 of the WAV bytes actually sent
+    format: Literal["wav"] = "wav"
+    size_bytes: int
+    frames: int
+    seconds: float
+    original_seconds: float
+    sample_rate: int
+    original_sample_rate: int
+    channels: int
+    truncated: bool
+    max_seconds: float | None = None
+    rms: float  # of the samples sent (over all channels)
+    target_rms: float | None = None  # noise: the RMS aimed at
+    noise_dbfs: float | None = None  # noise: the fixed level asked for; None = matched to the real clip
+    full_scale_samples: int  # samples at the PCM limits in what was sent (clipping, ours or the recording's)
+
+
+def _as_list(paths: str | Sequence[str] | None) -> list[str]:
+    if paths is None:
+        return []
+    if isinstance(paths, str | Path):
+        return [str(paths)]
+    return [str(p) for p in paths]
+
+
+def build_condition_audio(
+    condition: str,
+    audio_paths: str | Sequence[str] | None,
+    *,
+    root: Path,
+    seed: int,
+    item_id: str,
+    partner: MismatchPartner | None = None,
+    partner_paths: str | Sequence[str] | None = None,
+    noise_dbfs: float | None = None,
+    max_seconds: float | None = None,
+    sample_rate: int | None = None,
+    also_under: Sequence[Path] = (),
+) -> tuple[list[AudioPart], list[AudioSent]]:
+    """The audio parts to send for one item under ``condition`` and a record of each.
+
+    Each file (the item's, or the partner's for ``mismatched``) is resolved under ``root``
+    (:func:`~lalm_bench.audio.files.resolve_under`), decoded, cut to ``max_seconds``, resampled to
+    ``sample_rate`` if asked, and then sent as itself (``audio``, ``mismatched``) or replaced by noise or
+    silence of the same shape; every part is a 16-bit PCM WAV and its record hashes exactly those bytes.
+    ``none`` sends nothing. A file that is refused or unreadable raises :class:`InputError` (one line) for
+    the caller to record against the item.
+    """
+    if condition not in CONDITIONS:
+        raise InputError(f"unknown condition {condition!r} (one of {', '.join(CONDITIONS)})")
+    if condition == "none":
+        return [], []
+    if noise_dbfs is not None:
+        dbfs_to_rms(noise_dbfs)  # validate up front, for every condition
+    names = _as_list(audio_paths)
+    if condition == "mismatched":
+        if partner is None:
+            raise InputError(f"item {item_id!r}: the mismatched condition needs a partner")
+        names = _as_list(partner_paths)
+    if not names:
+        whose = f"partner {partner.partner!r} of item {item_id!r}" if partner and condition == "mismatched" else ""
+        whose = whose or f"item {item_id!r}"
+        raise InputError(f"{whose} has no audio file")
+    parts: list[AudioPart] = []
+    records: list[AudioSent] = []
+    for index, name in enumerate(names):
+        raw, original, _ = load_audio_file(resolve_under(root, name, also_under=also_under))
+        audio, cut = truncate(original, max_seconds)
+        if sample_rate is not None:
+            audio = resample(audio, sample_rate)
+        target: float | None = None
+        if condition == "noise":
+            targets = _targets(audio, noise_dbfs, SEND_SUBTYPE)
+            target = float(np.sqrt(np.mean(np.square(targets))))
+            audio = noise_like(audio, item_rng(seed, item_id, index), noise_dbfs)
+        elif condition == "silence":
+            audio = silence_like(audio)
+        sent = on_grid(audio, SEND_SUBTYPE)
+        data = encode_wav(sent, SEND_SUBTYPE)
+        scale, lo, hi = PCM_SUBTYPES[SEND_SUBTYPE]
+        ints = np.rint(sent.samples.astype(np.float64) * scale)
+        part = AudioPart(data=data, format="wav")
+        parts.append(part)
+        records.append(
+            AudioSent(
+                condition=condition,  # type: ignore[arg-type]
+                seed=int(seed),
+                index=index,
+                source=name,
+                source_sha256=hashlib.sha256(raw).hexdigest(),
+                partner=partner.partner if condition == "mismatched" and partner else None,
+                partner_within_category=partner.within_category if condition == "mismatched" and partner else None,
+                sha256=part.sha256,
+                size_bytes=len(data),
+                frames=sent.frames,
+                seconds=sent.seconds,
+                original_seconds=original.seconds,
+                sample_rate=sent.sample_rate,
+                original_sample_rate=original.sample_rate,
+                channels=sent.channels,
+                truncated=cut,
+                max_seconds=max_seconds,
+                rms=sent.rms,
+                target_rms=target,
+                noise_dbfs=noise_dbfs if condition == "noise" else None,
+                full_scale_samples=int(np.count_nonzero((ints <= lo) | (ints >= hi))),
+            )
+        )
+    return parts, records

@@ -1,0 +1,160 @@
+"""Rubrics across all inputs of a comparison: clusters of matched criteria, survivors, growth curves."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lalm_bench.errors import InputError
+from lalm_bench.rubrics.compare.match import Match, _check_threshold, _ratio, as_items, cosine_matrix, match_rubrics
+
+SURVIVAL_RULE = (
+    "constrained single linkage: the pairwise matches (cosine >= threshold) are joined in order of "
+    "descending cosine, and two clusters are joined only when they share no input, so a cluster holds "
+    "at most one criterion per input; a survivor is a cluster that spans every input"
+)
+
+
+def survival(
+    rubrics: Mapping[str, Sequence[Any]],
+    embeddings: Mapping[str, np.ndarray],
+    threshold: float,
+    matches: Mapping[tuple[str, str], Sequence[Match]] | None = None,
+) -> dict[str, Any]:
+    """Clusters of criteria across all inputs, and the criteria that survive in every input.
+
+    The edges are the pairwise matches of :func:`match_rubrics` (computed here unless ``matches``
+    gives them for each pair of labels in input order). They are joined strongest first, and two
+    clusters are joined only when they share no input (a cluster holds at most one criterion per
+    input: a chain a1~b1~a2 cannot put two criteria of one rubric together). A criterion that
+    matches nothing is a cluster of span 1. Each cluster reports ``min_cosine`` (the lowest cosine
+    between any two of its criteria) and ``all_pairs_matched`` (every two of its criteria were
+    matched to each other, not only through a chain).
+    """
+    labels = list(rubrics)
+    if not labels:
+        raise InputError("survival needs at least one rubric")
+    t = _check_threshold(threshold)
+    items = {label: as_items(rubrics[label]) for label in labels}
+    emb = {label: np.asarray(embeddings[label], dtype=np.float64) for label in labels}
+    for label in labels:
+        if emb[label].shape[0] != len(items[label]):
+            raise ValueError(f"{label}: {emb[label].shape[0]} embeddings for {len(items[label])} criteria")
+
+    edges: list[tuple[float, int, int, int, int]] = []
+    for x in range(len(labels)):
+        for y in range(x + 1, len(labels)):
+            la, lb = labels[x], labels[y]
+            ms = matches[(la, lb)] if matches is not None else match_rubrics(emb[la], emb[lb], t)
+            edges += [(c, x, i, y, j) for i, j, c in ms]
+    matched_pairs = {((x, i), (y, j)) for _, x, i, y, j in edges}
+
+    parent: dict[tuple[int, int], tuple[int, int]] = {}
+    inputs: dict[tuple[int, int], set[int]] = {}
+    for x, label in enumerate(labels):
+        for i in range(len(items[label])):
+            parent[(x, i)] = (x, i)
+            inputs[(x, i)] = {x}
+
+    def find(node: tuple[int, int]) -> tuple[int, int]:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for _, x, i, y, j in sorted(edges, key=lambda e: (-e[0], *e[1:])):
+        ra, rb = find((x, i)), find((y, j))
+        if ra != rb and not inputs[ra] & inputs[rb]:
+            parent[rb] = ra
+            inputs[ra] |= inputs.pop(rb)
+
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for node in parent:
+        groups.setdefault(find(node), []).append(node)
+
+    clusters: list[dict[str, Any]] = []
+    # survivors first, then by weight, then by the first criterion's position (input order, index)
+    for members in sorted(
+        (sorted(m) for m in groups.values()),
+        key=lambda m: (-len(m), -sum(items[labels[x]][i].weight for x, i in m), m[0]),
+    ):
+        cos = [
+            float(cosine_matrix(emb[labels[x]][i : i + 1], emb[labels[y]][j : j + 1])[0, 0])
+            for k, (x, i) in enumerate(members)
+            for (y, j) in members[k + 1 :]
+        ]
+        complete = all((p, q) in matched_pairs for k, p in enumerate(members) for q in members[k + 1 :])
+        clusters.append(
+            {
+                "id": len(clusters),
+                "span": len(members),
+                "criteria": {labels[x]: items[labels[x]][i].text for x, i in members},
+                "weights": {labels[x]: items[labels[x]][i].weight for x, i in members},
+                "indices": {labels[x]: i for x, i in members},
+                "total_weight": sum(items[labels[x]][i].weight for x, i in members),
+                "min_cosine": round(min(cos), 6) if cos else None,
+                "all_pairs_matched": complete,
+            }
+        )
+
+    k = len(labels)
+    survivors = [c for c in clusters if c["span"] == k]
+    per_rubric: dict[str, dict[str, Any]] = {}
+    for label in labels:
+        size = len(items[label])
+        weight = sum(it.weight for it in items[label])
+        kept = [items[label][c["indices"][label]].weight for c in survivors]
+        per_rubric[label] = {
+            "size": size,
+            "surviving": len(kept),
+            "surviving_share": _ratio(len(kept), size),
+            "surviving_weight_share": _ratio(sum(kept), weight),
+        }
+    return {
+        "rule": SURVIVAL_RULE,
+        "n_inputs": k,
+        "threshold": t,
+        "n_clusters": len(clusters),
+        "span_histogram": {str(s): sum(c["span"] == s for c in clusters) for s in range(1, k + 1)},
+        "n_survivors": len(survivors),
+        "n_survivors_all_pairs_matched": sum(c["all_pairs_matched"] for c in survivors),
+        "per_rubric": per_rubric,
+        "survivors": survivors,
+        "clusters": clusters,
+    }
+
+
+def growth_curve(sizes_per_clip: Sequence[int]) -> dict[str, Any]:
+    """Rubric size after each clip, with a saturation summary.
+
+    ``window_clips`` = the last 25% of clips (at least 1); ``tail_new_per_clip`` = net criteria
+    added per clip over that window (the size before the first clip is 0); ``overall_new_per_clip``
+    = final size / clips; ``tail_to_overall`` = their ratio (about 1: still growing at its average
+    pace, near 0: saturated, negative: shrinking); ``clips_to_90pct`` = the first clip (1-based)
+    after which the size reaches 90% of the final size.
+    """
+    sizes = [int(s) for s in sizes_per_clip]
+    n = len(sizes)
+    if n == 0:
+        return {"sizes": [], "n_clips": 0, "final_size": None, "max_size": None, "saturation": None}
+    final = sizes[-1]
+    window = max(1, math.ceil(n / 4))
+    before = sizes[n - 1 - window] if n - 1 - window >= 0 else 0
+    tail = (final - before) / window
+    overall = final / n
+    return {
+        "sizes": sizes,
+        "n_clips": n,
+        "final_size": final,
+        "max_size": max(sizes),
+        "saturation": {
+            "window_clips": window,
+            "tail_new_per_clip": tail,
+            "overall_new_per_clip": overall,
+            "tail_to_overall": _ratio(tail, overall) if overall > 0 else None,
+            "clips_to_90pct": (next(k for k, s in enumerate(sizes, 1) if s >= 0.9 * final) if final > 0 else None),
+        },
+    }

@@ -1,0 +1,28 @@
+"""``lalm-bench rubrics generate`` end to end (what the CLI and seed scripts call)."""
+
+from __future__ import annotations
+
+from lalm_bench.errors import AllFailedError
+from lalm_bench.io import OutputOptions
+from lalm_bench.rubrics.generate.config import GenerateConfig
+from lalm_bench.rubrics.generate.job import GenerateResult, ModelFactory, run_generate
+
+
+def generate_command(
+    config: GenerateConfig, output: OutputOptions, *, model_factory: ModelFactory | None = None
+) -> GenerateResult:
+    """Run (or resume) every run with progress bars, print the table; exit status 3 when every clip
+    processed by this call failed."""
+    from lalm_bench.rubrics.generate.report import RunProgress, print_summary
+
+    with RunProgress(not output.quiet) as progress:
+        result = run_generate(config, output, model_factory=model_factory, on_record=progress.attach)
+    if not output.quiet:
+        print_summary(result)
+    total = result.total
+    if total["processed"] and not total["ok"]:
+        raise AllFailedError(
+            f"all {total['processed']} clips processed failed (see the error of each record in the logs)"
+        )
+    return result
+

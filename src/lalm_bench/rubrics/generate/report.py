@@ -1,0 +1,75 @@
+"""Human-facing output of ``rubrics generate``: a progress bar per run and a summary table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lalm_bench.rubrics.common.records import RunRecord
+    from lalm_bench.rubrics.generate.job import GenerateJob, GenerateResult, OnRecord
+    from lalm_bench.rubrics.generate.schedule import RunState
+
+
+class RunProgress:
+    """A rich bar per run: clips done, failures, tokens used. ``attach(job)`` gives the per-clip callback."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+        self.tally: dict[str, list[int]] = {}
+
+    def __enter__(self) -> RunProgress:
+        return self
+
+    def attach(self, job: GenerateJob) -> OnRecord:
+        if not self.enabled:
+            return lambda run, rec: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("clips · {task.fields[failed]} failed · {task.fields[tokens]} tokens"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        )
+        self.bar.__enter__()
+        for run in job.runs:
+            failed = sum(r.status == "failed" for r in run.records)
+            tokens = sum(r.tokens for r in run.records)
+            self.tally[run.name] = [failed, tokens]
+            self.tasks[run.name] = self.bar.add_task(
+                run.name, total=len(job.selection), completed=len(run.records), failed=failed, tokens=tokens
+            )
+        return self._update
+
+    def _update(self, run: RunState, rec: RunRecord) -> None:
+        st = self.tally[run.name]
+        st[0] += rec.status == "failed"
+        st[1] += rec.tokens
+        self.bar.update(self.tasks[run.name], advance=1, failed=st[0], tokens=st[1])
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def print_summary(result: GenerateResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    cols = {
+        "run": "run", "done": "done", "processed": "new", "ok": "ok", "failed": "failed", "calls": "calls",
+        "cache_hits": "cached", "retries": "retries", "tokens": "tokens", "rubric_size": "criteria",
+    }  # fmt: skip
+    table = Table(title=f"rubrics generate (prompt {result.prompt_version})")
+    for c, header in cols.items():
+        table.add_column(header, justify="left" if c == "run" else "right")
+    for row in result.runs:
+        table.add_row(*(str(row[c]) if c != "done" else f"{row['done']}/{row['clips']}" for c in cols))
+    Console().print(table)
+    for row in result.runs:
+        print(f"wrote {row['folder']}/log.jsonl")
