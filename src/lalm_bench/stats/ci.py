@@ -298,7 +298,7 @@ def cluster_bootstrap_ci(
     """``[low, high]`` of :func:`cluster_mean_ci` (``None`` when it gives no interval).
 
     For 30 or more clusters this is the clip-level percentile bootstrap formerly in
-    ``references/agreement.py``, with identical results; below that, the cluster-t interval, and
+    ``clotho_refs/agreement.py``, with identical results; below that, the cluster-t interval, and
     ``None`` below 3 clusters. Use :func:`cluster_mean_ci` to also get the method and the reason.
     """
     ci = cluster_mean_ci(cluster_sums, cluster_sizes, n_resamples=n_resamples, seed=seed, confidence=confidence)
