@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lalm_bench.audio.conditions import AudioSent
+from lalm_bench.audio.sent import AudioSent
 from lalm_bench.llm.calls import StepReply
 from lalm_bench.llm.testserver import ScriptedOpenAIServer
 from lalm_bench.predict.canary import serving_canary

@@ -66,7 +66,7 @@ def test_output_names_and_conditions():
     assert cfg.parse_conditions(["audio, noise", "none"]) == ("audio", "noise", "none")
     with pytest.raises(InputError, match="empty name"):
         cfg.parse_conditions(["audio,,noise"])
-    assert cfg.CONDITIONS == controls.CONDITIONS  # config has no numpy import, so it keeps its own copy
+    assert cfg.CONDITIONS == controls.CONDITIONS  # one list, in the numpy-free audio.sent
 
 
 def test_dispatcher_sends_to_the_least_loaded_server_in_turn():

@@ -23,10 +23,8 @@ import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from lalm_bench.audio.files import (
     PCM_SUBTYPES,
@@ -38,11 +36,10 @@ from lalm_bench.audio.files import (
     resolve_under,
     truncate,
 )
+from lalm_bench.audio.sent import CONDITIONS, AudioSent
 from lalm_bench.errors import InputError
 from lalm_bench.llm.interface import AudioPart
 
-Condition = Literal["audio", "noise", "silence", "none", "mismatched"]
-CONDITIONS: tuple[str, ...] = ("audio", "noise", "silence", "none", "mismatched")
 SEND_SUBTYPE = "PCM_16"
 
 
@@ -207,35 +204,6 @@ def mismatch_partners(
         rng = _derived_rng("mismatch-single/v1", int(seed), item)
         out[item] = MismatchPartner(others[int(rng.integers(len(others)))], False, category[item])
     return out
-
-
-class AudioSent(BaseModel):
-    """What was sent for one audio file of one item under one condition (one entry per audio part)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    condition: Condition
-    seed: int
-    index: int  # position of the file among the item's (or, for mismatched, the partner's) audio files
-    source: str  # the file name as listed, relative to the audio root (the partner's file for mismatched)
-    source_sha256: str  # SHA-256 of the source file's bytes
-    partner: str | None = None  # mismatched: the item whose audio was sent
-    partner_within_category: bool | None = None
-    sha256: str  # SHA-256 of the WAV bytes actually sent
-    format: Literal["wav"] = "wav"
-    size_bytes: int
-    frames: int
-    seconds: float
-    original_seconds: float
-    sample_rate: int
-    original_sample_rate: int
-    channels: int
-    truncated: bool
-    max_seconds: float | None = None
-    rms: float  # of the samples sent (over all channels)
-    target_rms: float | None = None  # noise: the RMS aimed at
-    noise_dbfs: float | None = None  # noise: the fixed level asked for; None = matched to the real clip
-    full_scale_samples: int  # samples at the PCM limits in what was sent (clipping, ours or the recording's)
 
 
 def _as_list(paths: str | Sequence[str] | None) -> list[str]:

@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lalm_bench.audio.sent import CONDITIONS  # every condition, in the order a run processes them
 from lalm_bench.datasets.benchmark import BenchmarkColumns
 from lalm_bench.errors import InputError
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
 from lalm_bench.manifest import config_parameters
 
-#: Every condition, in the order a run processes them (``predict.controls.CONDITIONS``, without numpy).
-CONDITIONS = ("audio", "noise", "silence", "none", "mismatched")
 AUDIO_CONDITIONS = ("audio", "noise", "silence", "mismatched")  # the ones that send audio
 DEFAULT_OUTPUT = Path("predictions.parquet")
 PARQUET_SUFFIXES = (".parquet", ".pq")

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from lalm_bench.audio.conditions import AudioSent
+from lalm_bench.audio.sent import AudioSent
 from lalm_bench.llm.calls import StepReply
 
 RECORD_FORMAT = "lalm-bench/predict-record/1"
