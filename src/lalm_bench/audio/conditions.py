@@ -4,11 +4,12 @@ Conditions (:data:`CONDITIONS`):
 
 - ``audio``: the item's own audio.
 - ``noise``: white Gaussian noise with the frames, sample rate and channels of each real clip as sent,
-  RMS-matched to it (per channel) or at a fixed level in dBFS; seeded per item and file.
+  RMS-matched to it (per channel) or at a fixed level in dBFS; seeded per item and file. A digitally
+  silent clip (RMS 0) gets noise at :data:`SILENT_CLIP_NOISE_DBFS` instead (``silent_source`` in its record).
 - ``silence``: digital zeros of the same shape.
 - ``none``: no audio part at all.
-- ``mismatched``: the audio of another item, a seeded derangement within the item's category
-  (:func:`mismatch_partners`).
+- ``mismatched``: the audio of another item with other audio content (SHA-256 of the files), a seeded
+  derangement within the item's category where possible (:func:`mismatch_partners`).
 
 Every condition that sends audio sends a 16-bit PCM WAV built by :func:`build_condition_audio` from the
 decoded, optionally truncated and resampled real clip, so ``audio`` and its controls share container,
@@ -20,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import stat
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +39,9 @@ from lalm_bench.audio.files import (
     resolve_under,
     truncate,
 )
-from lalm_bench.audio.sent import CONDITIONS, AudioSent
+from lalm_bench.audio.sent import CONDITIONS, SILENT_CLIP_NOISE_DBFS, AudioSent
 from lalm_bench.errors import InputError
+from lalm_bench.io import sha256_file
 from lalm_bench.llm.interface import AudioPart
 
 SEND_SUBTYPE = "PCM_16"
@@ -162,18 +166,59 @@ def _cycle(ids: list[str], rng: np.random.Generator) -> dict[str, str]:
     return {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}
 
 
-def mismatch_partners(
-    ids: Sequence[str], categories: Sequence[Hashable | None], seed: int
-) -> dict[str, MismatchPartner]:
-    """A seeded derangement of the items' audio within each category.
+def _content_derangement(
+    members: list[str], content: dict[str, str], rng: np.random.Generator
+) -> tuple[dict[str, str], list[str]]:
+    """Partners for ``members`` that never share the member's content cluster, each member's audio used
+    once; the members that cannot be placed so (the excess of a cluster holding more than half) are returned.
 
-    Within a category of ``n >= 2`` items the partners form one random cycle (seeded from ``seed`` and the
-    category only, so other categories and the input order do not change it): no item gets its own audio
-    and each item's audio is used exactly once. Items alone in their category (``within_category=False``)
-    are deranged among themselves the same way when there are two or more of them; a single such item
-    takes the audio of a seeded random item of the whole benchmark, whose audio is then used twice.
-    ``None``/NaN categories form one category. To keep multi-audio items with items of the same file
-    count, pass a combined key such as ``f"{category}|{n_files}"``.
+    Clusters are laid out as contiguous blocks in a seeded order and every member takes the audio ``m``
+    places further on (``m`` the largest cluster): with ``m`` at most half the members, that place always
+    lies in another block.
+    """
+    clusters: dict[str, list[str]] = {}
+    for item in members:
+        clusters.setdefault(content[item], []).append(item)
+    keys = sorted(clusters)
+    for key in keys:
+        clusters[key] = [clusters[key][i] for i in rng.permutation(len(clusters[key]))]
+    largest = max(keys, key=lambda k: (len(clusters[k]), k))
+    rest = len(members) - len(clusters[largest])
+    leftovers: list[str] = []
+    if len(clusters[largest]) > rest:
+        excess = len(clusters[largest]) - rest
+        leftovers = sorted(clusters[largest][:excess])
+        clusters[largest] = clusters[largest][excess:]
+    seq = [item for i in rng.permutation(len(keys)) for item in clusters[keys[i]]]
+    if not seq:
+        return {}, leftovers
+    shift = max(len(c) for c in clusters.values())
+    return {seq[k]: seq[(k + shift) % len(seq)] for k in range(len(seq))}, leftovers
+
+
+def mismatch_partners(
+    ids: Sequence[str],
+    categories: Sequence[Hashable | None],
+    seed: int,
+    content: Sequence[str] | None = None,
+) -> dict[str, MismatchPartner]:
+    """A seeded derangement of the items' audio within each category, over audio *content*.
+
+    ``content`` labels each item's audio (e.g. the connected component of the SHA-256 of its files,
+    :func:`content_clusters`): no item is ever given the audio of an item with the same label, so two
+    questions about one clip never swap their (identical) audio. Without it every item's audio counts as
+    distinct.
+
+    Within a category of ``n >= 2`` items whose labels all differ, the partners form one random cycle
+    (seeded from ``seed`` and the category only, so other categories and the input order do not change
+    it): no item gets its own audio and each item's audio is used exactly once. Where labels repeat, the
+    clusters are deranged as blocks (:func:`_content_derangement`); the excess of a cluster holding more
+    than half of its category joins the items alone in their category. Those (``within_category=False``)
+    are deranged among themselves the same way when there are two or more of them; one that is still
+    left takes the audio of a seeded random item of the whole benchmark with other content, whose audio
+    is then used twice. An item for which no other content exists is an error naming it. ``None``/NaN
+    categories form one category. To keep multi-audio items with items of the same file count, pass a
+    combined key such as ``f"{category}|{n_files}"``.
     """
     ids = [str(i) for i in ids]
     if len(ids) != len(categories):
@@ -183,27 +228,76 @@ def mismatch_partners(
         raise InputError(f"item id {dup!r} occurs more than once")
     if len(ids) < 2:
         raise InputError("the mismatched condition needs at least two items")
+    if content is not None and len(content) != len(ids):
+        raise InputError(f"{len(ids)} ids but {len(content)} content labels")
+    label = dict(zip(ids, content, strict=True)) if content is not None else {i: f"item:{i}" for i in ids}
     groups: dict[str | None, list[str]] = {}
     for item, cat in zip(ids, categories, strict=True):
         groups.setdefault(_category_key(cat), []).append(item)
     category = {item: key for key, members in groups.items() for item in members}
     out: dict[str, MismatchPartner] = {}
     alone: list[str] = []
+
+    def derange(members: list[str], rng: np.random.Generator) -> tuple[dict[str, str], list[str]]:
+        if len({label[m] for m in members}) == len(members):
+            return _cycle(members, rng), []
+        return _content_derangement(members, label, rng)
+
     for key, members in groups.items():
         if len(members) == 1:
             alone.extend(members)
             continue
-        for item, partner in _cycle(sorted(members), _derived_rng("mismatch/v1", int(seed), key)).items():
-            out[item] = MismatchPartner(partner, True, key)
+        pairs, left = derange(sorted(members), _derived_rng("mismatch/v1", int(seed), key))
+        out.update({item: MismatchPartner(partner, True, key) for item, partner in pairs.items()})
+        alone.extend(left)
     if len(alone) >= 2:
-        for item, partner in _cycle(sorted(alone), _derived_rng("mismatch-singletons/v1", int(seed))).items():
-            out[item] = MismatchPartner(partner, False, category[item])
-    elif alone:
-        (item,) = alone
-        others = sorted(i for i in ids if i != item)
+        pairs, alone = derange(sorted(alone), _derived_rng("mismatch-singletons/v1", int(seed)))
+        out.update({item: MismatchPartner(partner, False, category[item]) for item, partner in pairs.items()})
+    impossible = []
+    for item in alone:
+        others = sorted(i for i in ids if label[i] != label[item])
+        if not others:
+            impossible.append(item)
+            continue
         rng = _derived_rng("mismatch-single/v1", int(seed), item)
         out[item] = MismatchPartner(others[int(rng.integers(len(others)))], False, category[item])
+    if impossible:
+        shown = ", ".join(repr(i) for i in impossible[:5]) + (" …" if len(impossible) > 5 else "")
+        raise InputError(
+            f"the mismatched condition has no derangement: every item's audio is identical to that of item(s) "
+            f"{shown} ({len(impossible)} item(s) with no other audio content to send)"
+        )
     return out
+
+
+def content_clusters(files: Sequence[Sequence[Path | None]]) -> list[str]:
+    """A content label per item: items whose audio files share any byte-identical file (SHA-256) are joined
+    into one cluster (connected components), so items about one clip get one label. ``None`` (a file that
+    cannot be found or read) is that item's own content; the item fails when its audio is built."""
+    digest: dict[Path, str] = {}
+    parent = list(range(len(files)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i, paths in enumerate(files):
+        for path in paths:
+            if path is None:
+                continue
+            if path not in digest:
+                try:
+                    if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or a device
+                        continue
+                    digest[path] = sha256_file(path)
+                except OSError:
+                    continue
+            j = owner.setdefault(digest[path], i)
+            parent[find(i)] = find(j)
+    return [f"cluster:{find(i)}" for i in range(len(files))]
 
 
 def _as_list(paths: str | Sequence[str] | None) -> list[str]:
@@ -260,10 +354,15 @@ def build_condition_audio(
         if sample_rate is not None:
             audio = resample(audio, sample_rate)
         target: float | None = None
+        level, silent = noise_dbfs, False
         if condition == "noise":
             targets = _targets(audio, noise_dbfs, SEND_SUBTYPE)
+            if noise_dbfs is None and not np.any(targets) and audio.frames:
+                # RMS-matched noise for a digitally silent clip would be silence again: the bytes of `audio`
+                level, silent = SILENT_CLIP_NOISE_DBFS, True
+                targets = _targets(audio, level, SEND_SUBTYPE)
             target = float(np.sqrt(np.mean(np.square(targets))))
-            audio = noise_like(audio, item_rng(seed, item_id, index), noise_dbfs)
+            audio = noise_like(audio, item_rng(seed, item_id, index), level)
         elif condition == "silence":
             audio = silence_like(audio)
         sent = on_grid(audio, SEND_SUBTYPE)
@@ -293,7 +392,8 @@ def build_condition_audio(
                 max_seconds=max_seconds,
                 rms=sent.rms,
                 target_rms=target,
-                noise_dbfs=noise_dbfs if condition == "noise" else None,
+                noise_dbfs=level if condition == "noise" else None,
+                silent_source=silent,
                 full_scale_samples=int(np.count_nonzero((ints <= lo) | (ints >= hi))),
             )
         )

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 Condition = Literal["audio", "noise", "silence", "none", "mismatched"]
 CONDITIONS: tuple[str, ...] = ("audio", "noise", "silence", "none", "mismatched")
+#: The noise level sent for a digitally silent clip (RMS 0), whose RMS-matched noise would be silence again.
+SILENT_CLIP_NOISE_DBFS = -60.0
 
 
 class AudioSent(BaseModel):
@@ -35,5 +37,6 @@ class AudioSent(BaseModel):
     max_seconds: float | None = None
     rms: float  # of the samples sent (over all channels)
     target_rms: float | None = None  # noise: the RMS aimed at
-    noise_dbfs: float | None = None  # noise: the fixed level asked for; None = matched to the real clip
+    noise_dbfs: float | None = None  # noise: the fixed level sent; None = matched to the real clip
+    silent_source: bool = False  # noise: the clip was digitally silent, so the noise was sent at a floor level
     full_scale_samples: int  # samples at the PCM limits in what was sent (clipping, ours or the recording's)

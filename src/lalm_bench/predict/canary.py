@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lalm_bench import stats
+from lalm_bench.audio.sent import SILENT_CLIP_NOISE_DBFS
 from lalm_bench.predict.config import AUDIO_CONDITIONS, CONDITIONS
 from lalm_bench.predict.schema import PredictRecord
 
@@ -53,6 +54,7 @@ def condition_stats(records: list[PredictRecord]) -> dict[str, Any]:
         "mean_completion_tokens": stats.mean([float(r.reply.completion_tokens) for r in ok if r.reply is not None]),
         "mean_audio_seconds": stats.mean(seconds),
         "truncated_audio": sum(any(a.truncated for a in r.audio) for r in records),
+        "silent_source_audio": sum(any(a.silent_source for a in r.audio) for r in records),
         "finish_length": sum(r.reply is not None and r.reply.finish_reason == "length" for r in ok),
         "empty_outputs": sum(not (r.model_output or "").strip() for r in ok),
         "echoed_prompt": sum(_norm(r.model_output or "") == _norm(r.prompt) for r in ok),
@@ -140,6 +142,11 @@ def serving_canary(by_condition: Mapping[str, Mapping[str, PredictRecord]]) -> d
             )
         if s["empty_outputs"]:
             warnings.append(f"{s['empty_outputs']} of {s['ok']} answers under {c} are empty")
+        if s["silent_source_audio"]:
+            warnings.append(
+                f"{s['silent_source_audio']} item(s) under {c} have a digitally silent clip (RMS 0): RMS-matched noise "
+                f"would be silence again, so their noise was sent at {SILENT_CLIP_NOISE_DBFS:g} dBFS"
+            )
         if s["ok"] >= MIN_ITEMS and s["echoed_prompt"] > MOST * s["ok"]:
             warnings.append(f"{s['echoed_prompt']} of {s['ok']} answers under {c} repeat the prompt verbatim")
     if not any(p["token_comparable"] for p in pairs):

@@ -10,6 +10,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lalm_bench.datasets.benchmark import Benchmark, BenchmarkItem, load_benchmark
@@ -121,10 +122,11 @@ class PredictJob:
                 f"'{prompts.SEPARATOR}' part"
             )
         if "mismatched" in cfg.conditions:
-            from lalm_bench.audio.conditions import mismatch_partners
+            from lalm_bench.audio.conditions import content_clusters, mismatch_partners
 
             keys = [json.dumps([it.category, len(it.audio)]) for it in items]  # same category, same file count
-            self.partners = mismatch_partners([it.id for it in items], keys, cfg.seed)
+            content = content_clusters([[self._audio_path(name) for name in it.audio] for it in items])
+            self.partners = mismatch_partners([it.id for it in items], keys, cfg.seed, content)
         self._check_servers()
         benchmark_sha256 = sha256_file(cfg.benchmark)
         settings = {c: run_settings(self, c, benchmark_sha256) for c in cfg.conditions}
@@ -137,6 +139,15 @@ class PredictJob:
         for c in cfg.conditions:
             self.runs.append(open_run(self, c, settings[c]))
         self._preflight_audio()
+
+    def _audio_path(self, name: str) -> Path | None:
+        """Where an item's audio file is under the root, or ``None`` when it is refused (the item fails later)."""
+        from lalm_bench.audio.files import resolve_under
+
+        try:
+            return resolve_under(self.cfg.root, name)
+        except InputError:
+            return None
 
     def _check_servers(self) -> None:
         if self.cfg.llm.base_urls and not _takes_base_url(self.cfg.model):
