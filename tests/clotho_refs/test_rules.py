@@ -179,3 +179,70 @@ def test_small_split_uses_the_cluster_t_interval(tmp_path) -> None:
     assert s["ci95"][0] < s["mean"] < s["ci95"][1] and s["ci95"][1] <= 1.0
     assert "t-interval" in s["ci_description"]
     assert math.isfinite(s["mean_minus_chance"])
+
+
+def _write_rows(tmp_path, rows) -> object:
+    path = tmp_path / "caps.csv"
+    path.write_text(
+        "file_name,caption_1,caption_2,caption_3,caption_4,caption_5\n"
+        + "".join(",".join([n, *c]) + "\n" for n, c in rows.items())
+    )
+    return path
+
+
+def test_sampled_chance_reports_its_monte_carlo_error(tmp_path) -> None:
+    from lalm_bench.clotho_refs.agreement import monte_carlo_error
+    from lalm_bench.embeddings import Embedder
+
+    rows = {**CLIPS, **{f"f{k}.wav": caps for k, caps in enumerate(FILLER)}}
+    emb = Embedder("mock:hash", progress=False, use_cache=False)
+    table = load_caption_table(_write_rows(tmp_path, rows))
+    exact = measure_agreement(table, ClothoRefsConfig(bootstrap=0), emb).summary["chance"]
+    assert exact["monte_carlo"]["exact"] and exact["monte_carlo"]["mean_se"] == 0.0
+    sampled = measure_agreement(table, ClothoRefsConfig(bootstrap=0, chance_cap=300), emb).summary["chance"]
+    mc = sampled["monte_carlo"]
+    assert not mc["exact"] and mc["n"] == 300
+    assert mc["mean_se"] == pytest.approx(sampled["std"] / math.sqrt(300))
+    lo, hi = mc["quantile_ci95"]["q50"]
+    assert lo <= sampled["quantiles"]["q50"] <= hi
+    # the interval covers the exact quantile (every cross-clip pair) from most seeds
+    covered = 0
+    for seed in range(20):
+        s = measure_agreement(table, ClothoRefsConfig(bootstrap=0, chance_cap=300, seed=seed), emb).summary["chance"]
+        lo, hi = s["monte_carlo"]["quantile_ci95"]["q50"]
+        covered += lo <= exact["quantiles"]["q50"] <= hi
+    assert covered >= 17
+    assert monte_carlo_error(np.array([0.1]), exact=False)["mean_se"] is None
+
+
+def test_pairs_not_above_chance_is_named_for_what_it_counts_and_the_old_key_stays(tmp_path) -> None:
+    from lalm_bench.embeddings import Embedder
+
+    rows = {**CLIPS, **{f"f{k}.wav": caps for k, caps in enumerate(FILLER)}}
+    emb = Embedder("mock:hash", progress=False, use_cache=False)
+    res = measure_agreement(load_caption_table(_write_rows(tmp_path, rows)), ClothoRefsConfig(bootstrap=0), emb)
+    new, old = res.summary["pairs_not_above_chance_q95"], res.summary["pairs_below_chance_q95"]
+    q95 = np.quantile(res.chance_similarities, 0.95)
+    assert new["count"] == int((res.pair_similarities < q95).sum()) == old["count"]
+    assert "deprecated" in old["note"]
+
+
+def test_caption_flags_against_clip_difficulty_and_the_clip_relative_rule(tmp_path) -> None:
+    from lalm_bench.embeddings import Embedder
+
+    rows = {**CLIPS, **{f"f{k}.wav": caps for k, caps in enumerate(FILLER)}}
+    emb = Embedder("mock:hash", progress=False, use_cache=False)
+    table = load_caption_table(_write_rows(tmp_path, rows))
+    split = measure_agreement(table, ClothoRefsConfig(bootstrap=0, z_threshold=1.5), emb)
+    follows = split.summary["rules"]["caption"]["follows_clip_difficulty"]
+    flagged = split.caption_outliers
+    median = float(np.median(split.clips["mean_similarity"]))
+    assert follows["flagged"] == len(flagged)
+    assert follows["in_clips_below_median"] == int((flagged["clip_mean"] < median).sum())
+    clip = measure_agreement(table, ClothoRefsConfig(bootstrap=0, z_threshold=1.5, caption_rule="clip"), emb)
+    cap = clip.summary["rules"]["caption"]
+    assert cap["rule"] == "clip" and cap["low"] == len(clip.caption_outliers)
+    assert (clip.caption_outliers["z"] <= -1.5).all()
+    assert "a keyboard types quickly" in clip.caption_outliers["caption"].tolist()  # the bad reference
+    assert "follows_clip_difficulty" in cap
+    json.loads(dumps_strict(clip.summary))

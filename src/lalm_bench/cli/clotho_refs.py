@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -69,6 +69,14 @@ def clotho_refs(
             "0.5: less similar than the typical unrelated pair.",
         ),
     ] = 0.5,
+    caption_rule: Annotated[
+        str,
+        typer.Option(
+            "--caption-rule",
+            help="split: a caption's mean similarity to its clip's others, z over the split (flags mostly hard "
+            "clips); clip: its leave-one-out score against its own clip, robust z over the split.",
+        ),
+    ] = "split",
     bootstrap: BootstrapOpt = 1000,
     seed: SeedOpt = 0,
     embedding: EmbeddingOptions = EmbeddingOptions(),
@@ -94,7 +102,16 @@ def clotho_refs(
         embedding=embedding,
         z_threshold=z_threshold,
         chance_quantile=chance_quantile,
+        caption_rule=_caption_rule(caption_rule),
         bootstrap=bootstrap,
         seed=seed,
     )
     clotho_refs_command(config, output)
+
+
+def _caption_rule(value: str) -> Literal["split", "clip"]:
+    from lalm_bench.errors import InputError
+
+    if value not in ("split", "clip"):
+        raise InputError(f"--caption-rule {value!r}: use split or clip")
+    return "clip" if value == "clip" else "split"

@@ -50,6 +50,21 @@ def similarity(
             "noise-vs-noise, what a model that ignores the audio produces, and the listening gap.",
         ),
     ] = None,
+    mismatched_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--mismatched-file",
+            help="Predictions with another item's audio (`predict --condition mismatched`): with --audio-file-2 or "
+            "--noise-file-2 as the run-to-run reference, the content gap tells 'uses the sound' from 'notices sound'.",
+        ),
+    ] = None,
+    audio_file_2: Annotated[
+        Path | None,
+        typer.Option(
+            "--audio-file-2",
+            help="A repeat of the audio run (another sample or seed): the run-to-run reference of the content gap.",
+        ),
+    ] = None,
     id_column: Annotated[str, typer.Option("--id-column", help="Column joining the two files.")] = "id",
     text_column: Annotated[str, typer.Option("--text-column", help="Column holding the model's answer.")] = (
         "model_output"
@@ -63,6 +78,23 @@ def similarity(
             "--question-column",
             help="Question text (from the noise file) for the same-question baseline; '' turns it off.",
             show_default="question, when the noise file has it",
+        ),
+    ] = None,
+    choices_column: Annotated[
+        str | None,
+        typer.Option(
+            "--choices-column",
+            help="Choices (from the noise file): same-question groups hold the same question AND choices; '' "
+            "groups by the question alone.",
+            show_default="choices, when the noise file has it",
+        ),
+    ] = None,
+    exclude_questions: Annotated[
+        str | None,
+        typer.Option(
+            "--exclude-questions",
+            help="Regex: items whose question matches leave the same-question groups (templates whose real "
+            "question is inside the audio, e.g. 'Follow the instruction').",
         ),
     ] = None,
     cluster_column: Annotated[
@@ -100,6 +132,10 @@ def similarity(
         category_column=category_column,
         question_column=question_column,
         noise_file_2=noise_file_2,
+        mismatched_file=mismatched_file,
+        audio_file_2=audio_file_2,
+        choices_column=choices_column,
+        exclude_questions=exclude_questions,
         cluster_column=cluster_column,
         embedding=embedding,
         bootstrap=bootstrap,

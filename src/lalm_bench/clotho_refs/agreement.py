@@ -199,3 +199,45 @@ def leave_one_out(caption_mean: np.ndarray, sizes: np.ndarray, clip_sums: np.nda
     with np.errstate(invalid="ignore", divide="ignore"):
         others = np.where(n_others > 0, (p - (k - 1) * caption_mean) / np.where(n_others > 0, n_others, 1), np.nan)
     return caption_mean - others
+
+
+def monte_carlo_error(chance: np.ndarray, exact: bool, quantiles: tuple[float, ...] = QUANTILES) -> dict[str, Any]:
+    """How far the sampled chance quantities may be from those of every cross-clip pair: the standard error of
+    the mean and a distribution-free 95% interval of each quantile (order statistics of the binomial count
+    below it). ``exact``: every cross-clip pair was used, so there is no Monte Carlo error."""
+    n = int(chance.size)
+    if exact or n < 2:
+        return {"exact": bool(exact), "n": n, "mean_se": 0.0 if exact else None, "quantile_ci95": None}
+    ordered = np.sort(np.asarray(chance, dtype=np.float64))
+    ci: dict[str, list[float]] = {}
+    for q in quantiles:
+        half = 1.959963984540054 * math.sqrt(n * q * (1 - q))
+        lo, hi = max(0, math.floor(n * q - half)), min(n - 1, math.ceil(n * q + half))
+        ci[f"q{round(100 * q):02d}"] = [float(ordered[lo]), float(ordered[hi])]
+    std = stats.sample_std(ordered)
+    return {
+        "exact": False,
+        "n": n,
+        "mean_se": None if std is None else std / math.sqrt(n),
+        "quantile_ci95": ci,
+        "method": "pairs drawn uniformly with replacement: SE of the mean = std / sqrt(n); each quantile's 95% "
+        "interval from the order statistics at n·q ± 1.96·sqrt(n·q·(1−q))",
+    }
+
+
+def flags_follow_difficulty(flagged_clip: np.ndarray, clip_means: np.ndarray) -> dict[str, Any]:
+    """How far caption flags follow clip difficulty: the share of flagged captions in clips whose agreement
+    is below the median clip's (about 0.5 if flags were independent of the clip's level)."""
+    flagged_clip = np.asarray(flagged_clip, dtype=np.int64)
+    if not flagged_clip.size or not clip_means.size:
+        return {"flagged": int(flagged_clip.size), "in_clips_below_median": None, "share": None}
+    below = clip_means < float(np.median(clip_means))
+    k = int(below[flagged_clip].sum())
+    return {
+        "flagged": int(flagged_clip.size),
+        "in_clips_below_median": k,
+        "share": k / flagged_clip.size,
+        "clips_below_median": int(below.sum()),
+        "note": "a share near 1: the caption rule mostly finds hard clips (low agreement overall), not bad "
+        "captions; the clip-relative rule (--caption-rule clip) scores each caption against its own clip",
+    }

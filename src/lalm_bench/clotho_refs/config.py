@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.manifest import config_parameters
@@ -26,6 +26,7 @@ class ClothoRefsConfig:
     embedding: EmbeddingOptions = field(default_factory=lambda: EmbeddingOptions(model=DEFAULT_MODEL, batch_size=128))
     z_threshold: float = 2.0
     chance_quantile: float = 0.5  # pairs below this quantile of the chance distribution are flagged
+    caption_rule: Literal["split", "clip"] = "split"  # z over the split's caption means, or within-clip (loo)
     bootstrap: int = 1000
     seed: int = 0
     chance_cap: int = CHANCE_CAP

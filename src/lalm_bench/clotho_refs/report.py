@@ -63,8 +63,9 @@ def print_summary(result: ClothoRefsResult) -> None:
         "–" if cq["clips"] is None else str(cq["clips"]),
     )
     rules.add_row(f"clips, robust z <= -{cl['z_threshold']:g}", count(cl["low"], cl["reason"]), "")
+    caption_label = "captions vs their own clip, robust z" if cap.get("rule") == "clip" else "captions, z"
     rules.add_row(
-        f"captions, z <= -{cap['z_threshold']:g}",
+        f"{caption_label} <= -{cap['z_threshold']:g}",
         count(cap["low"], cap["reason"]),
         "–" if cap["low"] is None else str(cap["clips_with_flagged_caption"]),
     )
@@ -76,6 +77,20 @@ def print_summary(result: ClothoRefsResult) -> None:
             str(cap["low_agreement_clips"]),
         )
     console.print(rules)
+    follows = cap.get("follows_clip_difficulty") or {}
+    if follows.get("share") is not None:
+        console.print(
+            f"{follows['in_clips_below_median']} of {follows['flagged']} flagged captions "
+            f"({100 * follows['share']:.0f}%) sit in clips below the median agreement"
+            + ("; try --caption-rule clip" if cap.get("rule") != "clip" and follows["share"] > 0.75 else "")
+        )
+    mc = s["chance"].get("monte_carlo") or {}
+    if mc and not mc.get("exact") and mc.get("mean_se") is not None:
+        q95 = (mc.get("quantile_ci95") or {}).get("q95")
+        console.print(
+            f"chance from {mc['n']} sampled pairs: Monte Carlo SE of the mean {mc['mean_se']:.4f}"
+            + (f", q95 in [{q95[0]:.4f}, {q95[1]:.4f}]" if q95 else "")
+        )
     console.print("wrote " + ", ".join(s["files"].values()))
 
 

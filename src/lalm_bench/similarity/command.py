@@ -20,7 +20,17 @@ def similarity_command(
 
     check_outputs(
         {"--output": output.path, "--plot": output.plot},
-        inputs=[p for p in (config.noise_file, config.audio_file, config.noise_file_2) if p is not None],
+        inputs=[
+            p
+            for p in (
+                config.noise_file,
+                config.audio_file,
+                config.noise_file_2,
+                config.mismatched_file,
+                config.audio_file_2,
+            )
+            if p is not None
+        ],
         overwrite=output.overwrite,
     )
     if embedder is None:

@@ -15,8 +15,8 @@ DEFAULT_MODEL = "BAAI/bge-base-en-v1.5"
 
 @dataclass(frozen=True)
 class SimilarityConfig:
-    """Two prediction files (noise and real audio), optionally a second noise run, their columns, the
-    embedding model, statistics."""
+    """Two prediction files (noise and real audio), optionally a second noise run, a mismatched run and a
+    repeat of the audio run, their columns, the embedding model, statistics."""
 
     noise_file: Path = SAMPLE_NOISE
     audio_file: Path = SAMPLE_AUDIO
@@ -25,6 +25,10 @@ class SimilarityConfig:
     category_column: str = "category"
     question_column: str | None = None  # None: "question" when the noise file has it; "": no same-question baseline
     noise_file_2: Path | None = None  # a second noise run (another noise seed): the ignores-audio reference
+    mismatched_file: Path | None = None  # predict's mismatched condition: another clip's audio (content probe)
+    audio_file_2: Path | None = None  # a repeat of the audio run: the run-to-run reference of the content probe
+    choices_column: str | None = None  # None: "choices" when the noise file has it; "": group by question alone
+    exclude_questions: str | None = None  # regex: items whose question matches leave the same-question groups
     cluster_column: str | None = None  # CIs resample clusters of this column (question template, audio clip)
     embedding: EmbeddingOptions = field(default_factory=lambda: EmbeddingOptions(model=DEFAULT_MODEL))
     bootstrap: int = 1000

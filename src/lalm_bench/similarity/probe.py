@@ -271,11 +271,11 @@ def cluster_codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
     return codes, int(missing.sum())
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _none(x: float) -> float | None:
+def nan_to_none(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 

@@ -39,12 +39,43 @@ def _methods(*docs: dict[str, Any]) -> str:
 
 
 def print_summary(result: dict[str, Any]) -> None:
-    """A table per category: matched mean, floor, same-question baseline, differences with CIs, and the
-    listening gap when a second noise run was given."""
+    """Lead with what answers "does the model listen?" — identical answers, the listening gap (with a second
+    noise run), the content gap (with a mismatched run) — then matched vs the floor, the same-question
+    baseline, and every note of the JSON."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
+    _print_inputs(console, result)
+    _print_identical(console, result.get("identical") or {})
+    names = ["overall", *result["by_category"]]
+    lst = result["listening"]
+    if lst["available"]:
+        title = "listening gap: noise-vs-noise − audio-vs-noise (0: the answers ignore the audio)"
+        _print_gap(
+            console, lst["listening_gap"], title,
+            ("noise vs noise", "audio vs noise"), ("noise_vs_noise_mean", "audio_vs_noise_mean"),
+        )  # fmt: skip
+    content = result.get("content") or {"available": False, "reason": "not computed (format 2)"}
+    if content["available"]:
+        ref = content["reference"].replace("_", " ")
+        _print_gap(
+            console, content["content_gap"],
+            f"content gap: {ref} − audio-vs-mismatched (0: the answer does not depend on which clip was sent)",
+            (ref, "audio vs mismatched"), (f"{content['reference']}_mean", "audio_vs_mismatched_mean"),
+        )  # fmt: skip
+    _print_floor(console, result, names)
+    sq = result["same_question"]
+    if sq["available"]:
+        _print_same_question(console, sq, names)
+    overall_cmp = result["comparison"]["overall"]
+    console.print(
+        f"CIs: {_methods(result['overall'], overall_cmp)} overall, t below 30 values, none below 3; "
+        "p: Wilcoxon signed-rank (secondary), Holm-adjusted across categories"
+    )
+    _print_notes(console, result, sq, lst, content)
+
+
+def _print_inputs(console: Any, result: dict[str, Any]) -> None:
     m = result["matching"]
     console.print(
         f"matched {m['matched']} IDs (only in noise file: {m['only_in_noise']}, only in audio file: "
@@ -59,11 +90,44 @@ def print_summary(result: dict[str, Any]) -> None:
     if result["clustering"]:
         c = result["clustering"]
         console.print(f"CIs clustered by {c['column']!r}: {c['n_clusters']} clusters")
-    sq = result["same_question"]
+
+
+def _print_identical(console: Any, identical: dict[str, Any]) -> None:
+    shown = [
+        f"{name.replace('_', ' ')} {d['identical']}/{d['items']} ({100 * d['share']:.1f}%)"
+        for name, d in identical.items()
+        if d["items"]
+    ]
+    if not shown:
+        return
+    console.print("byte-identical answers: " + "; ".join(shown))
+    d = identical.get("audio_vs_noise") or {}
+    if d.get("share") is not None and d["share"] >= 0.9:
+        console.print(
+            f"[yellow]answers are identical under audio and noise for {100 * d['share']:.0f}% of items: this model "
+            "is not using the audio, whatever matched − floor says[/yellow]"
+        )
+
+
+def _print_gap(console: Any, gap: dict[str, Any], title: str, columns: tuple[str, str], keys: tuple[str, str]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("category", "n", *columns, "gap", "Wilcoxon p (Holm)"):
+        table.add_column(col, justify="left" if col == "category" else "right")
+    for i, name in enumerate(["overall", *gap["by_category"]]):
+        g = gap["overall"] if i == 0 else gap["by_category"][name]
+        p = _p(g["wilcoxon"]) if i == 0 else _p(g["wilcoxon"], "p_holm_text")
+        table.add_row(name, str(g["n"]), _fmt(g.get(keys[0])), _fmt(g.get(keys[1])), _diff(g), p, end_section=i == 0)
+    console.print(table)
+
+
+def _print_floor(console: Any, result: dict[str, Any], names: list[str]) -> None:
+    from rich.table import Table
+
     table = Table(title="answers with audio vs with noise: matched vs the floor (95% CIs below the values)")
     for col in ("category", "n", "matched", "floor", "matched − floor", "p (Holm)"):
         table.add_column(col, justify="left" if col == "category" else "right")
-    names = ["overall", *result["by_category"]]
     for i, name in enumerate(names):
         d = result["overall"] if i == 0 else result["by_category"][name]
         fl = result["floor"]["overall"] if i == 0 else result["floor"]["by_category"][name]
@@ -73,55 +137,59 @@ def print_summary(result: dict[str, Any]) -> None:
             name, str(d["count"]), _with_ci(d["mean"], d), _fmt(fl["mean"]), _diff(cmp), p, end_section=i == 0
         )
     console.print(table)
-    if sq["available"]:
-        table = Table(title=f"items sharing their question ({sq['items']} items in {sq['groups']} questions)")
-        for col in ("category", "n", "matched", "same-q", "matched − same-q", "same-q − floor", "p (Holm)"):
-            table.add_column(col, justify="left" if col == "category" else "right")
-        for i, name in enumerate(names):
-            c = sq["comparison"]["overall"] if i == 0 else sq["comparison"]["by_category"][name]
-            f = sq["above_floor"]["overall"] if i == 0 else sq["above_floor"]["by_category"][name]
-            if i and not c["n"]:
-                continue
-            p = _p(c["wilcoxon"]) if i == 0 else _p(c["wilcoxon"], "p_holm_text")
-            table.add_row(
-                name,
-                str(c["n"]),
-                _fmt(c["matched_mean"]),
-                _fmt(c["same_question_mean"]),
-                _diff(c),
-                _diff(f),
-                p,
-                end_section=i == 0,
-            )
-        console.print(table)
-    overall_cmp = result["comparison"]["overall"]
-    console.print(
-        f"CIs: {_methods(result['overall'], overall_cmp)} overall, t below 30 values, none below 3; "
-        "p: Wilcoxon signed-rank (secondary), Holm-adjusted across categories"
-    )
-    if not sq["available"]:
-        console.print(f"same-question baseline: {sq['reason']}")
-    lst = result["listening"]
-    if not lst["available"]:
-        console.print(f"listening gap: {lst['reason']}")
-        return
-    table = Table(title="listening gap: noise-vs-noise − audio-vs-noise (0: the answers ignore the audio)")
-    for col in ("category", "n", "noise vs noise", "audio vs noise", "gap", "Wilcoxon p (Holm)"):
+
+
+def _print_same_question(console: Any, sq: dict[str, Any], names: list[str]) -> None:
+    from rich.table import Table
+
+    by = " and ".join(sq.get("grouped_by") or ["question"])
+    table = Table(title=f"items sharing their {by} ({sq['items']} items in {sq['groups']} groups)")
+    for col in ("category", "n", "matched", "same-q", "matched − same-q", "same-q − floor", "p (Holm)"):
         table.add_column(col, justify="left" if col == "category" else "right")
-    gap = lst["listening_gap"]
-    for i, name in enumerate(["overall", *gap["by_category"]]):
-        g = gap["overall"] if i == 0 else gap["by_category"][name]
-        p = _p(g["wilcoxon"]) if i == 0 else _p(g["wilcoxon"], "p_holm_text")
+    for i, name in enumerate(names):
+        c = sq["comparison"]["overall"] if i == 0 else sq["comparison"]["by_category"][name]
+        f = sq["above_floor"]["overall"] if i == 0 else sq["above_floor"]["by_category"][name]
+        if i and not c["n"]:
+            continue
+        p = _p(c["wilcoxon"]) if i == 0 else _p(c["wilcoxon"], "p_holm_text")
         table.add_row(
             name,
-            str(g["n"]),
-            _fmt(g["noise_vs_noise_mean"]),
-            _fmt(g["audio_vs_noise_mean"]),
-            _diff(g),
+            str(c["n"]),
+            _fmt(c["matched_mean"]),
+            _fmt(c["same_question_mean"]),
+            _diff(c),
+            _diff(f),
             p,
             end_section=i == 0,
         )
     console.print(table)
+
+
+def _print_notes(
+    console: Any, result: dict[str, Any], sq: dict[str, Any], lst: dict[str, Any], content: dict[str, Any]
+) -> None:
+    """Every note and reason that the JSON carries, so nothing is only in the file."""
+    notes: list[str] = []
+    if not sq["available"]:
+        notes.append(f"same-question baseline: {sq['reason']}")
+    elif sq.get("items_excluded"):
+        notes.append(f"same-question baseline: {sq['items_excluded']} items left out by --exclude-questions")
+    if not lst["available"]:
+        notes.append(f"listening gap: {lst['reason']}")
+    elif lst.get("note"):
+        notes.append(f"listening gap: {lst['note']}")
+    if not content["available"]:
+        notes.append(f"content gap: {content['reason']}")
+    floor = result["floor"]
+    if floor.get("categories_without"):
+        notes.append(f"floor: no other item in {', '.join(map(str, floor['categories_without']))}")
+    for label, doc in (("matched", result["overall"]), ("matched − floor", result["comparison"]["overall"])):
+        if doc.get("ci_note"):
+            notes.append(f"{label}: {doc['ci_note']}")
+    if result["clustering"] and result["clustering"].get("note"):
+        notes.append(f"clusters: {result['clustering']['note']}")
+    for note in notes:
+        console.print(f"note: {note}")
 
 
 def plot_similarity(result: dict[str, Any], fh: IO[bytes]) -> None:

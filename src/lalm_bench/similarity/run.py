@@ -8,7 +8,12 @@ Statistics (definitions in :mod:`lalm_bench.similarity.baselines`):
   listening;
 * ``same_question``: the same against the other items with the same question text;
 * ``listening`` (with ``--noise-file-2``): noise-vs-noise, the ignores-audio reference, and the
-  listening gap;
+  listening gap: do the answers move when real audio replaces noise?
+* ``content`` (with ``--mismatched-file`` and a reference run): does the model use *what* is in the audio?
+  audio-vs-mismatched (the real clip against another item's clip) against the run-to-run reference
+  (audio-vs-audio repeats with ``--audio-file-2``, else noise-vs-noise): a model that only notices that
+  there is sound answers the same for any clip, so its content gap is 0;
+* ``identical``: the share of byte-identical answers in every comparison;
 * every difference (``comparison``, ``same_question.comparison``, ``listening.listening_gap``) is the
   paired mean difference with its CI (the primary statistic) over exactly the items where both sides
   are defined, plus a Wilcoxon signed-rank test with Holm-adjusted p-values per category (secondary).
@@ -20,6 +25,7 @@ none below 3), clustered by ``--cluster-column`` when given.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,21 +37,24 @@ from lalm_bench.similarity.baselines import group_codes, listening, mean_to_othe
 from lalm_bench.similarity.config import SimilarityConfig
 from lalm_bench.similarity.probe import (
     Grouping,
-    _none,
-    _plain,
     check_texts,
     check_texts_2,
     cluster_codes,
     load_predictions,
     match_predictions,
     match_second_noise,
+    nan_to_none,
+    plain_value,
 )
 
 if TYPE_CHECKING:
-    from lalm_bench.embeddings.encoder import Embedder
+    import pandas as pd
 
-FORMAT = "lalm-bench/similarity/2"
+    from lalm_bench.embeddings.encoder import Embedder, EncodeResult
+
+FORMAT = "lalm-bench/similarity/3"
 DEFAULT_QUESTION_COLUMN = "question"
+DEFAULT_CHOICES_COLUMN = "choices"
 
 FLOOR_DEFINITION = (
     "each item's noise answer against the audio answers of every other item of its category, averaged "
@@ -53,9 +62,17 @@ FLOOR_DEFINITION = (
     "of the same kind. It is not what a model that ignores the audio scores (see same_question, listening)"
 )
 SAME_QUESTION_DEFINITION = (
-    "for each item whose question text (whitespace runs collapsed, exact match) is shared with at least "
-    "one other item: its noise answer against the audio answers of the other items with that question, "
-    "averaged. What answering the same question about other audio scores"
+    "for each item whose question text and choices (whitespace runs collapsed, exact match) are shared with at "
+    "least one other item: its noise answer against the audio answers of the other items with that question, "
+    "averaged. What answering the same question about other audio scores. Items whose question matches "
+    "--exclude-questions (templates whose real question is inside the audio) are left out"
+)
+CONTENT_DEFINITION = (
+    "audio_vs_mismatched = cos(answer with the item's audio, answer with another item's audio); reference = "
+    "cos(audio answer, a repeat of the audio run) with --audio-file-2, else cos(noise answer, second noise "
+    "answer); content_gap = reference - audio_vs_mismatched per item. Near 0: the answer does not depend on "
+    "which clip was sent (the model may still notice that there is sound: see listening); positive: another "
+    "clip changes the answer more than a rerun does, i.e. the model uses what is in the audio"
 )
 LISTENING_DEFINITION = (
     "noise_vs_noise = cos(noise answer, second noise answer): what a model that ignores the audio produces; "
@@ -63,7 +80,7 @@ LISTENING_DEFINITION = (
     "listening_gap = noise_vs_noise - audio_vs_noise per item. A gap near 0: the answers move with the "
     "audio no more than with the noise; a positive gap: the audio changes the answer more than a new noise does"
 )
-CHANCE_ALIAS_NOTE = "deprecated alias of 'floor' (format 1 name); removed in format 3"
+CHANCE_ALIAS_NOTE = "deprecated alias of 'floor' (format 1 name); removed in format 4"
 CLUSTER_NOTE = (
     "CIs resample whole clusters (or use the cluster-robust t below 30 clusters); items without a label are "
     "clusters of their own. Wilcoxon p-values still treat items as independent: read the clustered CIs"
@@ -81,6 +98,8 @@ class SimilarityResult(BaseModel):
     comparison: dict[str, Any]
     same_question: dict[str, Any]
     listening: dict[str, Any]
+    content: dict[str, Any]
+    identical: dict[str, Any]
     clustering: dict[str, Any] | None
     matching: dict[str, Any]
     detailed: list[dict[str, Any]]
@@ -90,16 +109,114 @@ class SimilarityResult(BaseModel):
         return self.model_dump(mode="python")
 
 
+@dataclass
+class _Inputs:
+    """The matched prediction files: one row per item with both answers (and the second noise answer)."""
+
+    noise_path: Path
+    audio_path: Path
+    merged: pd.DataFrame
+    matching: dict[str, Any]
+    question_column: str | None
+    text2: np.ndarray | None = None  # the second noise run's answer per row, None where it has none
+    noise2_path: Path | None = None
+    extra: dict[str, tuple[Path, np.ndarray]] = field(default_factory=dict)  # mismatched, audio_2: path, texts
+
+
+@dataclass
+class _Vectors:
+    """Every answer embedded once; rows index distinct texts (``noise``, ``audio``, ``noise2`` for ``rows2``)."""
+
+    enc: EncodeResult
+    noise: np.ndarray
+    audio: np.ndarray
+    noise2: np.ndarray
+    rows2: np.ndarray  # the rows that have a second noise answer
+    sims: np.ndarray  # matched similarity per row
+    extra: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name: (rows, distinct rows)
+
+
 def run_similarity(
     config: SimilarityConfig, *, embedder: Embedder | None = None, progress: bool = True
 ) -> SimilarityResult:
     """Run the listening probe (no files written)."""
     from lalm_bench.embeddings.options import build_embedder
-    from lalm_bench.manifest import build_manifest
 
     t0 = time.perf_counter()
-    extra = {k: c for k, c in (("question", config.question_column), ("cluster", config.cluster_column)) if c}
+    inputs = _load_inputs(config)
+    owned = embedder is None
+    if embedder is None:
+        embedder = build_embedder(config.embedding, progress=progress)
+    vec = _embed(inputs, embedder)
+    if owned:
+        embedder.close()  # the vectors are in memory; release the cache (its WAL is checkpointed)
+    merged, n = inputs.merged, len(inputs.merged)
+    categories = merged["category"].to_numpy(dtype=object)
+    clusters, clustering = _clustering(config, merged)
+    g = Grouping(categories, clusters, config.bootstrap, config.seed)
+    matched = g.describe(vec.sims)
+    per_item: dict[str, np.ndarray] = {"similarity": vec.sims}
+    floor_doc, floor_stats, comparison = _floor(g, vec, categories, per_item)
+    if inputs.question_column is None:
+        same_question: dict[str, Any] = {
+            "available": False,
+            "column": None,
+            "reason": "no question column (--question-column; the noise file has no 'question' column)"
+            if config.question_column is None
+            else "turned off (--question-column '')",
+        }
+    else:
+        u = vec.enc.unique_embeddings
+        questions, grouping = _question_groups(config, merged)
+        same_question = _same_question(g, inputs.question_column, questions, u, vec.noise, vec.audio, per_item)
+        same_question.update(grouping)
+    listening_doc = _listening(g, inputs, vec, per_item)
+    content_doc = _content(g, inputs, vec, per_item)
+    identical = _identical(inputs)
+    tokens = vec.enc.token_counts
+    tok2 = np.full(n, -1, dtype=np.int64)
+    tok2[vec.rows2] = tokens[2 * n : 2 * n + vec.rows2.size]
+    detailed = _detailed(
+        merged["id"].tolist(),
+        categories,
+        per_item,
+        merged["cluster"].tolist() if clusters is not None else None,
+        tokens[:n],
+        tokens[n : 2 * n],
+        tok2 if inputs.text2 is not None else None,
+    )
+    manifest = _manifest(config, inputs, vec, embedder, time.perf_counter() - t0)
+    return SimilarityResult(
+        overall=matched["overall"],
+        by_category=matched["by_category"],
+        floor=floor_doc,
+        chance={"note": CHANCE_ALIAS_NOTE, **floor_stats},
+        comparison=comparison,
+        same_question=same_question,
+        listening=listening_doc,
+        content=content_doc,
+        identical=identical,
+        clustering=clustering,
+        matching=inputs.matching,
+        detailed=detailed,
+        manifest=manifest,
+    )
+
+
+def _load_inputs(config: SimilarityConfig) -> _Inputs:
+    """Read and match the prediction files (and the second noise run); every input check happens here."""
+    extra = {
+        k: c
+        for k, c in (
+            ("question", config.question_column),
+            ("cluster", config.cluster_column),
+            ("choices", config.choices_column),
+        )
+        if c
+    }
     optional = {"question": DEFAULT_QUESTION_COLUMN} if config.question_column is None else {}
+    if config.choices_column is None and config.question_column != "":
+        optional["choices"] = DEFAULT_CHOICES_COLUMN
     noise = load_predictions(
         Path(config.noise_file), config.id_column, config.text_column, config.category_column, True, extra, optional
     )
@@ -109,9 +226,7 @@ def run_similarity(
     )
     merged, matching = match_predictions(noise, audio)
     matching["empty_texts"] = check_texts(merged, noise.path, audio.path, config.allow_empty)
-
-    text2: np.ndarray | None = None
-    noise2_path: Path | None = None
+    inputs = _Inputs(noise.path, audio.path, merged, matching, q_col)
     if config.noise_file_2 is not None:
         noise2_path = Path(config.noise_file_2)
         if noise2_path.resolve() == noise.path.resolve():
@@ -124,41 +239,65 @@ def run_similarity(
             sum(t == u for t, u, h in zip(text2.tolist(), merged["text_noise"].tolist(), has2, strict=True) if h)
         )
         matching["noise_2"] = report2
+        inputs.text2, inputs.noise2_path = text2, noise2_path
+    for name, flag, path in (
+        ("mismatched", "--mismatched-file", config.mismatched_file),
+        ("audio_2", "--audio-file-2", config.audio_file_2),
+    ):
+        if path is None:
+            continue
+        path = Path(path)
+        if path.resolve() in {noise.path.resolve(), audio.path.resolve()}:
+            raise InputError(f"{flag} {path} is the --noise-file or --audio-file itself: give another run")
+        other = load_predictions(path, config.id_column, config.text_column, config.category_column, False)
+        texts, report = match_second_noise(merged, other)
+        report["empty_texts"] = check_texts_2(texts, path, config.allow_empty)
+        matching[name] = report
+        inputs.extra[name] = (path, texts)
+    return inputs
 
-    owned = embedder is None
-    if embedder is None:
-        embedder = build_embedder(config.embedding, progress=progress)
-    n = len(merged)
+
+def _embed(inputs: _Inputs, embedder: Embedder) -> _Vectors:
+    merged, n = inputs.merged, len(inputs.merged)
     texts = merged["text_noise"].tolist() + merged["text_audio"].tolist()
     rows2 = np.empty(0, dtype=np.int64)
-    if text2 is not None:
-        rows2 = np.flatnonzero(np.array([t is not None for t in text2.tolist()], dtype=bool))
-        texts += [str(t) for t in text2[rows2].tolist()]
+    if inputs.text2 is not None:
+        rows2 = np.flatnonzero(np.array([t is not None for t in inputs.text2.tolist()], dtype=bool))
+        texts += [str(t) for t in inputs.text2[rows2].tolist()]
+    starts: dict[str, tuple[np.ndarray, int]] = {}
+    for name, (_, extra) in inputs.extra.items():
+        present = np.flatnonzero(np.array([x is not None for x in extra.tolist()], dtype=bool))
+        starts[name] = (present, len(texts))
+        texts += [str(x) for x in extra[present].tolist()]
     enc = embedder.encode(texts)
-    if owned:
-        embedder.close()  # the vectors are in memory; release the cache (its WAL is checkpointed)
-    u, inv = enc.unique_embeddings, enc.inverse
+    inv = enc.inverse
     rows = np.arange(n)
-    noise_u, audio_u = inv[rows], inv[rows + n]
-    sims = enc.cosines(rows, rows + n)
-    categories = merged["category"].to_numpy(dtype=object)
+    noise2 = inv[2 * n + np.arange(rows2.size)]
+    vec = _Vectors(enc, inv[rows], inv[rows + n], noise2, rows2, enc.cosines(rows, rows + n))
+    vec.extra = {name: (present, inv[start + np.arange(present.size)]) for name, (present, start) in starts.items()}
+    return vec
 
-    clusters: np.ndarray | None = None
-    clustering: dict[str, Any] | None = None
-    if config.cluster_column:
-        clusters, missing = cluster_codes(merged["cluster"].to_numpy(dtype=object))
-        clustering = {
-            "column": config.cluster_column,
-            "n_clusters": int(np.unique(clusters).size),
-            "items": n,
-            "items_without_label": missing,
-            "largest_cluster": int(np.bincount(clusters).max()),
-            "note": CLUSTER_NOTE,
-        }
 
-    g = Grouping(categories, clusters, config.bootstrap, config.seed)
-    matched = g.describe(sims)
-    floor, _ = mean_to_others(u, noise_u, audio_u, group_codes(categories))
+def _clustering(config: SimilarityConfig, merged: pd.DataFrame) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+    if not config.cluster_column:
+        return None, None
+    clusters, missing = cluster_codes(merged["cluster"].to_numpy(dtype=object))
+    return clusters, {
+        "column": config.cluster_column,
+        "n_clusters": int(np.unique(clusters).size),
+        "items": len(merged),
+        "items_without_label": missing,
+        "largest_cluster": int(np.bincount(clusters).max()),
+        "note": CLUSTER_NOTE,
+    }
+
+
+def _floor(
+    g: Grouping, vec: _Vectors, categories: np.ndarray, per_item: dict[str, np.ndarray]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The floor baseline per item and matched − floor (the floor's doc, its statistics, the comparison)."""
+    floor, _ = mean_to_others(vec.enc.unique_embeddings, vec.noise, vec.audio, group_codes(categories))
+    per_item["floor_similarity"] = floor
     floor_stats = g.describe(floor, "one item in this category: no other item to compare with")
     floor_doc: dict[str, Any] = {
         "definition": FLOOR_DEFINITION,
@@ -167,68 +306,155 @@ def run_similarity(
         "categories_without": [c for c in g.cats if int((categories == c).sum()) < 2],
         **floor_stats,
     }
-    comparison = g.compare(sims, floor, ("matched", "floor"), "one item in this category: no floor")
+    comparison = g.compare(vec.sims, floor, ("matched", "floor"), "one item in this category: no floor")
     comparison["definition"] = (
         "matched - floor over the items that have a floor; primary: the paired mean difference and its CI"
     )
-    per_item: dict[str, np.ndarray] = {"similarity": sims, "floor_similarity": floor}
-    if q_col is None:
-        same_question: dict[str, Any] = {
-            "available": False,
-            "column": None,
-            "reason": "no question column (--question-column; the noise file has no 'question' column)"
-            if config.question_column is None
-            else "turned off (--question-column '')",
-        }
-    else:
-        same_question = _same_question(
-            g, q_col, merged["question"].to_numpy(dtype=object), u, noise_u, audio_u, per_item
-        )
-    if text2 is None:
-        listening_doc: dict[str, Any] = {
+    return floor_doc, floor_stats, comparison
+
+
+def _listening(g: Grouping, inputs: _Inputs, vec: _Vectors, per_item: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Noise-vs-noise against audio-vs-noise, with a second noise run."""
+    if inputs.text2 is None:
+        return {
             "available": False,
             "reason": "no second noise run (--noise-file-2): the ignores-audio reference needs one",
         }
-    else:
-        lst = listening(u, noise_u[rows2], audio_u[rows2], inv[2 * n + np.arange(rows2.size)])
-        for key, vals in lst.items():
-            per_item[key] = np.full(n, np.nan)
-            per_item[key][rows2] = vals
-        missing2 = "no item of this category in --noise-file-2"
-        identical = matching["noise_2"]["identical_to_noise"]
-        listening_doc = {
-            "available": True,
-            "noise_file_2": str(noise2_path),
-            "definition": LISTENING_DEFINITION,
-            "items": int(rows2.size),
-            "identical_to_noise": identical,
-            "note": (
-                "every answer of the second noise run equals the first: noise_vs_noise is 1 and the gap is "
-                "1 - matched. Right for a model that no noise moves; check that --noise-file-2 is another run"
-                if rows2.size and identical == rows2.size
-                else None
-            ),
-            "noise_vs_noise": g.describe(per_item["noise_vs_noise"], missing2),
-            "audio_vs_noise": g.describe(per_item["audio_vs_noise"], missing2),
-            "listening_gap": g.compare(
-                per_item["noise_vs_noise"], per_item["audio_vs_noise"], ("noise_vs_noise", "audio_vs_noise"), missing2
-            ),
-        }
+    n, rows2 = len(inputs.merged), vec.rows2
+    lst = listening(vec.enc.unique_embeddings, vec.noise[rows2], vec.audio[rows2], vec.noise2)
+    for key, vals in lst.items():
+        per_item[key] = np.full(n, np.nan)
+        per_item[key][rows2] = vals
+    missing2 = "no item of this category in --noise-file-2"
+    identical = inputs.matching["noise_2"]["identical_to_noise"]
+    return {
+        "available": True,
+        "noise_file_2": str(inputs.noise2_path),
+        "definition": LISTENING_DEFINITION,
+        "items": int(rows2.size),
+        "identical_to_noise": identical,
+        "note": (
+            "every answer of the second noise run equals the first: noise_vs_noise is 1 and the gap is "
+            "1 - matched. Right for a model that no noise moves; check that --noise-file-2 is another run"
+            if rows2.size and identical == rows2.size
+            else None
+        ),
+        "noise_vs_noise": g.describe(per_item["noise_vs_noise"], missing2),
+        "audio_vs_noise": g.describe(per_item["audio_vs_noise"], missing2),
+        "listening_gap": g.compare(
+            per_item["noise_vs_noise"], per_item["audio_vs_noise"], ("noise_vs_noise", "audio_vs_noise"), missing2
+        ),
+    }
 
-    truncated = enc.truncated
-    tokens = enc.token_counts
-    tok2 = np.full(n, -1, dtype=np.int64)
-    tok2[rows2] = tokens[2 * n :]
-    detailed = _detailed(
-        merged["id"].tolist(),
-        categories,
-        per_item,
-        merged["cluster"].tolist() if clusters is not None else None,
-        tokens[:n],
-        tokens[n : 2 * n],
-        tok2 if text2 is not None else None,
+
+def _question_groups(config: SimilarityConfig, merged: pd.DataFrame) -> tuple[np.ndarray, dict[str, Any]]:
+    """The same-question group label of each item: its question and its choices; ``None`` (no group) for
+    items without a question and for those whose question matches ``--exclude-questions``."""
+    import re
+
+    questions = merged["question"].to_numpy(dtype=object)
+    has_choices = "choices" in merged.columns
+    labels = np.array(
+        [
+            None if q is None else (f"{q}\u241e{c}" if has_choices and c is not None else q)
+            for q, c in zip(
+                questions.tolist(), merged["choices"].tolist() if has_choices else [None] * len(questions), strict=True
+            )
+        ],
+        dtype=object,
     )
+    excluded = 0
+    if config.exclude_questions:
+        try:
+            pattern = re.compile(config.exclude_questions)
+        except re.error as exc:
+            raise InputError(
+                f"--exclude-questions {config.exclude_questions!r}: not a regular expression ({exc})"
+            ) from None
+        for k, q in enumerate(questions.tolist()):
+            if q is not None and pattern.search(q):
+                labels[k] = None
+                excluded += 1
+    doc = {
+        "grouped_by": ["question", "choices"] if has_choices else ["question"],
+        "choices_column": (config.choices_column or DEFAULT_CHOICES_COLUMN) if has_choices else None,
+        "exclude_questions": config.exclude_questions,
+        "items_excluded": excluded,
+    }
+    return labels, doc
 
+
+def _content(g: Grouping, inputs: _Inputs, vec: _Vectors, per_item: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Does the answer depend on which clip was sent? audio-vs-mismatched against the run-to-run reference."""
+    if "mismatched" not in inputs.extra:
+        return {
+            "available": False,
+            "reason": "no mismatched run (--mismatched-file: predict's mismatched condition, another item's audio)",
+        }
+    n, u = len(inputs.merged), vec.enc.unique_embeddings
+    rows_m, uniq_m = vec.extra["mismatched"]
+    avm = np.full(n, np.nan)
+    avm[rows_m] = _cos(u, vec.audio[rows_m], uniq_m)
+    per_item["audio_vs_mismatched"] = avm
+    reference = (
+        "audio_vs_audio" if "audio_2" in inputs.extra else "noise_vs_noise" if inputs.text2 is not None else None
+    )
+    missing = "no item of this category in --mismatched-file"
+    doc: dict[str, Any] = {
+        "available": reference is not None,
+        "definition": CONTENT_DEFINITION,
+        "mismatched_file": str(inputs.extra["mismatched"][0]),
+        "audio_vs_mismatched": g.describe(avm, missing),
+        "reference": reference,
+    }
+    if reference is None:
+        doc["reason"] = (
+            "no run-to-run reference: give --audio-file-2 (a repeat of the audio run) or --noise-file-2 (a second "
+            "noise run); audio_vs_mismatched alone cannot tell a model that ignores the clip from a deterministic one"
+        )
+        return doc
+    if reference == "audio_vs_audio":
+        rows_a, uniq_a = vec.extra["audio_2"]
+        ref = np.full(n, np.nan)
+        ref[rows_a] = _cos(u, vec.audio[rows_a], uniq_a)
+        per_item["audio_vs_audio"] = ref
+        doc["audio_file_2"] = str(inputs.extra["audio_2"][0])
+    else:
+        ref = per_item["noise_vs_noise"]
+    doc["reference_similarity"] = g.describe(ref, "no reference answer for this category")
+    doc["content_gap"] = g.compare(ref, avm, (reference, "audio_vs_mismatched"), missing)
+    return doc
+
+
+def _cos(u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.clip(np.einsum("ij,ij->i", u[a], u[b], dtype=np.float64), -1.0, 1.0)
+
+
+def _identical(inputs: _Inputs) -> dict[str, Any]:
+    """The share of byte-identical answers in each comparison: a model whose answers do not change at all
+    gets large, "significant" differences against the baselines while it ignores the audio."""
+    merged = inputs.merged
+    noise, audio = merged["text_noise"].tolist(), merged["text_audio"].tolist()
+    pairs: dict[str, tuple[list[Any], list[Any]]] = {"audio_vs_noise": (audio, noise)}
+    if inputs.text2 is not None:
+        pairs["noise_vs_noise_2"] = (noise, inputs.text2.tolist())
+    for name, (_, texts) in inputs.extra.items():
+        pairs[f"audio_vs_{name}"] = (audio, texts.tolist())
+    out: dict[str, Any] = {}
+    for name, (a, b) in pairs.items():
+        both = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+        same = sum(x == y for x, y in both)
+        out[name] = {"items": len(both), "identical": same, "share": same / len(both) if both else None}
+    return out
+
+
+def _manifest(
+    config: SimilarityConfig, inputs: _Inputs, vec: _Vectors, embedder: Embedder, seconds: float
+) -> dict[str, Any]:
+    from lalm_bench.manifest import build_manifest
+
+    enc, n = vec.enc, len(inputs.merged)
+    truncated, tokens = enc.truncated, enc.token_counts
     truncation = {
         "max_seq_length": enc.max_seq_length,
         "noise": int(truncated[:n].sum()),
@@ -237,35 +463,31 @@ def run_similarity(
         "max_tokens": int(tokens.max()) if n else 0,
         "note": "texts longer than max_seq_length were embedded from their first max_seq_length tokens",
     }
-    if text2 is not None:
-        truncation["noise_2"] = int(truncated[2 * n :].sum())
-    manifest = build_manifest(
+    if inputs.text2 is not None:
+        truncation["noise_2"] = int(truncated[2 * n : 2 * n + vec.rows2.size].sum())
+    start = 2 * n + vec.rows2.size
+    for name, (present, _) in vec.extra.items():
+        truncation[name] = int(truncated[start : start + present.size].sum())
+        start += present.size
+    return build_manifest(
         "similarity",
         config.parameters(),
-        inputs=[p for p in (noise.path, audio.path, noise2_path) if p is not None],
+        inputs=[
+            p
+            for p in (inputs.noise_path, inputs.audio_path, inputs.noise2_path, *(x[0] for x in inputs.extra.values()))
+            if p is not None
+        ],
         model=embedder.info(),
         truncation=truncation,
         baselines={
             "floor": FLOOR_DEFINITION,
             "same_question": SAME_QUESTION_DEFINITION,
             "listening": LISTENING_DEFINITION,
-            "question_column": q_col,
+            "content": CONTENT_DEFINITION,
+            "question_column": inputs.question_column,
             "cluster_column": config.cluster_column,
         },
-        wall_seconds=round(time.perf_counter() - t0, 3),
-    )
-    return SimilarityResult(
-        overall=matched["overall"],
-        by_category=matched["by_category"],
-        floor=floor_doc,
-        chance={"note": CHANCE_ALIAS_NOTE, **floor_stats},
-        comparison=comparison,
-        same_question=same_question,
-        listening=listening_doc,
-        clustering=clustering,
-        matching=matching,
-        detailed=detailed,
-        manifest=manifest,
+        wall_seconds=round(seconds, 3),
     )
 
 
@@ -311,12 +533,12 @@ def _detailed(
     """One row per item: its numbers (``null`` where undefined), cluster label and token counts."""
     rows = []
     for k, item in enumerate(ids):
-        row: dict[str, Any] = {"id": _plain(item), "category": categories[k]}
+        row: dict[str, Any] = {"id": plain_value(item), "category": categories[k]}
         for key, values in per_item.items():
             if key == "same_question_items":
                 row[key] = int(values[k])
             else:
-                row[key] = _none(values[k])
+                row[key] = nan_to_none(values[k])
             if key == "floor_similarity":
                 row["chance_similarity"] = row[key]  # the format-1 name
         if clusters is not None:
