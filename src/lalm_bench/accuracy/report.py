@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from lalm_bench.accuracy.scoring import RELIANCE
-
 
 def _pct(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f}"
@@ -17,8 +15,8 @@ def _acc(d: dict[str, Any], key: str = "accuracy", ci: str = "ci95") -> str:
     return f"{_pct(d.get(key))}{span}"
 
 
-def _diff(cmp: dict[str, Any]) -> str:
-    d, ci = cmp.get("difference"), cmp.get("ci95")
+def _diff(cmp: dict[str, Any], prefix: str = "") -> str:
+    d, ci = cmp.get(prefix.rstrip("_") or "difference"), cmp.get(f"{prefix}ci95")
     if d is None:
         return "–"
     span = f" [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]" if ci else ""
@@ -69,32 +67,66 @@ def print_summary(result: dict[str, Any]) -> None:
     console.print(acc)
 
     for control in names[1:]:
-        delta = "Δ % [95% CI]"
+        delta, parsed = "Δ % [95% CI]", "Δ parsed % [95% CI] (n)"
         t = table(f"{control} vs audio: accuracy difference ({control} − audio), McNemar, flips",
-                  [delta, "p", "p Holm", "flip %", "agree %"], (delta,))  # fmt: skip
+                  [delta, parsed, "p", "p Holm", "flip %"], (delta, parsed))  # fmt: skip
         for i, (name, g) in enumerate(rows):
             cmp = g["comparisons"][control]
             t.add_row(
                 name,
                 _diff(cmp),
+                f"{_diff(cmp, 'difference_parsed_')} ({cmp.get('difference_parsed_count', 0)})",
                 cmp.get("mcnemar_p_text") or "–",
-                cmp.get("mcnemar_p_holm_text") or "–",
+                cmp.get("mcnemar_p_holm_text") or ("n/a" if cmp.get("holm_note") else "–"),
                 _pct(cmp.get("flip_rate")),
-                _pct(cmp.get("agreement")),
                 end_section=i == 0,
             )
         console.print(t)
+        cmp = result["comparisons"][control]
+        bounds = cmp.get("difference_bounds")
+        if bounds:
+            console.print(
+                f"{control}: Δ counts unparsed answers as wrong; were every unparsed answer right under one condition "
+                f"and wrong under the other, Δ would lie in [{100 * bounds[0]:+.1f}, {100 * bounds[1]:+.1f}] "
+                f"(worst cases). Method: {cmp.get('ci_method')}."
+            )
 
-    headers = ["needs audio", "answerable w/o", "harmed by audio", "wrong everywhere"]
-    rel = table("items by reliance (right or wrong with audio × right under some control)", headers)
+    controls = result["reliance"].get("controls", names[1:])
+    headers = ["right w/ audio only", "(exp.)", "refused w/o audio", "right w/o audio only", "(exp.)", "right both",
+               "wrong both"]  # fmt: skip
+    rel = table(f"items by one run per condition (audio × {' or '.join(controls)}); (exp.): expected by flipping "
+                "alone, (b + c) / 2", headers)  # fmt: skip
     for i, (name, g) in enumerate(rows):
-        rel.add_row(name, *(str(g["reliance"][label]) for label in RELIANCE), end_section=i == 0)
+        r = g["reliance"]
+        exp = g.get("expected_by_flipping")
+        exp_text = "–" if exp is None else f"{exp:.1f}"
+        rel.add_row(
+            name,
+            str(r["right-only-with-audio"] + r["refused-without-audio"]),
+            exp_text,
+            f"({r['refused-without-audio']})",
+            str(r["right-only-without-audio"]),
+            exp_text,
+            str(r["right-both"]),
+            str(r["wrong-both"]),
+            end_section=i == 0,
+        )
     console.print(rel)
+    console.print(
+        "right w/ audio only includes the refused ones (in brackets). A single run per condition cannot say an "
+        "item needs the audio: under no audio effect both discordant cells hold (b + c) / 2."
+    )
+    needs = result["reliance"].get("needs-audio")
+    if needs:
+        console.print(
+            f"needs-audio (repeats {needs['repeats']}): {needs['count']} items with q <= {needs['fdr']} "
+            f"(exact sign test across repeats, Benjamini-Hochberg; {needs['with_a_refusal']} with a refusal)"
+        )
 
     reading = Table(title="how the answers were read", box=box.SIMPLE_HEAD)
     reading.add_column("condition")
-    for col in ("rules", "embedding", "llm", "unparsed %", "acc. over parsed %"):
-        reading.add_column(col, justify="right", no_wrap=col.startswith("acc"))
+    for col in ("rules", "embedding", "llm", "unparsed %", "refused % [95% CI]", "acc. over parsed %"):
+        reading.add_column(col, justify="right", no_wrap=col.startswith(("acc", "refused")))
     for c in names:
         d = result["conditions"][c]
         reading.add_row(
@@ -103,6 +135,7 @@ def print_summary(result: dict[str, Any]) -> None:
             str(d["methods"]["embedding"]),
             str(d["methods"]["llm"]),
             _pct(d["unparsed_rate"]),
+            _acc(d, "refusal_rate", "refusal_rate_ci95"),
             _acc(d, "accuracy_parsed", "accuracy_parsed_ci95"),
         )
     console.print(reading)
@@ -143,7 +176,7 @@ def plot_accuracy(result: dict[str, Any], fh: IO[bytes]) -> None:
     ax.set_ylim(0, 1.18)  # headroom for the legend above bars at 100%
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("accuracy (unparsed = wrong)")
-    ax.set_title("accuracy per category and condition, 95% CIs clustered by audio clip")
+    ax.set_title("accuracy per category and condition, 95% CIs (clustered where items share a clip)")
     ax.legend(loc="upper right", fontsize="small", ncol=min(k + 1, 4))
     fig.tight_layout()
     fig.savefig(fh, format="png", dpi=120)

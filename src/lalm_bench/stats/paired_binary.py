@@ -167,7 +167,7 @@ def paired_binary_difference(
     return out
 
 
-def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
+def benjamini_hochberg(pvalues: Sequence[float] | np.ndarray) -> list[float]:
     """Benjamini–Hochberg adjusted p-values (q-values), in input order: ``min_{j >= i} m·p_(j)/j`` capped at 1."""
     p = _arr(pvalues)
     if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
