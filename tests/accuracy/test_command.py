@@ -106,8 +106,8 @@ def test_numbers_by_hand_and_every_output(run_cli, tmp_path: Path) -> None:
     table = pd.read_parquet(items)
     assert list(table.columns) == [
         "id", "category", "gold", "n_choices",
-        "choice_audio", "method_audio", "rule_audio", "correct_audio",
-        "choice_noise", "method_noise", "rule_noise", "correct_noise",
+        "choice_audio", "method_audio", "rule_audio", "hedged_audio", "correct_audio",
+        "choice_noise", "method_noise", "rule_noise", "hedged_noise", "correct_noise",
         "reliance",
     ]  # fmt: skip
     t = table.set_index("id")

@@ -125,7 +125,7 @@ def print_summary(result: dict[str, Any]) -> None:
 
     reading = Table(title="how the answers were read", box=box.SIMPLE_HEAD)
     reading.add_column("condition")
-    for col in ("rules", "embedding", "llm", "unparsed %", "refused % [95% CI]", "acc. over parsed %"):
+    for col in ("rules", "embedding", "llm", "hedged", "unparsed %", "refused % [95% CI]", "acc. over parsed %"):
         reading.add_column(col, justify="right", no_wrap=col.startswith(("acc", "refused")))
     for c in names:
         d = result["conditions"][c]
@@ -134,6 +134,7 @@ def print_summary(result: dict[str, Any]) -> None:
             str(d["methods"]["rules"]),
             str(d["methods"]["embedding"]),
             str(d["methods"]["llm"]),
+            str(d.get("hedged_picks", "–")),
             _pct(d["unparsed_rate"]),
             _acc(d, "refusal_rate", "refusal_rate_ci95"),
             _acc(d, "accuracy_parsed", "accuracy_parsed_ci95"),

@@ -56,14 +56,15 @@ class AccuracyResult(BaseModel):
 
     def table(self) -> pd.DataFrame:
         """One row per scored item: ``id``, ``category``, ``gold``, ``n_choices``, per condition ``choice_<c>``
-        (0-based, null when unparsed), ``method_<c>``, ``rule_<c>``, ``correct_<c>``, then ``reliance`` and,
+        (0-based, null when unparsed), ``method_<c>``, ``rule_<c>``, ``hedged_<c>``, ``correct_<c>``, then
+        ``reliance`` and,
         with repeated controls, ``needs_audio_p``, ``needs_audio_q``, ``needs_audio``."""
         import pandas as pd
 
         names = list(self.conditions)
         columns = ["id", "category", "gold", "n_choices"]
         for c in names:
-            columns += [f"choice_{c}", f"method_{c}", f"rule_{c}", f"correct_{c}"]
+            columns += [f"choice_{c}", f"method_{c}", f"rule_{c}", f"hedged_{c}", f"correct_{c}"]
         columns.append("reliance")
         if self.reliance.get(scoring.NEEDS_AUDIO) is not None:
             columns += ["needs_audio_p", "needs_audio_q", "needs_audio"]
@@ -72,6 +73,7 @@ class AccuracyResult(BaseModel):
             df[col] = df[col].astype("Int64")
         for c in names:
             df[f"correct_{c}"] = df[f"correct_{c}"].astype(bool)
+            df[f"hedged_{c}"] = df[f"hedged_{c}"].astype(bool)
         return df
 
     def subset(self, label: str) -> list[Any]:
@@ -139,6 +141,7 @@ def run_accuracy(
     correct = {c: choice[c] == gold for c in names}
     methods: dict[str, list[str]] = {c: [str(e.method) for e in ex[c]] for c in names}
     rules = {c: [e.rule for e in ex[c]] for c in names}
+    hedged = {c: np.array([e.hedged for e in ex[c]], dtype=bool) for c in names}
     missing = {c: np.array([a is None for a in items.answers[c]], dtype=bool) for c in names}
     n_choices = np.array([len(ch) for ch in items.choices], dtype=np.float64)
     clusters = np.asarray(items.clusters, dtype=object)
@@ -159,7 +162,7 @@ def run_accuracy(
     def group(mask: np.ndarray) -> dict[str, Any]:
         return scoring.group_stats(
             mask, names, correct, choice, methods, rules, missing, n_choices, clusters, labels,
-            config.bootstrap, config.seed, needs_flag,
+            config.bootstrap, config.seed, needs_flag, hedged,
         )  # fmt: skip
 
     overall = group(np.ones(len(items), dtype=bool))
@@ -167,7 +170,7 @@ def run_accuracy(
     scoring.add_holm(overall, by_category)
 
     extraction, warnings = _extraction_info(config, items, reading, used.get("embedder"))
-    rows = _item_rows(items, names, choice, methods, rules, correct, labels, needs, needs_flag)
+    rows = _item_rows(items, names, choice, methods, rules, hedged, correct, labels, needs, needs_flag)
     reliance = _reliance(overall, primary, repeats, needs, needs_flag, refused, labels)
     if needs:
         warnings.extend(_needs_audio_warnings(needs, repeats))
@@ -314,6 +317,7 @@ def _item_rows(
     choice: dict[str, np.ndarray],
     methods: dict[str, list[str]],
     rules: dict[str, list[str | None]],
+    hedged: dict[str, np.ndarray],
     correct: dict[str, np.ndarray],
     labels: np.ndarray,
     needs: dict[str, dict[str, Any]],
@@ -332,6 +336,7 @@ def _item_rows(
             row[f"choice_{c}"] = None if k < 0 else k
             row[f"method_{c}"] = methods[c][i]
             row[f"rule_{c}"] = rules[c][i]
+            row[f"hedged_{c}"] = bool(hedged[c][i])
             row[f"correct_{c}"] = bool(correct[c][i])
         row["reliance"] = str(labels[i])
         if needs_flag is not None:

@@ -240,6 +240,7 @@ def group_stats(
     bootstrap: int,
     seed: int,
     needs_audio: np.ndarray | None = None,
+    hedged: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Everything for the items in ``mask``: count, chance, conditions, comparisons, reliance counts with the
     counts expected by flipping alone, and (with repeats) the ``needs-audio`` count."""
@@ -258,6 +259,9 @@ def group_stats(
         )
         for c in names
     }
+    if hedged is not None:
+        for c in names:
+            conditions[c]["hedged_picks"] = int(hedged[c][idx].sum())
     ref = names[0]
     comparisons = {
         c: compare(correct[c][idx], correct[ref][idx], choice[c][idx], choice[ref][idx], cl, bootstrap, seed)
