@@ -15,6 +15,9 @@ Strata per condition (seeded hash order, so a redraw gives the same rows):
 * ``plain-pick``: other rule picks; ``refusal``: answers read as refusals; ``fallback``: answers the
   rules leave as ``no-option``.
 
+The committed sample was drawn with a first, broader hedge rule (any "guess" or "uncertain"), narrowed
+to first-person forms after reading; ``--draw`` today draws a partly different sample (it writes
+``accuracy_reading_check_2.draw.csv`` and never touches the committed CSV).
 ``benchmarks/accuracy_reading_check_2.csv`` holds ids, not answer texts. ``reader_choice`` (0-based or
 ``none``) and ``reader_hedged`` (``true``/``false``: does the answer hedge its pick) were written by a
 person reading each answer before the extractor columns were compared.
@@ -141,9 +144,8 @@ def score() -> None:
     picks = df[(df.final_choice != "none") & (df.reader_choice != "none")]
     h = picks.hedged == picks.reader_hedged
     print(f"  hedged flag on picks both read: {int(h.sum())}/{len(picks)} agree")
-    tp = int(((picks.hedged == "true") & (picks.reader_hedged == "true")).sum())
-    print(f"    flagged {int((picks.hedged == 'true').sum())}, read as hedged {int((picks.reader_hedged == 'true').sum())},"
-          f" both {tp}")  # fmt: skip
+    flagged, read_h = picks.hedged == "true", picks.reader_hedged == "true"
+    print(f"    flagged {int(flagged.sum())}, read as hedged {int(read_h.sum())}, both {int((flagged & read_h).sum())}")
     bad = df[~agree]
     for r in bad.itertuples():
         print(f"  disagree: {r.id} {r.condition} {r.stratum} rule={r.rule} extractor={r.final_choice} "

@@ -30,6 +30,7 @@ def _rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         "conditions": result["conditions"],
         "comparisons": result["comparisons"],
         "reliance": result["reliance"]["counts"],
+        "expected_by_flipping": result["reliance"]["expected_by_flipping"]["expected_each"],
     }
     return [("overall", overall), *result["by_category"].items()]
 
@@ -67,54 +68,53 @@ def print_summary(result: dict[str, Any]) -> None:
     console.print(acc)
 
     for control in names[1:]:
-        delta, parsed = "Δ % [95% CI]", "Δ parsed % [95% CI] (n)"
-        t = table(f"{control} vs audio: accuracy difference ({control} − audio), McNemar, flips",
-                  [delta, parsed, "p", "p Holm", "flip %"], (delta, parsed))  # fmt: skip
+        delta, parsed = "Δ % [95% CI]", "Δ parsed % [95% CI]"
+        t = table(f"{control} vs audio: accuracy difference ({control} − audio); Δ parsed: items parsed under both",
+                  [delta, parsed, "n parsed", "p Holm"], (delta, parsed))  # fmt: skip
         for i, (name, g) in enumerate(rows):
             cmp = g["comparisons"][control]
             t.add_row(
                 name,
                 _diff(cmp),
-                f"{_diff(cmp, 'difference_parsed_')} ({cmp.get('difference_parsed_count', 0)})",
-                cmp.get("mcnemar_p_text") or "–",
+                _diff(cmp, "difference_parsed_"),
+                str(cmp.get("difference_parsed_count", 0)),
                 cmp.get("mcnemar_p_holm_text") or ("n/a" if cmp.get("holm_note") else "–"),
-                _pct(cmp.get("flip_rate")),
                 end_section=i == 0,
             )
         console.print(t)
         cmp = result["comparisons"][control]
         bounds = cmp.get("difference_bounds")
+        console.print(
+            f"{control}: {cmp.get('ci_method')} intervals; McNemar p {cmp.get('mcnemar_p_text')}, flips "
+            f"{_pct(cmp.get('flip_rate'))}% of items parsed under both; p Holm across categories (n/a: one item "
+            "or no discordant pair)."
+        )
         if bounds:
             console.print(
-                f"{control}: Δ counts unparsed answers as wrong; were every unparsed answer right under one condition "
-                f"and wrong under the other, Δ would lie in [{100 * bounds[0]:+.1f}, {100 * bounds[1]:+.1f}] "
-                f"(worst cases). Method: {cmp.get('ci_method')}."
+                f"{control}: Δ counts unparsed answers as wrong; were every unparsed answer right under one "
+                f"condition and wrong under the other, Δ would lie in [{100 * bounds[0]:+.1f}, {100 * bounds[1]:+.1f}]."
             )
 
     controls = result["reliance"].get("controls", names[1:])
-    headers = ["right w/ audio only", "(exp.)", "refused w/o audio", "right w/o audio only", "(exp.)", "right both",
-               "wrong both"]  # fmt: skip
-    rel = table(f"items by one run per condition (audio × {' or '.join(controls)}); (exp.): expected by flipping "
-                "alone, (b + c) / 2", headers)  # fmt: skip
+    headers = ["audio only (refused)", "control only", "exp. by flipping", "both right", "both wrong"]
+    rel = table(f"items right under audio, under {' or '.join(controls)}, both or neither (one run each)", headers)
     for i, (name, g) in enumerate(rows):
         r = g["reliance"]
         exp = g.get("expected_by_flipping")
-        exp_text = "–" if exp is None else f"{exp:.1f}"
         rel.add_row(
             name,
-            str(r["right-only-with-audio"] + r["refused-without-audio"]),
-            exp_text,
-            f"({r['refused-without-audio']})",
+            f"{r['right-only-with-audio'] + r['refused-without-audio']} ({r['refused-without-audio']})",
             str(r["right-only-without-audio"]),
-            exp_text,
+            "–" if exp is None else f"{exp:.1f}",
             str(r["right-both"]),
             str(r["wrong-both"]),
             end_section=i == 0,
         )
     console.print(rel)
     console.print(
-        "right w/ audio only includes the refused ones (in brackets). A single run per condition cannot say an "
-        "item needs the audio: under no audio effect both discordant cells hold (b + c) / 2."
+        "audio only = right-only-with-audio + refused-without-audio (refused under the control, in brackets); "
+        "control only = right-only-without-audio. One run per condition cannot say that an item needs the audio: "
+        "with no audio effect each of the two cells holds (b + c) / 2, the expected count by flipping."
     )
     needs = result["reliance"].get("needs-audio")
     if needs:
@@ -123,17 +123,16 @@ def print_summary(result: dict[str, Any]) -> None:
             f"(exact sign test across repeats, Benjamini-Hochberg; {needs['with_a_refusal']} with a refusal)"
         )
 
-    reading = Table(title="how the answers were read", box=box.SIMPLE_HEAD)
-    reading.add_column("condition")
-    for col in ("rules", "embedding", "llm", "hedged", "unparsed %", "refused % [95% CI]", "acc. over parsed %"):
-        reading.add_column(col, justify="right", no_wrap=col.startswith(("acc", "refused")))
+    reading = Table(title="how the answers were read (% with 95% CI)", box=box.SIMPLE_HEAD)
+    reading.add_column("condition", no_wrap=True)
+    for col in ("rules", "fallback", "hedged", "unparsed %", "refused %", "acc. parsed %"):
+        reading.add_column(col, justify="right", no_wrap=True)
     for c in names:
         d = result["conditions"][c]
         reading.add_row(
             c,
             str(d["methods"]["rules"]),
-            str(d["methods"]["embedding"]),
-            str(d["methods"]["llm"]),
+            str(d["methods"]["embedding"] + d["methods"]["llm"]),
             str(d.get("hedged_picks", "–")),
             _pct(d["unparsed_rate"]),
             _acc(d, "refusal_rate", "refusal_rate_ci95"),
