@@ -162,8 +162,8 @@ def test_sample_data_runs_out_of_the_box(run_cli, tmp_path: Path, monkeypatch: p
     assert res.exit_code == 0, res.stderr
     doc = strict(tmp_path / "accuracy_results.json")
     assert doc["scored"] > 30 and set(doc["conditions"]) == {"audio", "noise"}
-    assert "noise vs audio" in res.stdout and "expected by flipping" in res.stdout
-    assert "refused" in res.stdout and "Δ parsed" in res.stdout
+    assert "noise vs audio" in res.stdout and "flipping" in res.stdout
+    assert "refusal rate" in res.stdout and "Δ parsed" in res.stdout
 
 
 def test_extra_controls_each_compared_with_audio(run_cli, tmp_path: Path) -> None:

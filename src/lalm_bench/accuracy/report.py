@@ -123,10 +123,10 @@ def print_summary(result: dict[str, Any]) -> None:
             f"(exact sign test across repeats, Benjamini-Hochberg; {needs['with_a_refusal']} with a refusal)"
         )
 
-    reading = Table(title="how the answers were read (% with 95% CI)", box=box.SIMPLE_HEAD)
-    reading.add_column("condition", no_wrap=True)
-    for col in ("rules", "fallback", "hedged", "unparsed %", "refused %", "acc. parsed %"):
-        reading.add_column(col, justify="right", no_wrap=True)
+    reading = Table(title="how the answers were read (counts; rates in %)", box=box.SIMPLE_HEAD)
+    reading.add_column("condition")
+    for col in ("rules", "fallback", "hedged", "unparsed", "refused", "acc. parsed [95% CI]"):
+        reading.add_column(col, justify="right", no_wrap=col.startswith("acc"))
     for c in names:
         d = result["conditions"][c]
         reading.add_row(
@@ -135,10 +135,14 @@ def print_summary(result: dict[str, Any]) -> None:
             str(d["methods"]["embedding"] + d["methods"]["llm"]),
             str(d.get("hedged_picks", "–")),
             _pct(d["unparsed_rate"]),
-            _acc(d, "refusal_rate", "refusal_rate_ci95"),
+            _pct(d.get("refusal_rate")),
             _acc(d, "accuracy_parsed", "accuracy_parsed_ci95"),
         )
     console.print(reading)
+    console.print(
+        "refusal rate % [95% CI]: "
+        + ", ".join(f"{c} {_acc(result['conditions'][c], 'refusal_rate', 'refusal_rate_ci95')}" for c in names)
+    )
     for c in names:
         reasons = result["conditions"][c]["unparsed_reasons"]
         if reasons:
