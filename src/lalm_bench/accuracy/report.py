@@ -125,7 +125,7 @@ def print_summary(result: dict[str, Any]) -> None:
 
     reading = Table(title="how the answers were read (counts; rates in %)", box=box.SIMPLE_HEAD)
     reading.add_column("condition")
-    for col in ("rules", "fallback", "hedged", "unparsed", "refused", "acc. parsed [95% CI]"):
+    for col in ("rules", "fallback", "unparsed", "refused", "acc. parsed [95% CI]"):
         reading.add_column(col, justify="right", no_wrap=col.startswith("acc"))
     for c in names:
         d = result["conditions"][c]
@@ -133,7 +133,6 @@ def print_summary(result: dict[str, Any]) -> None:
             c,
             str(d["methods"]["rules"]),
             str(d["methods"]["embedding"] + d["methods"]["llm"]),
-            str(d.get("hedged_picks", "–")),
             _pct(d["unparsed_rate"]),
             _pct(d.get("refusal_rate")),
             _acc(d, "accuracy_parsed", "accuracy_parsed_ci95"),
@@ -142,6 +141,8 @@ def print_summary(result: dict[str, Any]) -> None:
     console.print(
         "refusal rate % [95% CI]: "
         + ", ".join(f"{c} {_acc(result['conditions'][c], 'refusal_rate', 'refusal_rate_ci95')}" for c in names)
+        + "; hedged picks: "
+        + ", ".join(f"{c} {result['conditions'][c].get('hedged_picks', 0)}" for c in names)
     )
     for c in names:
         reasons = result["conditions"][c]["unparsed_reasons"]
