@@ -82,7 +82,7 @@ class AccuracyConfig:
             if not _NAME.fullmatch(name):
                 raise InputError(
                     f"--condition {name}={path}: a condition name is 1-40 letters, digits, '_' or '-' "
-                    "(it becomes part of column names)"
+                    "(it becomes part of column names), or NAME@k for the k-th repeat of NAME (k from 1: noise@1)"
                 )
             named.append((name, Path(path), f"--condition {name}=…"))
         seen: dict[str, str] = {}
