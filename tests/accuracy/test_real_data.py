@@ -95,9 +95,8 @@ def independent_check(doc: dict, items: pd.DataFrame, audio_src: pd.DataFrame) -
     lo = brentq(lambda d: score(d) - 1.959963984540054, -1 + 1e-9, est)
     hi = brentq(lambda d: score(d) + 1.959963984540054, est, 1 - 1e-9)
     assert cmp["ci95"] == pytest.approx([lo, hi], abs=1e-9)
-    parsed = both & True
-    dp = (items.correct_noise[parsed].astype(int) - items.correct_audio[parsed].astype(int)).mean()
-    assert cmp["difference_parsed"] == pytest.approx(dp) and cmp["difference_parsed_count"] == int(parsed.sum())
+    dp = (items.correct_noise[both].astype(int) - items.correct_audio[both].astype(int)).mean()
+    assert cmp["difference_parsed"] == pytest.approx(dp) and cmp["difference_parsed_count"] == int(both.sum())
     assert sum(g["count"] for g in doc["by_category"].values()) == doc["scored"] == len(items)
 
 
