@@ -84,7 +84,11 @@ def test_one_file_under_two_conditions(run_cli, tmp_path, files) -> None:
         (["--llm-model", "openai/x"], ["only with --extractor llm"]),
         (["--extractor", "llm", "--llm-model", "nope"], ["provider/model"]),
         (["--subset", "needs-audio"], ["expected LABEL=FILE"]),
-        (["--subset", "deaf=ids.txt"], ["--subset deaf", "needs-audio"]),
+        (["--subset", "deaf=ids.txt"], ["--subset deaf", "right-only-with-audio", "needs-audio"]),
+        (["--subset", "needs-audio=ids.txt"], ["needs repeated runs", "--condition noise@1=FILE"]),
+        (["--condition", "audio@1=x.parquet"], ["repeats of the reference"]),
+        (["--condition", "silence@1=x.parquet"], ["repeats condition 'silence'", "--condition silence=FILE"]),
+        (["--condition", "noise@0=x.parquet"], ["condition name", "NAME@k"]),
         (["--min-margin", "-0.1"], ["--min-margin"]),
         (["--min-similarity", "1.5"], ["--min-similarity"]),
     ],
@@ -107,6 +111,12 @@ def test_explicit_audio_column_must_exist(run_cli, tmp_path, files) -> None:
     audio, noise = files
     res = run(run_cli, tmp_path, "--audio-file", audio, "--noise-file", noise, "--audio-column", "wav")
     assert_one_line_error(res, "missing column(s) wav")
+
+
+def test_explicit_cluster_column_must_exist(run_cli, tmp_path, files) -> None:
+    audio, noise = files
+    res = run(run_cli, tmp_path, "--audio-file", audio, "--noise-file", noise, "--cluster-column", "clip")
+    assert_one_line_error(res, "missing column(s) clip")
 
 
 def test_nothing_to_score(run_cli, tmp_path) -> None:

@@ -251,6 +251,80 @@ def test_hedge_that_ends_with_a_pick() -> None:
         "footsteps or a vehicle), I would lean slightly towards **1) stationary**. But this is a very weak inference."
     )
     assert rules(answer, ["stationary", "moving"]) == (0, "refusal-final-statement")
+    assert extract_rules(answer, ["stationary", "moving"]).hedged
+
+
+YES_NO = ["Yes", "No"]
+
+
+def test_a_hedged_pick_is_a_pick_flagged_hedged() -> None:
+    guess = extract_rules("I would guess (A) Yes.", YES_NO)
+    assert (guess.choice, guess.rule, guess.hedged) == (0, "final-statement", True)
+    noise = extract_rules("The audio sounds like noise. (B) No.", YES_NO)
+    assert (noise.choice, noise.hedged) == (1, True)
+    without = extract_rules("Without audio I would guess (A)", YES_NO)
+    assert (without.choice, without.rule, without.hedged) == (0, "refusal-final-statement", True)
+    # noise f339e92f: a guess at the end of a refusal
+    answer = (
+        'The audio provided is a repeated sound of the letter "J". This sound does not relate to any of the options '
+        "provided. \n\nTherefore, **none of the options are correct** based on the audio. \n\nHowever, if I had to "
+        "*guess* which option might be *loosely* associated with a repetitive sound, it would be **4) Unwavering "
+        "confidence**."
+    )
+    choices = ["Strict discipline", "Endless optimism", "Deep self-awareness", "Unwavering confidence"]
+    ex = extract_rules(answer, choices)
+    assert (ex.choice, ex.hedged) == (3, True)
+
+
+def test_a_plain_pick_is_not_hedged() -> None:
+    assert not extract_rules("The correct answer is **3) Linear**.", ["Linearithmic", "Constant", "Linear"]).hedged
+    # audio fdf79262: "guess" about the audio's content is no hedge of the pick
+    answer = "**3) Yes**\n\nThe audio clearly contains the contestants giving hints as they try to guess the country."
+    ex = extract_rules(answer, ["No", "Only the last one", "Yes", "Only the first one"])
+    assert (ex.choice, ex.hedged) == (2, False)
+    # audio 7d4a3066: not hearing the vocals is no hedge either
+    answer = "The song is most likely **3) Rock music**, while we can't hear the vocals in this snippet."
+    assert not extract_rules(answer, ["Hip-hop music", "Jazz", "Rock music", "Classical music"]).hedged
+    assert not extract_rules(None, YES_NO).hedged
+
+
+def test_yes_and_no_choices_keep_option_letters() -> None:
+    # two-letter words are not musical keys: (B) is option B
+    assert rules("(B)", YES_NO) == (1, "whole-answer")
+    assert rules("I pick (B), because the sound is clear.", YES_NO)[0] == 1
+    # but keys are: "(A)" with key choices is not read as a letter
+    assert extract_rules("The key is (A) here.", ["Am", "C#", "Bb"]).choice is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "choices"),
+    [
+        ("There is no rain falling in this audio.", ["Rain falling", "Wind blowing", "Dog barking"]),
+        ("The answer is not A.", ["Rain", "Wind", "Dog"]),
+        ("The answer is definitely not (B).", ["Rain", "Wind", "Dog"]),
+        ("Option (A) Rain is incorrect.", ["Rain", "Wind", "Dog"]),
+        ("The recording does not contain a cat meowing.", ["a cat meowing", "a dog barking"]),
+    ],
+)
+def test_a_negated_mention_is_not_a_pick(answer: str, choices: list[str]) -> None:
+    ex = extract_rules(answer, choices)
+    assert (ex.choice, ex.rule) == (None, "negated")
+    assert not needs_fallback(ex)  # the fallback would read the denied option
+
+
+def test_a_denial_beside_a_pick_keeps_the_pick() -> None:
+    assert rules("Option (A) Rain is incorrect. Option (B) Wind is correct.", ["Rain", "Wind", "Dog"])[0] == 1
+    assert rules("I hear no wind, but a dog barking is clear.", ["wind blowing", "a dog barking"]) == (
+        1,
+        "choice-text",
+    )
+    # "no doubt" and "not only" affirm
+    assert rules("There is no doubt this is a dog barking.", ["a cat meowing", "a dog barking"])[0] == 1
+    # a decision statement still wins over a denied mention before it
+    assert rules("It is not a cat meowing. The answer is a dog barking.", ["a cat meowing", "a dog barking"])[0] == 1
+    # audio d9c5d929: the question asks which instrument does not accompany: the pick is in bold
+    answer = "The instrument that does not accompany the vocals in this song is the **Saxophone**."
+    assert rules(answer, ["drums", "organ", "Saxophone", "piano"]) == (2, "bold-option")
 
 
 def test_several_options_without_a_decision_are_unparsed() -> None:
@@ -306,6 +380,7 @@ def test_fallback_policy() -> None:
     assert needs_fallback(Extraction(None, "unparsed", "no-option"))
     assert not needs_fallback(Extraction(None, "unparsed", "refusal"))
     assert not needs_fallback(Extraction(None, "unparsed", "several-options"))
+    assert not needs_fallback(Extraction(None, "unparsed", "negated"))
     assert not needs_fallback(Extraction(1, "rules", "bold-option"))
     assert Extraction(1, "rules", "bold-option").to_dict() == {
         "choice": 1,
@@ -313,6 +388,7 @@ def test_fallback_policy() -> None:
         "rule": "bold-option",
         "score": None,
         "margin": None,
+        "hedged": False,
     }
 
 

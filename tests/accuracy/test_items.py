@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from lalm_bench.accuracy.config import AccuracyConfig
-from lalm_bench.accuracy.items import _cluster_key, _NotAList, as_list, load_items
+from lalm_bench.accuracy.items import _cluster_keys, _NotAList, as_list, connected_clusters, load_items
 from tests.accuracy.helpers import row, write_preds
 
 
@@ -22,10 +22,21 @@ def test_list_cells() -> None:
     assert isinstance(as_list("[not json"), _NotAList) and isinstance(as_list(3), _NotAList)
 
 
-def test_cluster_key_is_the_sorted_set_of_paths() -> None:
-    assert _cluster_key(np.array(["b.wav", "a.wav"])) == _cluster_key(["a.wav", "b.wav"]) == '["a.wav", "b.wav"]'
-    assert _cluster_key("a.wav") == '["a.wav"]'
-    assert _cluster_key(None) is None and _cluster_key([]) is None and _cluster_key([None, ""]) is None
+def test_cluster_keys_are_the_sorted_set_of_paths() -> None:
+    assert _cluster_keys(np.array(["b.wav", "a.wav"])) == _cluster_keys(["a.wav", "b.wav"]) == ["a.wav", "b.wav"]
+    assert _cluster_keys("a.wav") == ["a.wav"]
+    assert _cluster_keys(None) == [] and _cluster_keys([]) == [] and _cluster_keys([None, ""]) == []
+
+
+def test_clusters_are_connected_components_over_shared_files() -> None:
+    # i1 [x, y] and i3 [z] are linked through i2 [y, z]; i4 [w] alone; i5 has no file
+    keys = [["x", "y"], ["y", "z"], ["z"], ["w"], []]
+    labels = connected_clusters(keys, ["i1", "i2", "i3", "i4", "i5"])
+    assert labels[0] == labels[1] == labels[2] == '["x", "y", "z"]'
+    assert labels[3] == '["w"]'
+    assert labels[4] == "item:'i5'"
+    # order of the items does not change the components
+    assert connected_clusters(keys[::-1], ["i5", "i4", "i3", "i2", "i1"]) == labels[::-1]
 
 
 def test_scoring_rules(tmp_path: Path) -> None:

@@ -61,6 +61,9 @@ def independent_check(doc: dict, items: pd.DataFrame, audio_src: pd.DataFrame) -
         assert d["correct"] == int(right.sum()) and d["accuracy"] == pytest.approx(right.mean())
         assert d["unparsed"] == int(items[f"choice_{c}"].isna().sum())
         assert d["ci95"][0] < d["accuracy"] < d["ci95"][1]
+        refused = (items[f"rule_{c}"] == "refusal") & items[f"choice_{c}"].isna()
+        assert d["refusals"] == int(refused.sum()) and d["refusal_rate"] == pytest.approx(refused.mean())
+        assert d["hedged_picks"] == int(items[f"hedged_{c}"].sum())
     b = int((items.correct_audio & ~items.correct_noise).sum())
     c = int((~items.correct_audio & items.correct_noise).sum())
     cmp = doc["comparisons"]["noise"]
@@ -71,7 +74,29 @@ def independent_check(doc: dict, items: pd.DataFrame, audio_src: pd.DataFrame) -
     chance = np.mean([1 / len(src.at[i, "choices"]) for i in items["id"]])
     assert doc["chance_accuracy"] == pytest.approx(chance)
     assert doc["reliance"]["counts"] == {label: int((items.reliance == label).sum()) for label in RELIANCE}
-    assert doc["reliance"]["counts"]["needs-audio"] == b  # one control: needs audio = right with audio only
+    counts = doc["reliance"]["counts"]
+    # one control: right with audio only = b, split by whether the noise answer was a refusal
+    assert counts["right-only-with-audio"] + counts["refused-without-audio"] == b
+    assert counts["refused-without-audio"] == int((items.correct_audio & (items.rule_noise == "refusal")).sum())
+    assert counts["right-only-without-audio"] == c
+    assert doc["reliance"]["expected_by_flipping"]["expected_each"] == (b + c) / 2
+    # Tango's interval of the paired difference, by hand (no shared audio file: the plain interval)
+    n = len(items)
+    assert cmp["difference"] == pytest.approx((c - b) / n)
+    assert cmp["ci_method"] == "tango"
+    from scipy.optimize import brentq
+
+    def score(delta: float) -> float:  # Tango 1998 with x12 = noise-only-right, x21 = audio-only-right
+        bb = -c - b + (2 * n - c + b) * delta
+        p21 = (np.sqrt(bb * bb + 8 * n * b * delta * (1 - delta)) - bb) / (4 * n)
+        return (c - b - n * delta) / np.sqrt(n * (2 * p21 + delta * (1 - delta)))
+
+    est = (c - b) / n
+    lo = brentq(lambda d: score(d) - 1.959963984540054, -1 + 1e-9, est)
+    hi = brentq(lambda d: score(d) + 1.959963984540054, est, 1 - 1e-9)
+    assert cmp["ci95"] == pytest.approx([lo, hi], abs=1e-9)
+    dp = (items.correct_noise[both].astype(int) - items.correct_audio[both].astype(int)).mean()
+    assert cmp["difference_parsed"] == pytest.approx(dp) and cmp["difference_parsed_count"] == int(both.sum())
     assert sum(g["count"] for g in doc["by_category"].values()) == doc["scored"] == len(items)
 
 

@@ -70,9 +70,14 @@ class _Choices:
     lookup: dict[str, int]
 
 
+# a one-letter token, a letter with an accidental or mode ("C", "C#", "Bb", "Am") or two capitals ("AB"),
+# not a short word ("No", "Up")
+_LETTERISH_TOKEN = re.compile(r"[A-Ga-g](?:[b#♯♭m]|#m)?|[A-Za-z]|[A-Z]{2}|[#♯♭]")
+
+
 def _is_letterish(choice: str) -> bool:
     toks = _TOKEN.findall(choice)
-    return bool(toks) and all(len(t) <= 2 or t in "#♯♭" for t in toks) and any(t[0].isalpha() for t in toks)
+    return bool(toks) and all(_LETTERISH_TOKEN.fullmatch(t) for t in toks) and any(t[0].isalpha() for t in toks)
 
 
 @lru_cache(maxsize=8192)

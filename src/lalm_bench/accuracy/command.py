@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lalm_bench.accuracy.config import EXTRACTORS, AccuracyConfig
 from lalm_bench.accuracy.run import AccuracyResult, run_accuracy
-from lalm_bench.accuracy.scoring import RELIANCE
+from lalm_bench.accuracy.scoring import NEEDS_AUDIO, OLD_LABELS, RELIANCE
 from lalm_bench.errors import InputError
 from lalm_bench.io import OutputOptions, OutputSet, check_outputs
 
@@ -45,8 +45,16 @@ def check_config(
     if items is not None and Path(items).suffix.lower() not in TABLE_SUFFIXES:
         raise InputError(f"--items {items}: name a .parquet or .csv file")
     for label in subsets or {}:
-        if label not in RELIANCE:
-            raise InputError(f"--subset {label}=…: expected one of {', '.join(RELIANCE)}")
+        if label == NEEDS_AUDIO:
+            if not config.repeats():
+                control = next((n for n, _ in config.files()[1:]), "noise")
+                raise InputError(
+                    f"--subset {NEEDS_AUDIO} needs repeated runs of a control (one run cannot tell an item that "
+                    f"needs the audio from a chance flip): add --condition {control}@1=FILE, {control}@2=FILE, … "
+                    f"(other seeds or samples of {control}); one run's labels are {', '.join(RELIANCE)}"
+                )
+        elif label not in RELIANCE and label not in OLD_LABELS:
+            raise InputError(f"--subset {label}=…: expected one of {', '.join((*RELIANCE, NEEDS_AUDIO))}")
 
 
 def parse_subsets(specs: list[str] | None) -> dict[str, Path]:
@@ -56,7 +64,7 @@ def parse_subsets(specs: list[str] | None) -> dict[str, Path]:
         label, sep, path = spec.partition("=")
         label = label.strip()
         if not sep or not label or not path.strip():
-            raise InputError(f"--subset {spec!r}: expected LABEL=FILE, e.g. needs-audio=needs_audio_ids.txt")
+            raise InputError(f"--subset {spec!r}: expected LABEL=FILE, e.g. right-only-with-audio=ids.txt")
         if label in out:
             raise InputError(f"--subset {label} is given twice")
         out[label] = Path(path.strip())
@@ -73,7 +81,8 @@ def accuracy_command(
     model_factory: ModelFactory | None = None,
 ) -> AccuracyResult:
     """Validate before any work, run, write the JSON, ``items``, the ``subsets`` id files and the plot all or
-    nothing, print a summary. ``subsets`` maps a reliance label (``needs-audio`` …) to an id file: ``.csv``
+    nothing, print a summary. ``subsets`` maps a reliance label (``right-only-with-audio`` …, or ``needs-audio``
+    with repeated controls) to an id file: ``.csv``
     or ``.parquet`` holds one column ``id``, any other name one id per line."""
     from lalm_bench.embeddings.options import check_embedding_options
 

@@ -18,8 +18,14 @@ DEFAULT_MODEL = "BAAI/bge-base-en-v1.5"
 REFERENCE = "audio"  # the condition every control is compared with
 Extractor = Literal["embedding", "llm", "none"]
 EXTRACTORS: tuple[str, ...] = ("embedding", "llm", "none")
-# a condition name becomes part of column names (choice_<name>): letters, digits, '_' and '-'
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+# a condition name becomes part of column names (choice_<name>): letters, digits, '_' and '-', then
+# optionally @k for the k-th repeat of a condition (another noise seed or sample: noise@1, noise@2)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}(?:@[1-9][0-9]{0,2})?")
+
+
+def base_condition(name: str) -> str:
+    """The condition a repeat belongs to: ``noise@2`` -> ``noise``; other names unchanged."""
+    return name.split("@", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,9 @@ class AccuracyConfig:
     ``audio_file`` is the reference; ``noise_file`` and ``conditions`` (``(name, file)`` pairs) are the
     controls. With no file at all the bundled sample predictions (audio and noise) are used.
     ``audio_column`` and ``question_column`` left ``None`` mean ``audio_path`` and ``question`` when the
-    audio file has them (a name given explicitly must exist)."""
+    audio file has them (a name given explicitly must exist). ``cluster_column`` (of the audio file), when
+    given, replaces the audio paths as what makes items one cluster.
+    A control named ``NAME@k`` is the k-th repeat of control ``NAME`` (another seed or sample)."""
 
     audio_file: Path | None = None
     noise_file: Path | None = None
@@ -41,6 +49,7 @@ class AccuracyConfig:
     answer_column: str = "answer"
     question_column: str | None = None
     audio_column: str | None = None
+    cluster_column: str | None = None
     extractor: Extractor = "embedding"
     llm_model: str | None = None
     min_similarity: float = DEFAULT_MIN_SIMILARITY
@@ -73,7 +82,7 @@ class AccuracyConfig:
             if not _NAME.fullmatch(name):
                 raise InputError(
                     f"--condition {name}={path}: a condition name is 1-40 letters, digits, '_' or '-' "
-                    "(it becomes part of column names)"
+                    "(it becomes part of column names), or NAME@k for the k-th repeat of NAME (k from 1: noise@1)"
                 )
             named.append((name, Path(path), f"--condition {name}=…"))
         seen: dict[str, str] = {}
@@ -83,6 +92,20 @@ class AccuracyConfig:
             seen[name] = flag
         if REFERENCE not in seen:
             raise InputError("give --audio-file: the predictions with the real audio are the reference")
+        for name, _, flag in named:
+            base = base_condition(name)
+            if base == name:
+                continue
+            if base == REFERENCE:
+                raise InputError(
+                    f"{flag}: repeats of the reference ({name}) are not supported; repeat a control "
+                    "(--condition noise@1=FILE)"
+                )
+            if base not in seen:
+                raise InputError(
+                    f"{flag}: {name} repeats condition {base!r}, which is not given "
+                    f"(give --condition {base}=FILE{' or --noise-file' if base == 'noise' else ''})"
+                )
         if len(named) < 2:
             raise InputError(
                 "accuracy needs at least two conditions: the audio file and a control "
@@ -92,8 +115,15 @@ class AccuracyConfig:
             for other, prev, _ in named[:i]:
                 if path.resolve() == prev.resolve():
                     raise InputError(f"conditions {other!r} and {name!r} name the same file {path}")
-        ordered = sorted(named, key=lambda t: (t[0] != REFERENCE, t[0] != "noise"))
+        ordered = sorted(named, key=lambda t: (t[0] != REFERENCE, base_condition(t[0]) != "noise"))
         return [(name, path) for name, path, _ in ordered]
+
+    def repeats(self) -> dict[str, list[str]]:
+        """Controls given with repeats: ``{"noise": ["noise", "noise@1", …]}`` (only those with two or more runs)."""
+        groups: dict[str, list[str]] = {}
+        for name, _ in self.files()[1:]:
+            groups.setdefault(base_condition(name), []).append(name)
+        return {base: names for base, names in groups.items() if len(names) > 1}
 
 
 def parse_condition(spec: str) -> tuple[str, Path]:

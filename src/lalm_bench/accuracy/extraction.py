@@ -20,8 +20,9 @@ DEFAULT_MIN_MARGIN = 0.05
 CALIBRATION_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 #: Unparsed rule verdicts that a fallback may still try: the rules found no option at all. A refusal
-#: (``refusal``) or an answer naming several options without deciding (``several-options``) is a
-#: reading of the answer, not a failure to read it, and stays unparsed.
+#: (``refusal``), an answer naming several options without deciding (``several-options``) or naming
+#: options only to deny them (``negated``: "there is no rain", "the answer is not A") is a reading of
+#: the answer, not a failure to read it, and stays unparsed.
 FALLBACK_RULES = frozenset({"no-option"})
 
 
@@ -30,15 +31,17 @@ class Extraction:
     """The choice read from one answer (0-based, ``None`` when unparsed) and how it was decided.
 
     ``rule`` names the rule that decided (``final-statement``, ``bold-option``, ``choice-text`` …)
-    or, when unparsed, why nothing was read (``refusal``, ``several-options``, ``no-option``,
-    ``empty``, ``below-threshold`` …). ``score`` and ``margin`` are the embedding fallback's best
-    cosine and its lead over the second best."""
+    or, when unparsed, why nothing was read (``refusal``, ``several-options``, ``negated``,
+    ``no-option``, ``empty``, ``below-threshold`` …). ``score`` and ``margin`` are the embedding
+    fallback's best cosine and its lead over the second best. ``hedged``: a pick made while the answer
+    guesses or says it cannot hear or judge the audio ("I would guess (A)", "sounds like noise. (B)")."""
 
     choice: int | None
     method: Method
     rule: str | None = None
     score: float | None = None
     margin: float | None = None
+    hedged: bool = False
 
     @property
     def parsed(self) -> bool:

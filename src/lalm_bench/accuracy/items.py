@@ -108,12 +108,40 @@ def _choice_lists(pf: PredictionFile, column: str) -> list[list[str] | None]:
     return out
 
 
-def _cluster_key(value: Any) -> str | None:
+def _cluster_keys(value: Any) -> list[str]:
+    """The audio files (or cluster labels) of one cell: a list cell gives each of its entries."""
     lst = as_list(value)
     if isinstance(lst, _NotAList):
         lst = [lst.value]
-    paths = sorted({str(p) for p in (lst or []) if not _is_missing(p) and str(p).strip()})
-    return json.dumps(paths, ensure_ascii=False) if paths else None
+    return sorted({str(p).strip() for p in (lst or []) if not _is_missing(p) and str(p).strip()})
+
+
+def connected_clusters(keys: list[list[str]], ids: list[Any]) -> list[str]:
+    """One cluster label per item: items are linked when they share a key (an audio file), and a cluster
+    is a connected component (items A [x, y], B [y, z], C [z] are one cluster). An item without keys
+    is its own cluster. A label is the JSON list of the component's keys, sorted."""
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        root = k
+        while parent[root] != root:
+            root = parent[root]
+        while parent[k] != root:
+            parent[k], k = root, parent[k]
+        return root
+
+    for ks in keys:
+        for k in ks:
+            parent.setdefault(k, k)
+        for k in ks[1:]:
+            a, b = find(ks[0]), find(k)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    members: dict[str, list[str]] = {}
+    for k in parent:
+        members.setdefault(find(k), []).append(k)
+    label = {root: json.dumps(sorted(ks), ensure_ascii=False) for root, ks in members.items()}
+    return [label[find(ks[0])] if ks else f"item:{i!r}" for ks, i in zip(keys, ids, strict=True)]
 
 
 def load_items(config: AccuracyConfig) -> Items:
@@ -127,6 +155,8 @@ def load_items(config: AccuracyConfig) -> Items:
         opt: dict[str, str] = {}
         if reference:
             req["category"] = config.category_column
+            if config.cluster_column:
+                req["cluster"] = config.cluster_column
             for key, col, default in (
                 ("question", config.question_column, "question"),
                 ("audio", config.audio_column, "audio_path"),
@@ -218,26 +248,47 @@ def load_items(config: AccuracyConfig) -> Items:
     answers = {
         name: [None if _is_missing(t) else str(t) for t in merged[f"text_{name}"].to_numpy()[rows]] for name in names
     }
-    keys = [_cluster_key(v) for v in merged[f"audio_{REFERENCE}"].to_numpy()[rows]] if has_audio else [None] * len(keep)
-    no_audio = sum(k is None for k in keys)
-    clusters = [k if k is not None else f"item:{i!r}" for k, i in zip(keys, ids, strict=True)]
-    audio_col = (config.audio_column or "audio_path") if has_audio else None
+    by_column = config.cluster_column is not None
+    source = "cluster" if by_column else "audio"
+    has_keys = by_column or has_audio
+    keys = (
+        [_cluster_keys(v) for v in merged[f"{source}_{REFERENCE}"].to_numpy()[rows]] if has_keys else [[] for _ in keep]
+    )
+    no_key = sum(not k for k in keys)
+    clusters = connected_clusters(keys, ids)
+    sizes = Counter(clusters)
+    shared = any(k > 1 for k in sizes.values())
+    key_col = config.cluster_column if by_column else ((config.audio_column or "audio_path") if has_audio else None)
+    what = "label" if by_column else "audio file"
+    if not has_keys:
+        note = "no audio column: every item is its own cluster (items sharing a clip would make the CIs too narrow)"
+    elif shared:
+        note = (
+            f"items sharing a {what} of {key_col!r} form one cluster (connected components: items linked through "
+            f"any shared {what}); items without one are their own cluster. Intervals are clustered "
+            "(cluster-wilson, cluster-tango)"
+        )
+    else:
+        note = (
+            f"no {what} of {key_col!r} is shared between scored items: every item is its own cluster, so the "
+            "plain (unclustered) intervals are used (wilson, tango)"
+        )
     cluster_info: dict[str, Any] = {
-        "column": audio_col,
-        "clusters": len(set(clusters)),
-        "items_without_audio_path": no_audio,
-        "note": (
-            f"items sharing an audio path (the sorted list of {audio_col!r}) form one cluster; items without "
-            "one are their own cluster"
-            if has_audio
-            else "no audio column: every item is its own cluster (items sharing a clip would make the CIs too narrow)"
-        ),
+        "column": key_col,
+        "by": "cluster-column" if by_column else ("audio-files" if has_audio else None),
+        "clusters": len(sizes),
+        "shared": shared,
+        "items_in_shared_clusters": int(sum(k for k in sizes.values() if k > 1)),
+        "largest_cluster": max(sizes.values(), default=0),
+        "items_without_audio_path" if not by_column else "items_without_label": no_key,
+        "intervals": "clustered" if shared else "plain",
+        "note": note,
     }
     notes: list[str] = []
-    if not has_audio:
+    if not has_keys:
         notes.append(
             f"{ref.path} has no audio column ({config.audio_column or 'audio_path'}): CIs treat every item as "
-            "independent; give --audio-column so that items sharing a clip are resampled together"
+            "independent; give --audio-column or --cluster-column so that items sharing a clip are one cluster"
         )
     if not has_question:
         notes.append(

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from lalm_bench.accuracy.extraction import CALIBRATION_MODEL, Extraction, needs_fallback
@@ -24,7 +24,7 @@ from lalm_bench.accuracy.fallback import (
     llm_pick_prompt,
     pick_to_extraction,
 )
-from lalm_bench.accuracy.rules import extract_rules
+from lalm_bench.accuracy.rules import extract_rules, is_hedged
 from lalm_bench.errors import LalmBenchError, first_line
 
 if TYPE_CHECKING:
@@ -104,7 +104,8 @@ def read_answers(
     else:  # pragma: no cover - the config is checked before
         raise ValueError(f"unknown extractor {extractor!r}")
     for (c, i), pick in zip(todo, picks, strict=True):
-        out[c][i] = pick
+        answer = answers[c][i]
+        out[c][i] = replace(pick, hedged=True) if pick.parsed and answer and is_hedged(answer) else pick
     info["resolved"] = sum(p.parsed for p in picks)
     info["unresolved_reasons"] = dict(Counter(p.rule for p in picks if not p.parsed))
     return reading

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from lalm_bench.accuracy.scoring import RELIANCE
-
 
 def _pct(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f}"
@@ -17,8 +15,8 @@ def _acc(d: dict[str, Any], key: str = "accuracy", ci: str = "ci95") -> str:
     return f"{_pct(d.get(key))}{span}"
 
 
-def _diff(cmp: dict[str, Any]) -> str:
-    d, ci = cmp.get("difference"), cmp.get("ci95")
+def _diff(cmp: dict[str, Any], prefix: str = "") -> str:
+    d, ci = cmp.get(prefix.rstrip("_") or "difference"), cmp.get(f"{prefix}ci95")
     if d is None:
         return "–"
     span = f" [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]" if ci else ""
@@ -32,6 +30,7 @@ def _rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         "conditions": result["conditions"],
         "comparisons": result["comparisons"],
         "reliance": result["reliance"]["counts"],
+        "expected_by_flipping": result["reliance"]["expected_by_flipping"]["expected_each"],
     }
     return [("overall", overall), *result["by_category"].items()]
 
@@ -69,43 +68,82 @@ def print_summary(result: dict[str, Any]) -> None:
     console.print(acc)
 
     for control in names[1:]:
-        delta = "Δ % [95% CI]"
-        t = table(f"{control} vs audio: accuracy difference ({control} − audio), McNemar, flips",
-                  [delta, "p", "p Holm", "flip %", "agree %"], (delta,))  # fmt: skip
+        delta, parsed = "Δ % [95% CI]", "Δ parsed % [95% CI]"
+        t = table(f"{control} vs audio: accuracy difference ({control} − audio); Δ parsed: items parsed under both",
+                  [delta, parsed, "n parsed", "p Holm"], (delta, parsed))  # fmt: skip
         for i, (name, g) in enumerate(rows):
             cmp = g["comparisons"][control]
             t.add_row(
                 name,
                 _diff(cmp),
-                cmp.get("mcnemar_p_text") or "–",
-                cmp.get("mcnemar_p_holm_text") or "–",
-                _pct(cmp.get("flip_rate")),
-                _pct(cmp.get("agreement")),
+                _diff(cmp, "difference_parsed_"),
+                str(cmp.get("difference_parsed_count", 0)),
+                cmp.get("mcnemar_p_holm_text") or ("n/a" if cmp.get("holm_note") else "–"),
                 end_section=i == 0,
             )
         console.print(t)
+        cmp = result["comparisons"][control]
+        bounds = cmp.get("difference_bounds")
+        console.print(
+            f"{control}: {cmp.get('ci_method')} intervals; McNemar p {cmp.get('mcnemar_p_text')}, flips "
+            f"{_pct(cmp.get('flip_rate'))}% of items parsed under both; p Holm across categories (n/a: one item "
+            "or no discordant pair)."
+        )
+        if bounds:
+            console.print(
+                f"{control}: Δ counts unparsed answers as wrong; were every unparsed answer right under one "
+                f"condition and wrong under the other, Δ would lie in [{100 * bounds[0]:+.1f}, {100 * bounds[1]:+.1f}]."
+            )
 
-    headers = ["needs audio", "answerable w/o", "harmed by audio", "wrong everywhere"]
-    rel = table("items by reliance (right or wrong with audio × right under some control)", headers)
+    controls = result["reliance"].get("controls", names[1:])
+    headers = ["audio only (refused)", "control only", "exp. by flipping", "both right", "both wrong"]
+    rel = table(f"items right under audio, under {' or '.join(controls)}, both or neither (one run each)", headers)
     for i, (name, g) in enumerate(rows):
-        rel.add_row(name, *(str(g["reliance"][label]) for label in RELIANCE), end_section=i == 0)
+        r = g["reliance"]
+        exp = g.get("expected_by_flipping")
+        rel.add_row(
+            name,
+            f"{r['right-only-with-audio'] + r['refused-without-audio']} ({r['refused-without-audio']})",
+            str(r["right-only-without-audio"]),
+            "–" if exp is None else f"{exp:.1f}",
+            str(r["right-both"]),
+            str(r["wrong-both"]),
+            end_section=i == 0,
+        )
     console.print(rel)
+    console.print(
+        "audio only = right-only-with-audio + refused-without-audio (refused under the control, in brackets); "
+        "control only = right-only-without-audio. One run per condition cannot say that an item needs the audio: "
+        "with no audio effect each of the two cells holds (b + c) / 2, the expected count by flipping."
+    )
+    needs = result["reliance"].get("needs-audio")
+    if needs:
+        console.print(
+            f"needs-audio (repeats {needs['repeats']}): {needs['count']} items with q <= {needs['fdr']} "
+            f"(exact sign test across repeats, Benjamini-Hochberg; {needs['with_a_refusal']} with a refusal)"
+        )
 
-    reading = Table(title="how the answers were read", box=box.SIMPLE_HEAD)
+    reading = Table(title="how the answers were read (counts; rates in %)", box=box.SIMPLE_HEAD)
     reading.add_column("condition")
-    for col in ("rules", "embedding", "llm", "unparsed %", "acc. over parsed %"):
+    for col in ("rules", "fallback", "unparsed", "refused", "acc. parsed [95% CI]"):
         reading.add_column(col, justify="right", no_wrap=col.startswith("acc"))
     for c in names:
         d = result["conditions"][c]
         reading.add_row(
             c,
             str(d["methods"]["rules"]),
-            str(d["methods"]["embedding"]),
-            str(d["methods"]["llm"]),
+            str(d["methods"]["embedding"] + d["methods"]["llm"]),
             _pct(d["unparsed_rate"]),
+            _pct(d.get("refusal_rate")),
             _acc(d, "accuracy_parsed", "accuracy_parsed_ci95"),
         )
     console.print(reading)
+    console.print(
+        "refusal rate % [95% CI]: "
+        + ", ".join(f"{c} {_acc(result['conditions'][c], 'refusal_rate', 'refusal_rate_ci95')}" for c in names)
+        + "; hedged picks: "
+        + ", ".join(f"{c} {result['conditions'][c].get('hedged_picks', 0)}" for c in names)
+    )
     for c in names:
         reasons = result["conditions"][c]["unparsed_reasons"]
         if reasons:
@@ -143,7 +181,7 @@ def plot_accuracy(result: dict[str, Any], fh: IO[bytes]) -> None:
     ax.set_ylim(0, 1.18)  # headroom for the legend above bars at 100%
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("accuracy (unparsed = wrong)")
-    ax.set_title("accuracy per category and condition, 95% CIs clustered by audio clip")
+    ax.set_title("accuracy per category and condition, 95% CIs (clustered where items share a clip)")
     ax.legend(loc="upper right", fontsize="small", ncol=min(k + 1, 4))
     fig.tight_layout()
     fig.savefig(fh, format="png", dpi=120)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -97,6 +97,7 @@ _STRONG_CUE = re.compile(
     r"|\bi(?:'d|'ll|\s+would|\s+will)?\s+(?:choose|select|pick|go\s+with|opt\s+for)\b"
     r"|\bi(?:'d|\s+would|'m|\s+am)?\s+(?:lean|leaning)\s+(?:\w+\s+)?towards?\b"
     r"|\bmy\s+(?:best\s+)?guess\s+(?:is|would\s+be)\b"
+    r"|\bi(?:'d|\s+would|\s+will|'ll)?\s+(?:have\s+to\s+)?guess\b"
     r"|\bif\s+i\s+[*_]*(?:had|have)[*_]*\s+to\s+(?:make\s+a\s+)?[*_]*(?:guess|choose|pick|select)\b[^,.\n]{0,40},?"
     r"|\bfinal\s+answer\b"
 )
@@ -138,8 +139,36 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
 _LEAD = re.compile(r"[\s:*_]*")
 _NEGATION = re.compile(r",?\s+(?:not|rather\s+than|instead\s+of|as\s+opposed\s+to|but)\b", re.IGNORECASE)
 _NEGATIVE_START = re.compile(
-    r"^[\s*_:]*(?:not|incorrect|wrong|unlikely|less\s+likely|false|ruled\s+out)\b", re.IGNORECASE
+    r"^[\s*_:]*(?:\w+ly\s+)?(?:not|incorrect|wrong|unlikely|less\s+likely|false|ruled\s+out)\b", re.IGNORECASE
 )
+# a pick made while guessing or while saying the audio cannot be heard or judged is flagged ``hedged``
+_HEDGED = re.compile(
+    r"\bi(?:'d|'ll|\s+would|\s+will|\s+could|\s+can|\s+have\s+to|\s+must)?\s+(?:only\s+)?guess\b"
+    r"|\bmy\s+(?:best\s+)?guess\b|\b(?:educated|best|wild|random)\s+guess\b|\bspeculat(?:ive|ion)\b"
+    r"|\bif\s+(?:i|we)\s+(?:had|have|must)\s+to\b|\bif\s+(?:i|we)\s+must\b|\bat\s+random\b"
+    r"|\bsounds?\s+(?:like|as\s+if\s+it\s+is)\s+(?:\w+\s+){0,2}(?:noise|static|hiss)\b"
+    r"|\b(?:only|just)\s+(?:\w+\s+)?(?:noise|static)\b"
+    r"|\bi(?:'m|\s+am)\s+(?:not\s+(?:entirely\s+|completely\s+|100%\s+)?(?:sure|certain)|uncertain|unsure)\b"
+    r"|\b(?:hard|difficult|impossible)\s+to\s+(?:tell|say|determine|be\s+(?:100%\s+)?(?:certain|sure))\b"
+    r"|\bwithout\s+(?:the\s+|any\s+|hearing\s+(?:the\s+)?)?audio\b|\bno\s+audio\b"
+    r"|\b(?:i|we)\s+(?:cannot|can't|can\s+not|am\s+unable\s+to|are\s+unable\s+to)\s+(?:hear|listen\s+to)\s+"
+    r"(?:it|the\s+(?:audio|sound|clip|recording))\b"
+)
+# a mention inside a negated clause is no pick: "there is no rain", "does not contain a cat", "the answer
+# is not A" (from the cue to the clause's end; "no" only before a word, so the choice "No." is no cue) ...
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:not|never|without|neither|nor|none\s+of|absence\s+of|lack\s+of|rather\s+than|instead\s+of"
+    r"|rules?\s+out|ruled\s+out|\w+n['’]t)\b(?!\s+(?:only|a\s+doubt|doubt)\b)"
+    r"|\bno(?=\s+[a-z])(?!\s+(?:doubt|question)\b)",
+    re.IGNORECASE,
+)
+# ... and a mention that the clause then denies: "Option (A) Yes is incorrect" (from the clause's start)
+_NEGATED_AFTER = re.compile(
+    r"\s*(?:is|are|seems|appears|would\s+be|can\s+be)\s+(?:\w+ly\s+)?(?:incorrect|wrong|unlikely|false|ruled\s+out"
+    r"|not\s+(?:correct|right|the\s+(?:answer|case)|likely|present|supported|heard|audible))\b",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[.;:!?\n]|,?\s+(?:but|whereas|however|while)\b", re.IGNORECASE)
 _HEDGE = re.compile(r"\*\*[^*\n]+\*\*,?\s+or\s+(?:an?\s+|the\s+)?\*\*", re.IGNORECASE)  # "**X** or **Y**"
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _BOLD_NUMBER = re.compile(r"\*\*\s*(\d+)(?:\s+\w+)?\s*\*\*")
@@ -203,6 +232,36 @@ def _decide(scope: str, cs: _Choices, before: str = "", option_cue: bool = False
                 if cs.keys[opt] in stated and bare.group(1) not in stated:
                     return {opt}
     return found
+
+
+def _negated_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` that deny what they name (:data:`_NEGATED_BEFORE`, :data:`_NEGATED_AFTER`)."""
+    spans = []
+    for m in _NEGATED_BEFORE.finditer(text):
+        end = _CLAUSE_END.search(text, m.end())
+        spans.append((m.start(), end.start() if end else len(text)))
+    for m in _NEGATED_AFTER.finditer(text):
+        starts = [x.end() for x in _CLAUSE_END.finditer(text, 0, m.start())]
+        spans.append((starts[-1] if starts else 0, m.end()))
+    return spans
+
+
+def _split_negated(text: str) -> tuple[str, str]:
+    """``text`` with its negated spans blanked, and the negated spans alone (blanks elsewhere)."""
+    spans = _negated_spans(text)
+    if not spans:
+        return text, ""
+    mask = np.zeros(len(text), dtype=bool)
+    for a, b in spans:
+        mask[a:b] = True
+    kept = "".join(" " if m else ch for ch, m in zip(text, mask, strict=True))
+    denied = "".join(ch if m else " " for ch, m in zip(text, mask, strict=True))
+    return kept, denied
+
+
+def is_hedged(answer: str) -> bool:
+    """Whether ``answer`` guesses or says it cannot hear or judge the audio (a pick in it is ``hedged``)."""
+    return bool(_HEDGED.search(_strip_md(_lower(answer))))
 
 
 def _opens_list(answer: str, end: int) -> bool:
@@ -325,6 +384,15 @@ def _whole(answer: str, cs: _Choices) -> int | None:
 
 
 def extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
+    """Read the option ``answer`` picks among ``choices`` with rules alone (:func:`_extract_rules`), a pick
+    flagged ``hedged`` where the answer guesses or says it cannot hear or judge the audio."""
+    ex = _extract_rules(answer, choices)
+    if ex.parsed and answer is not None and (ex.rule == "refusal-final-statement" or is_hedged(answer)):
+        return replace(ex, hedged=True)
+    return ex
+
+
+def _extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
     """Read the option ``answer`` picks among ``choices`` with rules alone (method ``rules`` or ``unparsed``).
 
     Precedence (the first rule that applies decides; ``rule`` names it):
@@ -395,10 +463,24 @@ def extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
             return _unparsed("several-options")
     if refusal is not None:
         return _unparsed("refusal")
-    text = "\n".join(line for _, line in prose)
+    text, denied = _split_negated(_strip_md("\n".join(line for _, line in prose)))
     free = _refs(text, cs, strong=False, decision=False)
     if len(free) == 1:
-        plain = _strip_md(text)
-        marker = bool(_OPTION_WORD.search(plain) or _PAREN.search(plain))
+        marker = bool(_OPTION_WORD.search(text) or _PAREN.search(text))
         return Extraction(next(iter(free)), "rules", "option-marker" if marker else "choice-text")
-    return _unparsed("several-options" if free else "no-option")
+    if free:
+        return _unparsed("several-options")
+    if denied and (_refs(denied, cs, strong=True, decision=False) or _negated_decision(answer, low, cs)):
+        return _unparsed("negated")
+    return _unparsed("no-option")
+
+
+def _negated_decision(answer: str, low: str, cs: _Choices) -> bool:
+    """A decision statement that denies an option: "the answer is not A"."""
+    for m in _STRONG_CUE.finditer(low):
+        begin, end = _scope(answer, m.end())
+        scope = answer[begin:end]
+        neg = _NEGATIVE_START.match(scope)
+        if neg and _refs(scope[neg.end() :], cs, strong=True, decision=True):
+            return True
+    return False

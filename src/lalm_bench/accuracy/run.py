@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from lalm_bench.accuracy import scoring
-from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig
+from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig, base_condition
 from lalm_bench.accuracy.extraction import CALIBRATION_MODEL, DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY
 from lalm_bench.accuracy.fallback import PROMPT_VERSION
 from lalm_bench.accuracy.items import NOT_SCORED_REASONS, Items, load_items
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from lalm_bench.llm.interface import ChatModel
     from lalm_bench.llm.options import LLMOptions
 
-FORMAT = "lalm-bench/accuracy/1"
+FORMAT = "lalm-bench/accuracy/2"  # 2: Tango intervals, refusals apart, labels renamed, needs-audio from repeats
 
 
 class AccuracyResult(BaseModel):
@@ -56,23 +56,32 @@ class AccuracyResult(BaseModel):
 
     def table(self) -> pd.DataFrame:
         """One row per scored item: ``id``, ``category``, ``gold``, ``n_choices``, per condition ``choice_<c>``
-        (0-based, null when unparsed), ``method_<c>``, ``rule_<c>``, ``correct_<c>``, then ``reliance``."""
+        (0-based, null when unparsed), ``method_<c>``, ``rule_<c>``, ``hedged_<c>``, ``correct_<c>``, then
+        ``reliance`` and,
+        with repeated controls, ``needs_audio_p``, ``needs_audio_q``, ``needs_audio``."""
         import pandas as pd
 
         names = list(self.conditions)
         columns = ["id", "category", "gold", "n_choices"]
         for c in names:
-            columns += [f"choice_{c}", f"method_{c}", f"rule_{c}", f"correct_{c}"]
+            columns += [f"choice_{c}", f"method_{c}", f"rule_{c}", f"hedged_{c}", f"correct_{c}"]
         columns.append("reliance")
+        if self.reliance.get(scoring.NEEDS_AUDIO) is not None:
+            columns += ["needs_audio_p", "needs_audio_q", "needs_audio"]
         df = pd.DataFrame(self.items, columns=columns)
         for col in ["gold", "n_choices", *(f"choice_{c}" for c in names)]:
             df[col] = df[col].astype("Int64")
         for c in names:
             df[f"correct_{c}"] = df[f"correct_{c}"].astype(bool)
+            df[f"hedged_{c}"] = df[f"hedged_{c}"].astype(bool)
         return df
 
     def subset(self, label: str) -> list[Any]:
-        """The ids of the items labelled ``label`` (``needs-audio`` …), in file order."""
+        """The ids of the items labelled ``label`` (a :data:`~lalm_bench.accuracy.scoring.RELIANCE` label, or
+        ``needs-audio``: the items with evidence across repeated controls), in file order."""
+        if label == scoring.NEEDS_AUDIO:
+            return [row["id"] for row in self.items if row.get("needs_audio")]
+        label = scoring.OLD_LABELS.get(label, label)
         return [row["id"] for row in self.items if row["reliance"] == label]
 
 
@@ -132,16 +141,28 @@ def run_accuracy(
     correct = {c: choice[c] == gold for c in names}
     methods: dict[str, list[str]] = {c: [str(e.method) for e in ex[c]] for c in names}
     rules = {c: [e.rule for e in ex[c]] for c in names}
+    hedged = {c: np.array([e.hedged for e in ex[c]], dtype=bool) for c in names}
     missing = {c: np.array([a is None for a in items.answers[c]], dtype=bool) for c in names}
     n_choices = np.array([len(ch) for ch in items.choices], dtype=np.float64)
     clusters = np.asarray(items.clusters, dtype=object)
     categories = np.asarray(items.categories, dtype=object)
-    labels = np.asarray(scoring.reliance_labels(correct[REFERENCE], [correct[c] for c in names[1:]]), dtype=object)
+    refused = {c: np.array([r == scoring.REFUSAL_RULE for r in rules[c]], dtype=bool) & (choice[c] < 0) for c in names}
+    primary = [c for c in names[1:] if base_condition(c) == c]  # repeats (noise@1) do not enter the labels
+    labels = np.asarray(
+        scoring.reliance_labels(correct[REFERENCE], [correct[c] for c in primary], [refused[c] for c in primary]),
+        dtype=object,
+    )
+    repeats = config.repeats()
+    needs: dict[str, dict[str, Any]] = {
+        base: scoring.needs_audio_test(correct[REFERENCE], [correct[c] for c in group])
+        for base, group in repeats.items()
+    }
+    needs_flag = np.logical_and.reduce([t["flag"] for t in needs.values()]) if needs else None
 
     def group(mask: np.ndarray) -> dict[str, Any]:
         return scoring.group_stats(
             mask, names, correct, choice, methods, rules, missing, n_choices, clusters, labels,
-            config.bootstrap, config.seed,
+            config.bootstrap, config.seed, needs_flag, hedged,
         )  # fmt: skip
 
     overall = group(np.ones(len(items), dtype=bool))
@@ -149,7 +170,10 @@ def run_accuracy(
     scoring.add_holm(overall, by_category)
 
     extraction, warnings = _extraction_info(config, items, reading, used.get("embedder"))
-    rows = _item_rows(items, names, choice, methods, rules, correct, labels)
+    rows = _item_rows(items, names, choice, methods, rules, hedged, correct, labels, needs, needs_flag)
+    reliance = _reliance(overall, primary, repeats, needs, needs_flag, refused, labels)
+    if needs:
+        warnings.extend(_needs_audio_warnings(needs, repeats))
     manifest = build_manifest(
         "accuracy",
         config.parameters(),
@@ -157,10 +181,15 @@ def run_accuracy(
         model=used["embedder"].info() if "embedder" in used else None,
         extraction=extraction,
         statistics={
-            "accuracy_ci": "stats.describe(binary=True): Wilson interval, cluster-Wilson when clustered by audio clip",
-            "difference_ci": "stats.paired_difference: items (or clip clusters) resampled jointly",
+            "accuracy_ci": "stats.describe(binary=True): Wilson interval; cluster-Wilson where items share an audio "
+            "clip (connected components over audio files, or --cluster-column)",
+            "difference_ci": "stats.paired_binary_difference: Tango's score interval for paired proportions; "
+            "cluster-tango (counts divided by the design effect, t(G-1)) where items share a clip",
             "mcnemar": "exact two-sided binomial test of audio_only_right vs control_only_right",
-            "holm": "mcnemar_p_holm: overall across controls; per category across categories (per control)",
+            "holm": "mcnemar_p_holm: overall across controls; per category across the categories with a testable "
+            "comparison (two or more items and a discordant pair), per control",
+            "needs_audio": "per item, one-sided exact sign test across the repeats of a control, "
+            f"Benjamini-Hochberg q <= {scoring.NEEDS_AUDIO_FDR}",
             "bootstrap": config.bootstrap,
             "seed": config.seed,
         },
@@ -173,17 +202,7 @@ def run_accuracy(
         conditions=overall["conditions"],
         comparisons=overall["comparisons"],
         by_category=by_category,
-        reliance={
-            "counts": overall["reliance"],
-            "right_under_a_control": overall["reliance"]["answerable-without-audio"]
-            + overall["reliance"]["harmed-by-audio"],
-            "definition": {
-                "needs-audio": "right with audio, wrong (or unparsed) under every control",
-                "answerable-without-audio": "right with audio and right under at least one control",
-                "harmed-by-audio": "wrong (or unparsed) with audio, right under at least one control",
-                "wrong-everywhere": "wrong (or unparsed) under every condition",
-            },
-        },
+        reliance=reliance,
         extraction=extraction,
         matching=items.matching,
         clusters=items.cluster_info,
@@ -192,6 +211,61 @@ def run_accuracy(
         not_scored_items=items.not_scored_items,
         manifest=manifest,
     )
+
+
+def _reliance(
+    overall: dict[str, Any],
+    primary: list[str],
+    repeats: dict[str, list[str]],
+    needs: dict[str, dict[str, Any]],
+    needs_flag: np.ndarray | None,
+    refused: dict[str, np.ndarray],
+    labels: np.ndarray,
+) -> dict[str, Any]:
+    counts = overall["reliance"]
+    out: dict[str, Any] = {
+        "counts": counts,
+        "controls": primary,
+        "expected_by_flipping": scoring.expected_by_flipping(counts),
+        "right_under_a_control": counts["right-both"] + counts["right-only-without-audio"],
+        "definition": scoring.RELIANCE_DEFINITION,
+        scoring.NEEDS_AUDIO: None,
+    }
+    if len(primary) > 1:
+        out["expected_by_flipping"]["note"] = (
+            "the labels combine several controls (right under any); the exchangeability holds per control: "
+            "see expected_by_flipping of each comparison"
+        )
+    if needs_flag is not None:
+        right_only = np.isin(labels, ["right-only-with-audio", "refused-without-audio"])
+        any_refused = np.logical_or.reduce([refused[c] for group in repeats.values() for c in group])
+        out[scoring.NEEDS_AUDIO] = {
+            "count": int(needs_flag.sum()),
+            "repeats": repeats,
+            "test": "per item, one-sided exact sign test of (right with audio, wrong under the repeat) against "
+            "the reverse across the repeats; Benjamini-Hochberg over all scored items",
+            "fdr": scoring.NEEDS_AUDIO_FDR,
+            "min_p": {base: t["min_p"] for base, t in needs.items()},
+            "with_a_refusal": int((needs_flag & any_refused).sum()),
+            "right_only_with_audio_single_run": int(right_only.sum()),
+        }
+    return out
+
+
+def _needs_audio_warnings(needs: dict[str, dict[str, Any]], repeats: dict[str, list[str]]) -> list[str]:
+    out = []
+    for base, t in needs.items():
+        m = int(t["p"].size)
+        # BH can flag the smallest p only if p <= fdr / m · (number of items at that p); at best all m
+        if t["min_p"] > scoring.NEEDS_AUDIO_FDR:
+            runs = len(repeats[base])
+            need = int(np.ceil(np.log2(1 / scoring.NEEDS_AUDIO_FDR)))
+            out.append(
+                f"{runs} runs of {base!r}: the smallest per-item p-value is 2^-{runs} = {t['min_p']:.3g} > "
+                f"{scoring.NEEDS_AUDIO_FDR}, so no item can show that it needs the audio; give at least {need} runs "
+                f"(--condition {base}@{runs}=FILE …), more for {m} items under Benjamini-Hochberg"
+            )
+    return out
 
 
 def _extraction_info(
@@ -243,8 +317,11 @@ def _item_rows(
     choice: dict[str, np.ndarray],
     methods: dict[str, list[str]],
     rules: dict[str, list[str | None]],
+    hedged: dict[str, np.ndarray],
     correct: dict[str, np.ndarray],
     labels: np.ndarray,
+    needs: dict[str, dict[str, Any]],
+    needs_flag: np.ndarray | None,
 ) -> list[dict[str, Any]]:
     rows = []
     for i, item_id in enumerate(items.ids):
@@ -259,7 +336,12 @@ def _item_rows(
             row[f"choice_{c}"] = None if k < 0 else k
             row[f"method_{c}"] = methods[c][i]
             row[f"rule_{c}"] = rules[c][i]
+            row[f"hedged_{c}"] = bool(hedged[c][i])
             row[f"correct_{c}"] = bool(correct[c][i])
         row["reliance"] = str(labels[i])
+        if needs_flag is not None:
+            row["needs_audio_p"] = max(float(t["p"][i]) for t in needs.values())
+            row["needs_audio_q"] = max(float(t["q"][i]) for t in needs.values())
+            row["needs_audio"] = bool(needs_flag[i])
         rows.append(row)
     return rows

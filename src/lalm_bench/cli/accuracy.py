@@ -48,7 +48,9 @@ def accuracy(
         list[str] | None,
         typer.Option(
             "--condition",
-            help="Another control as NAME=FILE (e.g. silence=preds_silence.parquet, none=…, mismatched=…); repeatable.",
+            help="Another control as NAME=FILE (e.g. silence=preds_silence.parquet, none=…, mismatched=…); "
+            "NAME@k=FILE is the k-th repeat of a control (noise@1=…: another seed or sample), which --subset "
+            "needs-audio needs; repeatable.",
         ),
     ] = None,
     id_column: Annotated[
@@ -81,6 +83,16 @@ def accuracy(
             "--audio-column",
             help="Audio path(s) of each item: items sharing a clip are one cluster for the CIs.",
             show_default="audio_path, if present",
+            rich_help_panel=_COLUMNS,
+        ),
+    ] = None,
+    cluster_column: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster-column",
+            help="Items sharing a value of this column (of the audio file; list cells: any value) are one cluster "
+            "in every CI, in place of shared audio files.",
+            show_default="clusters of shared audio files",
             rich_help_panel=_COLUMNS,
         ),
     ] = None,
@@ -127,9 +139,9 @@ def accuracy(
         list[str] | None,
         typer.Option(
             "--subset",
-            help="Write the ids of the items with a label as LABEL=FILE (needs-audio, answerable-without-audio, "
-            "harmed-by-audio, wrong-everywhere); .csv/.parquet: a table with column id, else one id per line. "
-            "Repeatable.",
+            help="Write the ids of the items with a label as LABEL=FILE (right-only-with-audio, refused-without-audio, "
+            "right-only-without-audio, right-both, wrong-both; needs-audio with repeated controls); .csv/.parquet: "
+            "a table with column id, else one id per line. Repeatable.",
             rich_help_panel="Output",
         ),
     ] = None,
@@ -142,8 +154,9 @@ def accuracy(
     """Is the answer still right when the audio is gone? Multiple-choice accuracy with audio and under controls.
 
     Each answer's pick is read by rules, then an embedding or LLM fallback; unparsed answers count as wrong.
-    Per category: accuracy with 95% CIs clustered by audio clip, the paired difference, McNemar's test, flips.
-    Writes OUTPUT (JSON); --items the per-item table; --subset needs-audio=FILE the ids that need the audio.
+    Per category: accuracy with 95% CIs (clustered where items share a clip), refusals, the paired difference
+    (Tango), McNemar's test, flips. Writes OUTPUT (JSON); --items the per-item table; --subset LABEL=FILE ids
+    by label (needs-audio: items shown to need the audio across repeated controls).
     Without --audio-file/--noise-file it runs on the bundled sample predictions.
     """
     from lalm_bench.accuracy.command import accuracy_command, parse_subsets
@@ -165,6 +178,7 @@ def accuracy(
         answer_column=answer_column,
         question_column=question_column,
         audio_column=audio_column,
+        cluster_column=cluster_column,
         extractor=extractor,  # type: ignore[arg-type]  # checked by the command
         llm_model=llm_model,
         embedding=embedding,

@@ -11,6 +11,8 @@ The helpers live in submodules and are all importable from here (``from lalm_ben
   :func:`robust_z`, :func:`quantiles`, :func:`clamp_cosine`;
 * :mod:`~lalm_bench.stats.hypothesis`: :func:`paired_difference`, :func:`wilcoxon_paired`, :func:`mcnemar_exact`,
   :func:`holm`, :func:`format_p`;
+* :mod:`~lalm_bench.stats.paired_binary`: :func:`paired_binary_difference` (Tango's score interval for
+  paired 0/1 outcomes, clustered with a design effect), :func:`benjamini_hochberg`;
 * :mod:`~lalm_bench.stats.agreement`: :func:`krippendorff_alpha`, :func:`fleiss_kappa`.
 """
 
@@ -28,6 +30,7 @@ from lalm_bench.stats.ci import (
     mean_ci,
 )
 from lalm_bench.stats.hypothesis import format_p, holm, mcnemar_exact, paired_difference, wilcoxon_paired
+from lalm_bench.stats.paired_binary import benjamini_hochberg, paired_binary_difference
 from lalm_bench.stats.summary import clamp_cosine, describe, mean, quantiles, robust_z, sample_std, zscores
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "MIN_CI_N",
     "REL_TOL",
     "Level",
+    "benjamini_hochberg",
     "bootstrap_mean_ci",
     "clamp_cosine",
     "cluster_bootstrap_ci",
@@ -48,6 +52,7 @@ __all__ = [
     "mcnemar_exact",
     "mean",
     "mean_ci",
+    "paired_binary_difference",
     "paired_difference",
     "quantiles",
     "robust_z",

@@ -35,6 +35,9 @@ CI_METHODS: dict[str, str] = {
     "cluster-t": "t-interval of the ratio mean with a cluster-robust (CR1) standard error, n_clusters-1 df",
     "wilson": "Wilson score interval of a proportion",
     "cluster-wilson": "Wilson score interval with the design-effect sample size and the t(n_clusters-1) quantile",
+    "tango": "Tango's score interval for the difference of paired proportions (0/1 outcomes)",
+    "cluster-tango": "Tango's score interval on counts divided by the design effect of the paired difference "
+    "(Rao-Scott), t(n_clusters-1) quantile",
 }
 
 
