@@ -12,13 +12,16 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig
 from lalm_bench.datasets.predictions import PredictionFile, join_predictions, read_predictions
 from lalm_bench.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MISSING_CATEGORY = "(missing)"
 NOT_SCORED_REASONS = (
@@ -146,14 +149,65 @@ def connected_clusters(keys: list[list[str]], ids: list[Any]) -> list[str]:
 
 def load_items(config: AccuracyConfig) -> Items:
     """Read every condition's file, join them on the id column and sort the items into scored and not."""
-    files = config.files()
+    preds = _read_files(config)
+    choice_lists = {p.name: _choice_lists(p, config.choices_column) for p in preds}
+    merged, matching = join_predictions(preds)
+    ref = preds[0]
+    names = [p.name for p in preds]
+    # positions of the joined rows in each file (the join keeps the first file's order)
+    pos = {p.name: p.frame.reset_index().set_index("id").loc[merged["id"], "index"].to_numpy() for p in preds}
+    categories_all = _categories(merged, preds, matching)
+    reasons: Counter[str] = Counter()
+    not_scored_items: list[dict[str, Any]] = []
+    keep: list[int] = []
+    gold: list[int] = []
+    for row in range(len(merged)):
+        reason, index = _scorable(merged, row, names, choice_lists, pos)
+        if reason is None:
+            keep.append(row)
+            gold.append(index)
+        else:
+            reasons[reason] += 1
+            not_scored_items.append({"id": _plain(merged.at[row, "id"]), "reason": reason})
+
+    rows = np.asarray(keep, dtype=np.int64)
+    ids = [_plain(v) for v in merged["id"].to_numpy()[rows]] if len(rows) else []
+    has_question = "question" in ref.present
+    questions = (
+        ["" if _is_missing(q) else str(q) for q in merged[f"question_{REFERENCE}"].to_numpy()[rows]]
+        if has_question
+        else None
+    )
+    answers = {
+        name: [None if _is_missing(t) else str(t) for t in merged[f"text_{name}"].to_numpy()[rows]] for name in names
+    }
+    clusters, cluster_info = _clusters(config, merged, rows, ids, "audio" in ref.present)
+    return Items(
+        ids=ids,
+        categories=[categories_all[r] for r in keep],
+        questions=questions,
+        choices=[choice_lists[REFERENCE][pos[REFERENCE][r]] or [] for r in keep],
+        gold=gold,
+        clusters=clusters,
+        answers=answers,
+        not_scored={r: reasons[r] for r in NOT_SCORED_REASONS if reasons[r]},
+        not_scored_items=not_scored_items,
+        matching=matching,
+        cluster_info=cluster_info,
+        files={p.name: p.path for p in preds},
+        notes=_notes(config, ref, matching, reasons, has_question),
+    )
+
+
+def _read_files(config: AccuracyConfig) -> list[PredictionFile]:
+    """Every condition's file; the reference (audio) file also gives the category, question, audio and
+    cluster columns."""
     required = {"choices": config.choices_column, "answer": config.answer_column}
     preds: list[PredictionFile] = []
-    for name, path in files:
-        reference = name == REFERENCE
+    for name, path in config.files():
         req = dict(required)
         opt: dict[str, str] = {}
-        if reference:
+        if name == REFERENCE:
             req["category"] = config.category_column
             if config.cluster_column:
                 req["cluster"] = config.cluster_column
@@ -178,81 +232,69 @@ def load_items(config: AccuracyConfig) -> Items:
                 hint=COLUMNS_HINT,
             )
         )
-    choice_lists = {p.name: _choice_lists(p, config.choices_column) for p in preds}
-    merged, matching = join_predictions(preds)
-    ref = preds[0]
-    names = [p.name for p in preds]
-    # positions of the joined rows in each file (the join keeps the first file's order)
-    pos = {p.name: p.frame.reset_index().set_index("id").loc[merged["id"], "index"].to_numpy() for p in preds}
+    return preds
 
-    categories_all = [MISSING_CATEGORY if _is_missing(c) else str(c) for c in merged[f"category_{REFERENCE}"]]
+
+def _categories(merged: pd.DataFrame, preds: list[PredictionFile], matching: dict[str, Any]) -> list[str]:
+    """Each row's category from the reference file; counts where another file disagrees go to ``matching``."""
+    categories = [MISSING_CATEGORY if _is_missing(c) else str(c) for c in merged[f"category_{REFERENCE}"]]
     matching["category_mismatches"] = {}
     for p in preds[1:]:
         col = f"category_{p.name}"
         if col in merged.columns:
             other = [MISSING_CATEGORY if _is_missing(c) else str(c) for c in merged[col]]
-            matching["category_mismatches"][p.name] = sum(a != b for a, b in zip(categories_all, other, strict=True))
+            matching["category_mismatches"][p.name] = sum(a != b for a, b in zip(categories, other, strict=True))
         else:
             matching["category_mismatches"][p.name] = None
     matching["category_from"] = REFERENCE
+    return categories
 
-    has_question = "question" in ref.present
-    has_audio = "audio" in ref.present
-    reasons: Counter[str] = Counter()
-    not_scored_items: list[dict[str, Any]] = []
-    keep: list[int] = []
-    gold: list[int] = []
-    for row in range(len(merged)):
-        chs = choice_lists[REFERENCE][pos[REFERENCE][row]]
-        answer = merged.at[row, f"answer_{REFERENCE}"]
-        reason = None
-        if chs is None or len(chs) < 2:
-            reason = "fewer-than-two-choices"
-        elif _is_missing(answer) or not str(answer).strip():
-            reason = "no-answer"
-        else:
-            matches = [i for i, c in enumerate(chs) if norm(c) == norm(answer)]
-            if not matches:
-                reason = "answer-not-in-choices"
-            elif len(matches) > 1:
-                reason = "answer-matches-several-choices"
-            else:
-                normed = [norm(c) for c in chs]
-                for name in names[1:]:
-                    other = choice_lists[name][pos[name][row]]
-                    other_answer = merged.at[row, f"answer_{name}"]
-                    if (
-                        other is None
-                        or [norm(c) for c in other] != normed
-                        or _is_missing(other_answer)
-                        or norm(other_answer) != norm(answer)
-                    ):
-                        reason = "choices-differ-between-files"
-                        break
-        if reason is None:
-            keep.append(row)
-            gold.append(matches[0])
-        else:
-            reasons[reason] += 1
-            not_scored_items.append({"id": _plain(merged.at[row, "id"]), "reason": reason})
 
-    rows = np.asarray(keep, dtype=np.int64)
-    ids = [_plain(v) for v in merged["id"].to_numpy()[rows]] if len(rows) else []
-    categories = [categories_all[r] for r in keep]
-    choices = [choice_lists[REFERENCE][pos[REFERENCE][r]] or [] for r in keep]
-    questions = (
-        ["" if _is_missing(q) else str(q) for q in merged[f"question_{REFERENCE}"].to_numpy()[rows]]
-        if has_question
-        else None
-    )
-    answers = {
-        name: [None if _is_missing(t) else str(t) for t in merged[f"text_{name}"].to_numpy()[rows]] for name in names
-    }
+def _scorable(
+    merged: pd.DataFrame,
+    row: int,
+    names: list[str],
+    choice_lists: dict[str, list[list[str] | None]],
+    pos: dict[str, np.ndarray],
+) -> tuple[str | None, int]:
+    """``(None, gold index)`` for a row that can be scored, else ``(reason, -1)``."""
+    chs = choice_lists[REFERENCE][pos[REFERENCE][row]]
+    answer = merged.at[row, f"answer_{REFERENCE}"]
+    if chs is None or len(chs) < 2:
+        return "fewer-than-two-choices", -1
+    if _is_missing(answer) or not str(answer).strip():
+        return "no-answer", -1
+    matches = [i for i, c in enumerate(chs) if norm(c) == norm(answer)]
+    if not matches:
+        return "answer-not-in-choices", -1
+    if len(matches) > 1:
+        return "answer-matches-several-choices", -1
+    normed = [norm(c) for c in chs]
+    for name in names[1:]:
+        other = choice_lists[name][pos[name][row]]
+        other_answer = merged.at[row, f"answer_{name}"]
+        if (
+            other is None
+            or [norm(c) for c in other] != normed
+            or _is_missing(other_answer)
+            or norm(other_answer) != norm(answer)
+        ):
+            return "choices-differ-between-files", -1
+    return None, matches[0]
+
+
+def _clusters(
+    config: AccuracyConfig, merged: pd.DataFrame, rows: np.ndarray, ids: list[Any], has_audio: bool
+) -> tuple[list[str], dict[str, Any]]:
+    """Each scored item's cluster (connected components over shared audio files or ``--cluster-column``
+    labels) and the description of how the intervals use them."""
     by_column = config.cluster_column is not None
     source = "cluster" if by_column else "audio"
     has_keys = by_column or has_audio
     keys = (
-        [_cluster_keys(v) for v in merged[f"{source}_{REFERENCE}"].to_numpy()[rows]] if has_keys else [[] for _ in keep]
+        [_cluster_keys(v) for v in merged[f"{source}_{REFERENCE}"].to_numpy()[rows]]
+        if has_keys
+        else [[] for _ in range(len(rows))]
     )
     no_key = sum(not k for k in keys)
     clusters = connected_clusters(keys, ids)
@@ -273,7 +315,7 @@ def load_items(config: AccuracyConfig) -> Items:
             f"no {what} of {key_col!r} is shared between scored items: every item is its own cluster, so the "
             "plain (unclustered) intervals are used (wilson, tango)"
         )
-    cluster_info: dict[str, Any] = {
+    return clusters, {
         "column": key_col,
         "by": "cluster-column" if by_column else ("audio-files" if has_audio else None),
         "clusters": len(sizes),
@@ -284,8 +326,17 @@ def load_items(config: AccuracyConfig) -> Items:
         "intervals": "clustered" if shared else "plain",
         "note": note,
     }
+
+
+def _notes(
+    config: AccuracyConfig,
+    ref: PredictionFile,
+    matching: dict[str, Any],
+    reasons: Counter[str],
+    has_question: bool,
+) -> list[str]:
     notes: list[str] = []
-    if not has_keys:
+    if config.cluster_column is None and "audio" not in ref.present:
         notes.append(
             f"{ref.path} has no audio column ({config.audio_column or 'audio_path'}): CIs treat every item as "
             "independent; give --audio-column or --cluster-column so that items sharing a clip are one cluster"
@@ -310,21 +361,7 @@ def load_items(config: AccuracyConfig) -> Items:
             f"{reasons['choices-differ-between-files']} item(s) have other choices or another answer in a control "
             "file than in the audio file: not scored"
         )
-    return Items(
-        ids=ids,
-        categories=categories,
-        questions=questions,
-        choices=choices,
-        gold=gold,
-        clusters=clusters,
-        answers=answers,
-        not_scored={r: reasons[r] for r in NOT_SCORED_REASONS if reasons[r]},
-        not_scored_items=not_scored_items,
-        matching=matching,
-        cluster_info=cluster_info,
-        files={p.name: p.path for p in preds},
-        notes=notes,
-    )
+    return notes
 
 
 def _plain(value: Any) -> Any:

@@ -38,9 +38,7 @@ def _rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def print_summary(result: dict[str, Any]) -> None:
     """Accuracy per category and condition, each control against audio, item labels, how answers were
     read, warnings (tables without vertical rules, to fit 80 columns)."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     names = list(result["conditions"])
@@ -48,15 +46,27 @@ def print_summary(result: dict[str, Any]) -> None:
     not_scored = ", ".join(f"{k} {r}" for r, k in result["not_scored"].items() if k) or "none"
     console.print(f"matched {m['matched']} ids; scored {result['scored']} items (not scored: {not_scored})")
     rows = _rows(result)
+    _print_accuracy(console, rows, names)
+    _print_controls(console, result, rows, names)
+    _print_reliance(console, result, rows, names)
+    _print_reading(console, result, names)
+    for w in result["warnings"]:
+        console.print(f"[yellow]warning: {w}[/yellow]")
 
-    def table(title: str, columns: list[str], no_wrap: tuple[str, ...] = ()) -> Table:
-        t = Table(title=title, box=box.SIMPLE_HEAD)
-        t.add_column("category")
-        for col in columns:
-            t.add_column(col, justify="right", no_wrap=col in no_wrap)
-        return t
 
-    acc = table("accuracy % [95% CI], unparsed answers count as wrong", ["n", "chance", *names], tuple(names))
+def _table(title: str, columns: list[str], no_wrap: tuple[str, ...] = ()) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    t = Table(title=title, box=box.SIMPLE_HEAD)
+    t.add_column("category")
+    for col in columns:
+        t.add_column(col, justify="right", no_wrap=col in no_wrap)
+    return t
+
+
+def _print_accuracy(console: Any, rows: list[tuple[str, dict[str, Any]]], names: list[str]) -> None:
+    acc = _table("accuracy % [95% CI], unparsed answers count as wrong", ["n", "chance", *names], tuple(names))
     for i, (name, g) in enumerate(rows):
         acc.add_row(
             name,
@@ -67,9 +77,13 @@ def print_summary(result: dict[str, Any]) -> None:
         )
     console.print(acc)
 
+
+def _print_controls(
+    console: Any, result: dict[str, Any], rows: list[tuple[str, dict[str, Any]]], names: list[str]
+) -> None:
     for control in names[1:]:
         delta, parsed = "Δ % [95% CI]", "Δ parsed % [95% CI]"
-        t = table(f"{control} vs audio: accuracy difference ({control} − audio); Δ parsed: items parsed under both",
+        t = _table(f"{control} vs audio: accuracy difference ({control} − audio); Δ parsed: items parsed under both",
                   [delta, parsed, "n parsed", "p Holm"], (delta, parsed))  # fmt: skip
         for i, (name, g) in enumerate(rows):
             cmp = g["comparisons"][control]
@@ -95,9 +109,13 @@ def print_summary(result: dict[str, Any]) -> None:
                 f"condition and wrong under the other, Δ would lie in [{100 * bounds[0]:+.1f}, {100 * bounds[1]:+.1f}]."
             )
 
+
+def _print_reliance(
+    console: Any, result: dict[str, Any], rows: list[tuple[str, dict[str, Any]]], names: list[str]
+) -> None:
     controls = result["reliance"].get("controls", names[1:])
     headers = ["audio only (refused)", "control only", "exp. by flipping", "both right", "both wrong"]
-    rel = table(f"items right under audio, under {' or '.join(controls)}, both or neither (one run each)", headers)
+    rel = _table(f"items right under audio, under {' or '.join(controls)}, both or neither (one run each)", headers)
     for i, (name, g) in enumerate(rows):
         r = g["reliance"]
         exp = g.get("expected_by_flipping")
@@ -122,6 +140,11 @@ def print_summary(result: dict[str, Any]) -> None:
             f"needs-audio (repeats {needs['repeats']}): {needs['count']} items with q <= {needs['fdr']} "
             f"(exact sign test across repeats, Benjamini-Hochberg; {needs['with_a_refusal']} with a refusal)"
         )
+
+
+def _print_reading(console: Any, result: dict[str, Any], names: list[str]) -> None:
+    from rich import box
+    from rich.table import Table
 
     reading = Table(title="how the answers were read (counts; rates in %)", box=box.SIMPLE_HEAD)
     reading.add_column("condition")
@@ -148,8 +171,6 @@ def print_summary(result: dict[str, Any]) -> None:
         reasons = result["conditions"][c]["unparsed_reasons"]
         if reasons:
             console.print(f"unparsed {c}: " + ", ".join(f"{r} {k}" for r, k in reasons.items()))
-    for w in result["warnings"]:
-        console.print(f"[yellow]warning: {w}[/yellow]")
 
 
 def plot_accuracy(result: dict[str, Any], fh: IO[bytes]) -> None:

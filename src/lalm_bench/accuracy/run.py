@@ -9,6 +9,7 @@ per item (:mod:`lalm_bench.accuracy.scoring`). Writes nothing.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig, base_condition
 from lalm_bench.accuracy.extraction import CALIBRATION_MODEL, DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY
 from lalm_bench.accuracy.fallback import PROMPT_VERSION
 from lalm_bench.accuracy.items import NOT_SCORED_REASONS, Items, load_items
-from lalm_bench.accuracy.reading import ModelFactory, is_calibration_model, read_answers
+from lalm_bench.accuracy.reading import ModelFactory, Reading, is_calibration_model, read_answers
 from lalm_bench.errors import InputError
 
 if TYPE_CHECKING:
@@ -91,6 +92,20 @@ def default_model_factory(spec: str, llm: LLMOptions) -> ChatModel:
     return make_chat_model(spec, llm)
 
 
+@dataclass(frozen=True)
+class _Outcomes:
+    """Per condition and item: the choice read, how, and whether it is right, hedged, missing or a refusal."""
+
+    names: list[str]
+    choice: dict[str, np.ndarray]
+    correct: dict[str, np.ndarray]
+    methods: dict[str, list[str]]
+    rules: dict[str, list[str | None]]
+    hedged: dict[str, np.ndarray]
+    missing: dict[str, np.ndarray]
+    refused: dict[str, np.ndarray]
+
+
 def run_accuracy(
     config: AccuracyConfig,
     *,
@@ -100,13 +115,72 @@ def run_accuracy(
 ) -> AccuracyResult:
     """Run the choice-level probe (no files written). ``embedder`` / ``model_factory`` replace the ones
     the config describes (the embedder is built, and the LLM asked, only for answers the rules leave open)."""
-    from lalm_bench.manifest import build_manifest
-
     t0 = time.perf_counter()
     items = load_items(config)
     if not len(items):
         reasons = ", ".join(f"{k} {r}" for r, k in items.not_scored.items()) or "no rows"
         raise InputError(f"nothing to score: no item has two or more choices with its answer among them ({reasons})")
+    reading, used = _read(config, items, embedder, model_factory, progress)
+    o = _outcomes(items, reading)
+    n_choices = np.array([len(ch) for ch in items.choices], dtype=np.float64)
+    clusters = np.asarray(items.clusters, dtype=object)
+    categories = np.asarray(items.categories, dtype=object)
+    primary = [c for c in o.names[1:] if base_condition(c) == c]  # repeats (noise@1) do not enter the labels
+    labels = np.asarray(
+        scoring.reliance_labels(o.correct[REFERENCE], [o.correct[c] for c in primary], [o.refused[c] for c in primary]),
+        dtype=object,
+    )
+    repeats = config.repeats()
+    needs: dict[str, dict[str, Any]] = {
+        base: scoring.needs_audio_test(o.correct[REFERENCE], [o.correct[c] for c in group])
+        for base, group in repeats.items()
+    }
+    needs_flag = np.logical_and.reduce([t["flag"] for t in needs.values()]) if needs else None
+
+    def group(mask: np.ndarray) -> dict[str, Any]:
+        return scoring.group_stats(
+            mask, o.names, o.correct, o.choice, o.methods, o.rules, o.missing, n_choices, clusters, labels,
+            config.bootstrap, config.seed, needs_flag, o.hedged,
+        )  # fmt: skip
+
+    overall = group(np.ones(len(items), dtype=bool))
+    by_category = {cat: group(categories == cat) for cat in sorted(set(items.categories))}
+    scoring.add_holm(overall, by_category)
+
+    extraction, warnings = _extraction_info(config, items, reading, used.get("embedder"))
+    rows = _item_rows(
+        items, o.names, o.choice, o.methods, o.rules, o.hedged, o.correct, labels, needs, needs_flag
+    )  # fmt: skip
+    reliance = _reliance(overall, primary, repeats, needs, needs_flag, o.refused, labels)
+    if needs:
+        warnings.extend(_needs_audio_warnings(needs, repeats))
+    return AccuracyResult(
+        scored=len(items),
+        not_scored={r: items.not_scored.get(r, 0) for r in NOT_SCORED_REASONS},
+        chance_accuracy=overall["chance_accuracy"],
+        conditions=overall["conditions"],
+        comparisons=overall["comparisons"],
+        by_category=by_category,
+        reliance=reliance,
+        extraction=extraction,
+        matching=items.matching,
+        clusters=items.cluster_info,
+        warnings=warnings,
+        items=rows,
+        not_scored_items=items.not_scored_items,
+        manifest=_manifest(config, items, used, extraction, time.perf_counter() - t0),
+    )
+
+
+def _read(
+    config: AccuracyConfig,
+    items: Items,
+    embedder: Embedder | None,
+    model_factory: ModelFactory | None,
+    progress: bool,
+) -> tuple[Reading, dict[str, Embedder]]:
+    """Read every answer; the embedder (kept in the returned dict) and the LLM are made only when the rules
+    leave answers open."""
     used: dict[str, Embedder] = {}
 
     def make_embedder() -> Embedder:
@@ -134,47 +208,35 @@ def run_accuracy(
         concurrency=config.llm.concurrency,
         progress=progress,
     )
+    return reading, used
+
+
+def _outcomes(items: Items, reading: Reading) -> _Outcomes:
     names = list(items.answers)
     ex = reading.extractions
     gold = np.asarray(items.gold, dtype=np.int64)
     choice = {c: np.array([-1 if e.choice is None else e.choice for e in ex[c]], dtype=np.int64) for c in names}
-    correct = {c: choice[c] == gold for c in names}
-    methods: dict[str, list[str]] = {c: [str(e.method) for e in ex[c]] for c in names}
     rules = {c: [e.rule for e in ex[c]] for c in names}
-    hedged = {c: np.array([e.hedged for e in ex[c]], dtype=bool) for c in names}
-    missing = {c: np.array([a is None for a in items.answers[c]], dtype=bool) for c in names}
-    n_choices = np.array([len(ch) for ch in items.choices], dtype=np.float64)
-    clusters = np.asarray(items.clusters, dtype=object)
-    categories = np.asarray(items.categories, dtype=object)
-    refused = {c: np.array([r == scoring.REFUSAL_RULE for r in rules[c]], dtype=bool) & (choice[c] < 0) for c in names}
-    primary = [c for c in names[1:] if base_condition(c) == c]  # repeats (noise@1) do not enter the labels
-    labels = np.asarray(
-        scoring.reliance_labels(correct[REFERENCE], [correct[c] for c in primary], [refused[c] for c in primary]),
-        dtype=object,
+    return _Outcomes(
+        names=names,
+        choice=choice,
+        correct={c: choice[c] == gold for c in names},
+        methods={c: [str(e.method) for e in ex[c]] for c in names},
+        rules=rules,
+        hedged={c: np.array([e.hedged for e in ex[c]], dtype=bool) for c in names},
+        missing={c: np.array([a is None for a in items.answers[c]], dtype=bool) for c in names},
+        refused={
+            c: np.array([r == scoring.REFUSAL_RULE for r in rules[c]], dtype=bool) & (choice[c] < 0) for c in names
+        },
     )
-    repeats = config.repeats()
-    needs: dict[str, dict[str, Any]] = {
-        base: scoring.needs_audio_test(correct[REFERENCE], [correct[c] for c in group])
-        for base, group in repeats.items()
-    }
-    needs_flag = np.logical_and.reduce([t["flag"] for t in needs.values()]) if needs else None
 
-    def group(mask: np.ndarray) -> dict[str, Any]:
-        return scoring.group_stats(
-            mask, names, correct, choice, methods, rules, missing, n_choices, clusters, labels,
-            config.bootstrap, config.seed, needs_flag, hedged,
-        )  # fmt: skip
 
-    overall = group(np.ones(len(items), dtype=bool))
-    by_category = {cat: group(categories == cat) for cat in sorted(set(items.categories))}
-    scoring.add_holm(overall, by_category)
+def _manifest(
+    config: AccuracyConfig, items: Items, used: dict[str, Embedder], extraction: dict[str, Any], seconds: float
+) -> dict[str, Any]:
+    from lalm_bench.manifest import build_manifest
 
-    extraction, warnings = _extraction_info(config, items, reading, used.get("embedder"))
-    rows = _item_rows(items, names, choice, methods, rules, hedged, correct, labels, needs, needs_flag)
-    reliance = _reliance(overall, primary, repeats, needs, needs_flag, refused, labels)
-    if needs:
-        warnings.extend(_needs_audio_warnings(needs, repeats))
-    manifest = build_manifest(
+    return build_manifest(
         "accuracy",
         config.parameters(),
         inputs=list(items.files.values()),
@@ -193,23 +255,7 @@ def run_accuracy(
             "bootstrap": config.bootstrap,
             "seed": config.seed,
         },
-        wall_seconds=round(time.perf_counter() - t0, 3),
-    )
-    return AccuracyResult(
-        scored=len(items),
-        not_scored={r: items.not_scored.get(r, 0) for r in NOT_SCORED_REASONS},
-        chance_accuracy=overall["chance_accuracy"],
-        conditions=overall["conditions"],
-        comparisons=overall["comparisons"],
-        by_category=by_category,
-        reliance=reliance,
-        extraction=extraction,
-        matching=items.matching,
-        clusters=items.cluster_info,
-        warnings=warnings,
-        items=rows,
-        not_scored_items=items.not_scored_items,
-        manifest=manifest,
+        wall_seconds=round(seconds, 3),
     )
 
 
