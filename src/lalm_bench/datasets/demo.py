@@ -295,23 +295,22 @@ def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
 
 
 def write_demo_benchmark(folder: Path, seed: int = 0) -> DemoBenchmark:
-    """Write the clips and ``benchmark.jsonl`` under ``folder`` (created; files there are replaced)."""
+    """Write the clips and ``benchmark.jsonl`` under ``folder``, all or nothing (files there are replaced)."""
     import soundfile as sf
+
+    from lalm_bench.io import OutputSet
 
     if seed < 0:
         raise InputError(f"--seed must be >= 0, got {seed}")
     folder = Path(folder)
     clips, rows = build_demo(seed)
-    try:
-        (folder / CLIPS).mkdir(parents=True, exist_ok=True)
+    path = folder / BENCHMARK_NAME
+    with OutputSet() as out:
         for c in clips:
-            sf.write(folder / c.name, c.samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-        path = folder / BENCHMARK_NAME
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise InputError(f"cannot write the demo benchmark under {folder}: {exc.strerror or exc}") from None
+            with out.open(folder / c.name, "wb") as fh:
+                sf.write(fh, c.samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        with out.open(path) as fh:
+            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     uses: dict[str, int] = {}
     for r in rows:
         uses[r["audio_path"]] = uses.get(r["audio_path"], 0) + 1
