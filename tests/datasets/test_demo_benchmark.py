@@ -76,4 +76,4 @@ def test_clips_are_16k_mono_and_match_their_truth(demo):
         if truth["kind"] == "tone" and row["category"] == "pitch":
             spectrum = np.abs(np.fft.rfft(samples))
             assert abs(np.argmax(spectrum) * rate / len(samples) - truth["freq"]) < 2.0
-    assert silent >= 4 and demo.silent_clips == 4
+    assert silent >= 6 and demo.silent_clips == 6

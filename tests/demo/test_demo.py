@@ -16,7 +16,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory):
 
     out = tmp_path_factory.mktemp("demo") / "demo"
     try:
-        main(["demo", "-o", str(out), "--bootstrap", "300", "-q"])
+        models = ("mock/listener", "mock/deaf", "mock/presence")
+        main(["demo", "-o", str(out), "-q", *(a for m in models for a in ("--model", m))])
     except SystemExit as exc:  # pragma: no cover - only on failure
         pytest.fail(f"demo exited {exc.code}")
     return out
@@ -39,6 +40,12 @@ def test_the_verdicts_are_known_answers(demo_run):
         assert lo <= 0 <= hi and drop["difference"] == 0, name
     assert set(deaf["identical_to_audio"].values()) == {1.0}
     assert deaf["kept_without_audio"]["raw"] == 1.0
+    # the presence model moves with sound against silence, not with what the sound is
+    presence = doc["models"]["mock/presence"]["verdict"]
+    assert presence["label"] == "notices sound only"
+    assert presence["accuracy_drop"]["noise"]["ci95"][1] < 0 and presence["listening_gap"]["ci95"][0] > 0
+    assert presence["content"]["difference"] == 0 and presence["content"]["excluded_silent"] > 0
+    assert listener["content"]["ci95"][1] < 0
 
 
 def test_every_file_it_names_exists_and_the_jobs_agree(demo_run):

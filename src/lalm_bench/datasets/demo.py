@@ -7,7 +7,7 @@ shape ``predict --benchmark`` reads (``id``, ``audio_path``, ``question``, ``cho
 measurement). Everything follows from ``seed``: the same seed gives the same bytes.
 
 Categories: ``count`` (clicks), ``pitch`` (above or below 1 kHz), ``direction`` (rising, falling,
-steady), ``loudness`` (which half is louder), ``presence`` (is there any sound; four digitally silent
+steady), ``loudness`` (which half is louder), ``presence`` (is there any sound; six digitally silent
 clips of different lengths), ``duration`` (how long the sound lasts) and ``open`` (describe the sound,
 no choices). Some clips are asked about twice, always in two different categories, so items share a
 clip (clustered statistics) while no category holds one clip twice (``mismatched`` stays a control).
@@ -251,12 +251,12 @@ def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
         c = b.clip("step", body, louder=which, source=source, seconds=2.0, step_db=round(-20 * math.log10(quiet), 1))
         loud_clips.append(c)
         b.ask("loudness", c, Q_LOUDNESS, LOUDNESS_CHOICES, LOUDNESS_CHOICES[0 if which == "first" else 1])
-    # presence: 4 digitally silent clips (different lengths, so different bytes), 1 quiet noise burst,
+    # presence: 6 digitally silent clips (different lengths, so different bytes), 1 quiet noise burst,
     # 3 pitch tones and 2 click trains asked about again (shared clips)
     import numpy as np
 
     presence: list[tuple[Clip, str]] = []
-    for seconds in (1.0, 1.5, 2.0, 2.5):
+    for seconds in (0.75, 1.0, 1.25, 1.5, 2.0, 2.5):
         presence.append((b.clip("silence", np.zeros(round(seconds * SAMPLE_RATE)), seconds=seconds), "No"))
     burst = b.clip("burst", _place(2.0, 0.5, noise_burst(1.0, 10 ** (-36 / 20), rng)), seconds=1.0, start=0.5)
     presence += [(burst, "Yes"), *((c, "Yes") for c in pitch_clips[:3]), *((c, "Yes") for c in count_clips[:2])]

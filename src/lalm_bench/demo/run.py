@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 FORMAT = "lalm-bench/demo/1"
 Step = Callable[[str], None]
 VERDICT_RULE = (
-    "listens: the paired CI of the accuracy difference under noise lies below 0 and the CI of the listening "
-    "gap above 0; does not listen: every control's difference CI and the gap's CI hold 0; otherwise unclear"
+    "listens: the paired CI of the accuracy difference under noise lies below 0, the CI of the listening gap "
+    "above 0, and the CI of the content difference (mismatched - audio over items where both clips carry "
+    "sound) below 0; notices sound only: the first two hold but the content CI holds 0; does not listen: "
+    "every control's difference CI and the gap's CI hold 0; otherwise unclear"
 )
 
 
@@ -104,7 +106,51 @@ def identical_shares(paths: ModelPaths) -> dict[str, float]:
     return out
 
 
-def verdict(accuracy: dict[str, Any], similarity: dict[str, Any], identical: dict[str, float]) -> dict[str, Any]:
+def _sent_rms(cell: Any) -> float:
+    """The loudest RMS among the audio parts a prediction row records as sent (0.0 when none)."""
+    import json
+
+    try:
+        parts = json.loads(cell) if isinstance(cell, str) else []
+    except ValueError:
+        return 0.0
+    return max((float(p.get("rms") or 0.0) for p in parts if isinstance(p, dict)), default=0.0)
+
+
+def content_difference(paths: ModelPaths, bootstrap: int) -> dict[str, Any]:
+    """Does the model use what is in the audio, beyond whether there is sound? The paired accuracy
+    difference mismatched − audio over the scored items whose real clip and whose mismatched clip both
+    carry sound (RMS > 0 as sent), clustered by the real clip."""
+    from lalm_bench.io import read_parquet
+    from lalm_bench.stats import paired_difference
+
+    items = read_parquet(paths.items).set_index("id")
+    rms = {}
+    for condition in ("audio", "mismatched"):
+        frame = read_parquet(paths.condition(condition)).set_index("id")
+        rms[condition] = frame["audio_sent"].map(_sent_rms).reindex(items.index).fillna(0.0)
+    clips = read_parquet(paths.condition("audio")).set_index("id")["audio_path"].astype(str).reindex(items.index)
+    both = (rms["audio"] > 0) & (rms["mismatched"] > 0)
+    out = paired_difference(
+        items.loc[both, "correct_mismatched"].astype(float).to_numpy(),
+        items.loc[both, "correct_audio"].astype(float).to_numpy(),
+        clusters=clips[both].to_numpy(),
+        n_resamples=bootstrap,
+    )
+    out["definition"] = (
+        "accuracy(mismatched) - accuracy(audio) over the scored items whose real clip and mismatched clip both "
+        "carry sound (RMS > 0 as sent), clustered by the real clip"
+    )
+    out["excluded_silent"] = int((~both).sum())
+    return out
+
+
+def verdict(
+    accuracy: dict[str, Any],
+    similarity: dict[str, Any],
+    identical: dict[str, float],
+    content: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Does the model listen? From the accuracy drop under each control (paired CI), the listening gap
     (noise-vs-noise − audio-vs-noise, CI) and the share of answers identical to those with audio.
 
@@ -133,9 +179,14 @@ def verdict(accuracy: dict[str, Any], similarity: dict[str, Any], identical: dic
     gap_ci = gap.get("ci95")
     noise_drop = drops.get("noise", {})
     noise_ci = noise_drop.get("ci95")
-    listens = bool(noise_ci and noise_ci[1] < 0 and gap_ci and gap_ci[0] > 0)
+    moves = bool(noise_ci and noise_ci[1] < 0 and gap_ci and gap_ci[0] > 0)
+    content_ci = (content or {}).get("ci95")
+    uses_content = bool(content_ci and content_ci[1] < 0)
     deaf = all(not d["ci_excludes_zero"] for d in drops.values()) and bool(gap_ci and gap_ci[0] <= 0 <= gap_ci[1])
-    label = "listens" if listens else "does not listen" if deaf else "unclear"
+    if moves:
+        label = "listens" if uses_content or content is None else "notices sound only"
+    else:
+        label = "does not listen" if deaf else "unclear"
     same_noise = identical.get("noise", 0.0)
 
     def pct(v: float) -> str:
@@ -150,10 +201,17 @@ def verdict(accuracy: dict[str, Any], similarity: dict[str, Any], identical: dic
             if gap_ci and gap.get("mean_difference") is not None
             else ""
         )
+        + (
+            f"; content (mismatched, both with sound) {pct(content['difference'])} points"
+            f" [{pct(content_ci[0])}, {pct(content_ci[1])}]"
+            if content and content_ci and content.get("difference") is not None
+            else ""
+        )
         + f"; answers identical to audio's under noise for {100 * same_noise:.0f}% of items"
     )
     conclusion = {
-        "listens": "the answers depend on the audio: this model uses it.",
+        "listens": "the answers depend on what is in the audio: this model uses it.",
+        "notices sound only": "the answers change with sound against silence, not with what the sound is.",
         "does not listen": "the answers do not depend on the audio: this model is not using it.",
         "unclear": "the evidence is mixed; look at the controls one by one.",
     }[label]
@@ -164,6 +222,7 @@ def verdict(accuracy: dict[str, Any], similarity: dict[str, Any], identical: dic
         "chance_accuracy": chance,
         "accuracy_drop": drops,
         "listening_gap": {"mean": gap.get("mean_difference"), "ci95": gap_ci, "ci_method": gap.get("ci_method")},
+        "content": content,
         "identical_to_audio": identical,
         "kept_without_audio": {"raw": kept_raw, "chance_corrected": kept_chance, "ci95": None},
         "rule": VERDICT_RULE,
@@ -218,7 +277,7 @@ def run_demo(
         models[model] = {
             "folder": str(mp.folder),
             "files": {k: str(v) for k, v in mp.outputs().items()},
-            "verdict": verdict(acc, sim, identical_shares(mp)),
+            "verdict": verdict(acc, sim, identical_shares(mp), content_difference(mp, config.bootstrap)),
         }
     t = time.perf_counter()
     page, note = make_report(paths, per_model, output.overwrite)
