@@ -39,7 +39,9 @@ def test_the_verdicts_are_known_answers(demo_run):
         lo, hi = drop["ci95"]
         assert lo <= 0 <= hi and drop["difference"] == 0, name
     assert set(deaf["identical_to_audio"].values()) == {1.0}
-    assert deaf["kept_without_audio"]["raw"] == 1.0
+    assert deaf["kept_without_audio"]["raw"] == 1.0 and deaf["kept_without_audio"]["ci95"] == [1.0, 1.0]
+    kept = listener["kept_without_audio"]
+    assert kept["ci95"][0] <= kept["raw"] <= kept["ci95"][1] < 0.7
     # the presence model moves with sound against silence, not with what the sound is
     presence = doc["models"]["mock/presence"]["verdict"]
     assert presence["label"] == "notices sound only"

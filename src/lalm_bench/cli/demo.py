@@ -55,8 +55,7 @@ def demo(
     run `predict` for a model that listens (mock/listener) and one that does not (mock/deaf) with the real
     audio and every control, then `similarity` and `accuracy`, and print each model's verdict.
 
-    Writes OUTPUT/benchmark/, OUTPUT/<model>/ (predictions, similarity.json, accuracy.json, items.parquet)
-    and OUTPUT/demo.json.
+    Writes OUTPUT/benchmark/, OUTPUT/<model>/ (predictions, similarity, accuracy) and OUTPUT/demo.json.
     """
     from lalm_bench.demo.command import demo_command
     from lalm_bench.demo.config import DEFAULT_MODELS, DemoConfig

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def _span(values: dict[str, Any], key: str) -> str:
+    ci = values.get(key)
+    return f" [{100 * ci[0]:.0f}, {100 * ci[1]:.0f}]" if ci else ""
+
+
 def print_summary(doc: dict[str, Any], summary_path: str) -> None:
     from rich.console import Console
 
@@ -25,10 +30,13 @@ def print_summary(doc: dict[str, Any], summary_path: str) -> None:
             for name, d in v["accuracy_drop"].items()
         )
         console.print(f"  accuracy difference vs audio (points, paired 95% CI): {drops}")
-        kept = v["kept_without_audio"]
-        if kept["raw"] is not None:
-            corrected = "–" if kept["chance_corrected"] is None else f"{100 * kept['chance_corrected']:.0f}%"
-            console.print(f"  score kept without audio: {100 * kept['raw']:.0f}% raw, {corrected} chance-corrected")
+        kept = v.get("kept_without_audio") or {}
+        if kept.get("raw") is not None:
+            corrected = kept.get("chance_corrected")
+            text = "–" if corrected is None else f"{100 * corrected:.0f}%{_span(kept, 'chance_corrected_ci95')}"
+            console.print(
+                f"  score kept without audio: {100 * kept['raw']:.0f}%{_span(kept, 'ci95')} raw, {text} chance-corrected"
+            )
         console.print(f"  files: {info['folder']}/ (predictions, similarity.json, accuracy.json, items.parquet)")
     console.print(f"\nbenchmark: {bench['path']}")
     if doc.get("report"):

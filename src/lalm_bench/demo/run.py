@@ -145,17 +145,57 @@ def content_difference(paths: ModelPaths, bootstrap: int) -> dict[str, Any]:
     return out
 
 
+def kept_without_audio(paths: ModelPaths, bootstrap: int, seed: int = 0) -> dict[str, Any]:
+    """The share of the full-audio score kept under ``none``: raw (none / audio) and chance-corrected
+    ((none − chance) / (audio − chance), chance = mean of 1 / number of choices), each with a percentile
+    CI from resampling clips (clusters) with their items; a resample where the ratio is undefined
+    (audio at or below chance) is dropped and counted."""
+    import numpy as np
+
+    from lalm_bench.io import read_parquet
+
+    items = read_parquet(paths.items)
+    clips = read_parquet(paths.condition("audio")).set_index("id")["audio_path"].astype(str)
+    cluster = items["id"].map(clips).fillna(items["id"].astype(str)).to_numpy()
+    audio = items["correct_audio"].to_numpy(dtype=float)
+    none = items["correct_none"].to_numpy(dtype=float)
+    chance = 1.0 / items["n_choices"].to_numpy(dtype=float)
+
+    def ratios(idx: np.ndarray) -> tuple[float | None, float | None]:
+        a, n, c = audio[idx].mean(), none[idx].mean(), chance[idx].mean()
+        return (n / a if a > 0 else None), ((n - c) / (a - c) if a > c else None)
+
+    raw, corrected = ratios(np.arange(len(items)))
+    out: dict[str, Any] = {"raw": raw, "chance_corrected": corrected, "ci95": None, "chance_corrected_ci95": None}
+    out["ci_method"] = f"cluster-bootstrap percentile ({bootstrap} resamples of clips)"
+    if bootstrap < 1 or not len(items):
+        return out
+    rng = np.random.default_rng(seed)
+    names, codes = np.unique(cluster, return_inverse=True)
+    members = [np.flatnonzero(codes == k) for k in range(len(names))]
+    draws: list[tuple[float | None, float | None]] = []
+    for _ in range(bootstrap):
+        pick = rng.integers(0, len(members), len(members))
+        draws.append(ratios(np.concatenate([members[k] for k in pick])))
+    for key, pos in (("ci95", 0), ("chance_corrected_ci95", 1)):
+        values = np.array([d[pos] for d in draws if d[pos] is not None], dtype=float)
+        out[key] = [float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))] if len(values) else None
+        out[f"{key}_undefined_resamples"] = int(bootstrap - len(values))
+    return out
+
+
 def verdict(
     accuracy: dict[str, Any],
     similarity: dict[str, Any],
     identical: dict[str, float],
     content: dict[str, Any] | None = None,
+    kept: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Does the model listen? From the accuracy drop under each control (paired CI), the listening gap
     (noise-vs-noise − audio-vs-noise, CI) and the share of answers identical to those with audio.
 
-    The rule is :data:`VERDICT_RULE`. The share of the full-audio score kept without audio is given raw and
-    chance-corrected, (none − chance) / (audio − chance), as point values."""
+    The rule is :data:`VERDICT_RULE`; ``content`` and ``kept`` come from :func:`content_difference` and
+    :func:`kept_without_audio`."""
     chance = accuracy.get("chance_accuracy")
     conditions = accuracy["conditions"]
     drops = {}
@@ -168,13 +208,6 @@ def verdict(
             "ci_excludes_zero": lo is not None and hi is not None and (hi < 0 or lo > 0),
         }
     audio_acc = conditions["audio"]["accuracy"]
-    none_acc = conditions.get("none", {}).get("accuracy")
-    kept_raw = none_acc / audio_acc if none_acc is not None and audio_acc else None
-    kept_chance = (
-        (none_acc - chance) / (audio_acc - chance)
-        if none_acc is not None and chance is not None and audio_acc is not None and audio_acc > chance
-        else None
-    )
     gap = (similarity.get("listening") or {}).get("listening_gap", {}).get("overall") or {}
     gap_ci = gap.get("ci95")
     noise_drop = drops.get("noise", {})
@@ -224,7 +257,7 @@ def verdict(
         "listening_gap": {"mean": gap.get("mean_difference"), "ci95": gap_ci, "ci_method": gap.get("ci_method")},
         "content": content,
         "identical_to_audio": identical,
-        "kept_without_audio": {"raw": kept_raw, "chance_corrected": kept_chance, "ci95": None},
+        "kept_without_audio": kept,
         "rule": VERDICT_RULE,
     }
 
@@ -277,7 +310,13 @@ def run_demo(
         models[model] = {
             "folder": str(mp.folder),
             "files": {k: str(v) for k, v in mp.outputs().items()},
-            "verdict": verdict(acc, sim, identical_shares(mp), content_difference(mp, config.bootstrap)),
+            "verdict": verdict(
+                acc,
+                sim,
+                identical_shares(mp),
+                content_difference(mp, config.bootstrap),
+                kept_without_audio(mp, config.bootstrap),
+            ),
         }
     t = time.perf_counter()
     page, note = make_report(paths, per_model, output.overwrite)
