@@ -17,14 +17,14 @@ def _ask(model, audio: bytes | None = None, text: str = "describe the sound plea
     return run(model.chat([Message("user", content)], **kw))
 
 
-def test_echo_reports_audio_tokens_and_deaf_does_not():
+def test_echo_reports_audio_tokens_and_drops_audio_does_not():
     echo = make_chat_model("mock/echo", LLMOptions(use_cache=False))
-    deaf = make_chat_model("mock/deaf", LLMOptions(use_cache=False))
+    drops = make_chat_model("mock/drops-audio", LLMOptions(use_cache=False))
     one_s, two_s = make_wav(seconds=1.0), make_wav(seconds=2.0)
     r1, r2 = _ask(echo, one_s), _ask(echo, two_s)
     assert r1.text == "describe the sound please" and r1.usage.prompt_tokens == 4 + 25
     assert r2.usage.prompt_tokens == 4 + 50
-    assert _ask(deaf, one_s).usage.prompt_tokens == _ask(deaf, two_s).usage.prompt_tokens == 4
+    assert _ask(drops, one_s).usage.prompt_tokens == _ask(drops, two_s).usage.prompt_tokens == 4
 
 
 def test_schema_replies_are_valid_and_max_tokens_cuts_with_length():

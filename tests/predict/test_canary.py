@@ -67,14 +67,14 @@ def test_answers_cut_at_max_tokens_and_conditions_run_separately(run_cli, tmp_pa
     assert manifest["canary"]["compared_from_earlier_calls"] == ["audio"]
 
 
-def test_mock_models_echo_and_deaf(run_cli, tmp_path):
+def test_mock_models_echo_and_drops_audio(run_cli, tmp_path):
     bench = synthetic_benchmark(tmp_path, 4)
     root = ("--audio-root", tmp_path / "audio")
     res = _predict(run_cli, bench, tmp_path / "echo.parquet", "mock/echo", "audio,none", *root)
     assert res.exit_code == 0
     assert "answers under audio repeat the prompt verbatim" in res.stderr
     assert "equal prompt-token counts" not in res.stderr
-    res = _predict(run_cli, bench, tmp_path / "deaf.parquet", "mock/deaf", "audio,none", *root)
+    res = _predict(run_cli, bench, tmp_path / "drops.parquet", "mock/drops-audio", "audio,none", *root)
     assert "(audio vs none 4/4)" in res.stderr
 
 

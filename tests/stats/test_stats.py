@@ -427,3 +427,21 @@ def test_bounds_clip_the_interval() -> None:
     clustered = stats.cluster_mean_ci([0.2, 0.0, 0.1], [1, 1, 1], bounds=(0.0, 1.0))
     assert clustered["low"] == 0.0
     assert stats.mean_ci([0.5, 0.6], bounds=(0.0, 1.0))["low"] is None
+
+
+
+def test_wilcoxon_with_ties_or_zeros_gives_scipys_exact_permutation_values():
+    from scipy import stats as sps
+
+    from lalm_bench.stats import wilcoxon_paired
+
+    rng = np.random.default_rng(7)
+    cases = [rng.choice([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 3.0], size=int(n)) for n in rng.integers(2, 9, 30)]
+    cases.append(np.array([1.0, 1.0, 2.0, -1.0, 0.0, 3.0, 3.0, 3.0, -2.0, 1.0, 0.5, 4.0, 4.0]))  # n = 13
+    for d in cases:
+        if not np.any(d):
+            continue
+        ours = wilcoxon_paired(d, np.zeros(d.size))
+        ref = sps.wilcoxon(d, zero_method="wilcox", alternative="two-sided")
+        assert ours["p_value"] == pytest.approx(float(ref.pvalue), rel=1e-9, abs=1e-12), d
+        assert ours["statistic"] == pytest.approx(float(ref.statistic)), d

@@ -47,8 +47,8 @@ def predict(
         typer.Option(
             "--model",
             help="provider/model: openai/<served model name> for any OpenAI-compatible server (vLLM, DashScope, "
-            "…), transformers/<Qwen2.5-Omni | Qwen3-Omni | Gemma 3n> in-process, mock/echo or mock/deaf without "
-            "a server.",
+            "…), transformers/<Qwen2.5-Omni | Qwen3-Omni | Gemma 3n> in-process, mock/listener, mock/deaf, "
+            "mock/presence, mock/first-option, mock/echo or mock/drops-audio without a server.",
         ),
     ],
     audio_root: Annotated[

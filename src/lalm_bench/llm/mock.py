@@ -2,8 +2,19 @@
 
 * ``mock/echo``: replies with the text of the last user message;
 * ``mock/schema``: with a schema, the smallest reply valid for it; else ``"mock reply"``;
-* ``mock/deaf``: like ``echo``, but reports the same prompt tokens whatever audio is sent (what a
-  server that drops the audio looks like to the serving canary).
+* ``mock/drops-audio``: like ``echo``, but reports the same prompt tokens whatever audio is sent (what a
+  server that drops the audio looks like to the serving canary);
+* ``mock/listener``: answers the demo benchmark's questions (:mod:`lalm_bench.datasets.demo`) from the
+  audio it receives, by measuring it (:mod:`lalm_bench.llm.mock_listen`): ``The answer is (B) 3.``;
+  without audio it guesses from the text prior and says so;
+* ``mock/deaf``: answers from the question text alone (a hash of question and choices picks the
+  option), whatever audio is sent;
+* ``mock/presence``: hears whether there is sound (RMS above −80 dBFS) but not what it is: questions
+  about presence are answered from that, the others like ``deaf``; each answer starts ``I hear a
+  sound;`` or ``I hear nothing;``;
+* ``mock/first-option``: always picks the first option displayed (a pure position bias).
+
+The last four read the prompt as ``predict`` writes it (question, then ``(A) text`` lines).
 
 Usage is reported like an audio LLM's: one prompt token per word of text plus 25 per second of
 audio (Qwen's audio encoders emit about 25 tokens a second). Options (``--llm-option KEY=VALUE``):
@@ -28,7 +39,8 @@ from lalm_bench.llm.chat_model import BaseChatModel, Completion
 from lalm_bench.llm.errors import LLMConfigError, LLMServerError
 from lalm_bench.llm.interface import AudioPart, Message, Sampling, TextPart, Usage
 
-MODES = ("echo", "schema", "deaf")
+MODES = ("echo", "schema", "drops-audio", "listener", "deaf", "presence", "first-option")
+ANSWERING = ("listener", "deaf", "presence", "first-option")  # modes that answer questions
 AUDIO_TOKENS_PER_SECOND = 25
 
 
@@ -118,12 +130,14 @@ class MockChatModel(BaseChatModel):
         texts = [p.text for m in messages for p in m.content if isinstance(p, TextPart)]
         seconds = sum(audio_seconds(p) for m in messages for p in m.content if isinstance(p, AudioPart))
         prompt_tokens = sum(len(t.split()) for t in texts)
-        if self.mode != "deaf":
+        if self.mode != "drops-audio":
             prompt_tokens += round(AUDIO_TOKENS_PER_SECOND * seconds)
         if self.replies:
             text = self.replies.popleft()
         elif self.mode == "schema" or schema is not None:
             text = json.dumps(minimal_instance(schema.model_json_schema())) if schema else "mock reply"
+        elif self.mode in ANSWERING:
+            text = answer(self.mode, messages)
         else:
             last = next((m for m in reversed(messages) if m.role == "user"), None)
             text = " ".join(p.text for p in last.content if isinstance(p, TextPart)) if last else ""
@@ -133,3 +147,43 @@ class MockChatModel(BaseChatModel):
         else:
             finish = "stop"
         return Completion(text=text, usage=Usage(prompt_tokens, len(text.split())), finish_reason=finish)
+
+
+def _last_user_text(messages: list[Message]) -> str:
+    last = next((m for m in reversed(messages) if m.role == "user"), None)
+    return "\n".join(p.text for p in last.content if isinstance(p, TextPart)) if last else ""
+
+
+def answer(mode: str, messages: list[Message]) -> str:
+    """The reply of an answering mock (``listener``, ``deaf``, ``presence``, ``first-option``)."""
+    from lalm_bench.llm import mock_listen as ml
+
+    prompt = ml.parse_prompt(_last_user_text(messages))
+    part = next((p for m in messages for p in m.content if isinstance(p, AudioPart)), None)
+    audio = ml.decode(part.data) if part is not None else None
+    kind = ml.question_kind(prompt.question)
+    if mode == "first-option":
+        return ml.pick_text(prompt, 0) if prompt.choices else "I cannot say."
+    if mode == "presence":
+        heard = audio is not None and ml.rms(audio[0]) > ml.PRESENCE_FLOOR
+        lead = "I hear a sound;" if heard else "I hear nothing;"
+        if kind == "presence" and prompt.choices:
+            idx = ml.keyword(prompt.choices, "yes" if heard else "no")
+            if idx >= 0:
+                return ml.pick_text(prompt, idx, f"{lead} the answer is")
+        if not prompt.choices:
+            return f"{lead} I cannot tell what it is." if heard else f"{lead} there is no sound."
+        return ml.pick_text(prompt, ml.text_prior(prompt), f"{lead} the answer is")
+    if mode == "listener" and audio is not None:
+        heard_answer = ml.listen(prompt, audio)
+        if isinstance(heard_answer, str):
+            return heard_answer
+        if heard_answer is not None and heard_answer >= 0:
+            return ml.pick_text(prompt, heard_answer)
+    if not prompt.choices:
+        if mode == "listener" and audio is None:
+            return "There is no audio, so I cannot describe the sound."
+        return "It sounds like a short electronic sound."
+    if mode == "listener" and audio is None:
+        return ml.pick_text(prompt, ml.text_prior(prompt), "There is no audio; the most likely answer is")
+    return ml.pick_text(prompt, ml.text_prior(prompt))
