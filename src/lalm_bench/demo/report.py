@@ -34,9 +34,8 @@ def print_summary(doc: dict[str, Any], summary_path: str) -> None:
         if kept.get("raw") is not None:
             corrected = kept.get("chance_corrected")
             text = "–" if corrected is None else f"{100 * corrected:.0f}%{_span(kept, 'chance_corrected_ci95')}"
-            console.print(
-                f"  score kept without audio: {100 * kept['raw']:.0f}%{_span(kept, 'ci95')} raw, {text} chance-corrected"
-            )
+            raw = f"{100 * kept['raw']:.0f}%{_span(kept, 'ci95')}"
+            console.print(f"  score kept without audio: {raw} raw, {text} chance-corrected")
         console.print(f"  files: {info['folder']}/ (predictions, similarity.json, accuracy.json, items.parquet)")
     console.print(f"\nbenchmark: {bench['path']}")
     if doc.get("report"):
