@@ -110,51 +110,20 @@ def load_caption_table(
 
     path = Path(path)
     df = read_caption_frame(path) if frame is None else frame
-    columns = [str(c) for c in df.columns]
     require_columns(df, [clip_column], path)
     clip_values = [_text(v) for v in df[clip_column].tolist()]
     blank = sum(1 for v in clip_values if not v.strip())
     if blank:
         raise InputError(f"{path}: {blank} row(s) have an empty {clip_column!r}")
-
     if caption_column is None:
-        cap_cols = wide_caption_columns(columns)
-        if not cap_cols:
-            raise InputError(
-                f"{path}: no caption columns (expected caption_1 … caption_K, one clip per row; "
-                f"for one caption per row pass --caption-column NAME and --clip-column NAME); "
-                f"columns present: {', '.join(columns)}"
-            )
-        seen: dict[str, int] = {}
-        dups: list[str] = []
-        for v in clip_values:
-            seen[v] = seen.get(v, 0) + 1
-            if seen[v] == 2:
-                dups.append(v)
-        if dups:
-            raise InputError(
-                f"{path}: {len(dups)} {clip_column!r} value(s) occur more than once (e.g. {dups[0]!r}); "
-                "a wide table needs one row per clip"
-            )
-        numbers = [int(_WIDE.match(c).group(1)) for c in cap_cols]  # type: ignore[union-attr]
-        cells = [[_text(v) for v in df[c].tolist()] for c in cap_cols]
-        grouped = []
-        for r, clip in enumerate(clip_values):
-            kept = [(n, col[r]) for n, col in zip(numbers, cells, strict=True) if col[r].strip()]
-            grouped.append((clip, kept))
-        layout = "wide"
+        cap_cols, layout = _wide_columns(df, path, clip_column, clip_values), "wide"
+        grouped = _group_wide(df, cap_cols, clip_values)
     else:
         require_columns(df, [caption_column], path)
         if caption_column == clip_column:
             raise InputError(f"{path}: --clip-column and --caption-column are both {clip_column!r}")
-        cap_cols = [caption_column]
-        by_clip: dict[str, list[tuple[int, str]]] = {}
-        for clip, cap in zip(clip_values, (_text(v) for v in df[caption_column].tolist()), strict=True):
-            entries = by_clip.setdefault(clip, [])
-            if cap.strip():
-                entries.append((len(entries) + 1, cap))
-        grouped = list(by_clip.items())
-        layout = "long"
+        cap_cols, layout = [caption_column], "long"
+        grouped = _group_long(df, caption_column, clip_values)
 
     clips, captions, index, skipped = [], [], [], []
     for clip, kept in grouped:
@@ -184,3 +153,51 @@ def load_caption_table(
         skipped=skipped,
         rows=len(df),
     )
+
+
+def _wide_columns(df: pd.DataFrame, path: Path, clip_column: str, clip_values: list[str]) -> list[str]:
+    """The caption columns of a wide table (one clip per row), checked."""
+    columns = [str(c) for c in df.columns]
+    cap_cols = wide_caption_columns(columns)
+    if not cap_cols:
+        raise InputError(
+            f"{path}: no caption columns (expected caption_1 … caption_K, one clip per row; "
+            f"for one caption per row pass --caption-column NAME and --clip-column NAME); "
+            f"columns present: {', '.join(columns)}"
+        )
+    seen: dict[str, int] = {}
+    dups: list[str] = []
+    for v in clip_values:
+        seen[v] = seen.get(v, 0) + 1
+        if seen[v] == 2:
+            dups.append(v)
+    if dups:
+        raise InputError(
+            f"{path}: {len(dups)} {clip_column!r} value(s) occur more than once (e.g. {dups[0]!r}); "
+            "a wide table needs one row per clip"
+        )
+    return cap_cols
+
+
+def _group_wide(
+    df: pd.DataFrame, cap_cols: list[str], clip_values: list[str]
+) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Each row's clip with its non-empty captions, numbered as their columns."""
+    numbers = [int(_WIDE.match(c).group(1)) for c in cap_cols]  # type: ignore[union-attr]
+    cells = [[_text(v) for v in df[c].tolist()] for c in cap_cols]
+    return [
+        (clip, [(n, col[r]) for n, col in zip(numbers, cells, strict=True) if col[r].strip()])
+        for r, clip in enumerate(clip_values)
+    ]
+
+
+def _group_long(
+    df: pd.DataFrame, caption_column: str, clip_values: list[str]
+) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Each clip with its non-empty captions in row order (numbered 1, 2, … among the clip's rows)."""
+    by_clip: dict[str, list[tuple[int, str]]] = {}
+    for clip, cap in zip(clip_values, (_text(v) for v in df[caption_column].tolist()), strict=True):
+        entries = by_clip.setdefault(clip, [])
+        if cap.strip():
+            entries.append((len(entries) + 1, cap))
+    return list(by_clip.items())
