@@ -56,7 +56,7 @@ def test_every_file_it_names_exists_and_the_jobs_agree(demo_run):
         for path in info["files"].values():
             assert Path(path).exists(), path
     acc = json.loads((demo_run / "listener" / "accuracy.json").read_text())
-    assert set(acc["conditions"]) == {"audio", "noise", "silence", "none", "mismatched", "noise-2"}
+    assert set(acc["conditions"]) == {"audio", "noise", "silence", "none", "mismatched", "noise@1"}
     assert acc["clusters"]["clusters"] < acc["scored"]  # shared clips are clustered
     sim = json.loads((demo_run / "listener" / "similarity.json").read_text())
     assert sim["listening"]["available"] and sim["clustering"]

@@ -13,7 +13,7 @@ from lalm_bench.manifest import config_parameters
 DEFAULT_MODELS = ("mock/listener", "mock/deaf")
 CONDITIONS = ("audio", "noise", "silence", "none", "mismatched")
 #: The accuracy condition name of the second noise run (predict's ``noise`` under ``second_noise_seed``).
-SECOND_NOISE = "noise-2"
+SECOND_NOISE = "noise@1"  # a repeat of noise (another seed): accuracy reads it as such
 DEFAULT_EMBEDDING = "mock:hash"
 
 

@@ -66,6 +66,7 @@ def _similarity(config: DemoConfig, paths: ModelPaths, embedder: Embedder, overw
         noise_file=paths.condition("noise"),
         audio_file=paths.condition("audio"),
         noise_file_2=paths.second_noise_file,
+        mismatched_file=paths.condition("mismatched"),
         cluster_column="audio_path",
         embedding=config.embedding,
         bootstrap=config.bootstrap,
@@ -122,7 +123,7 @@ def content_difference(paths: ModelPaths, bootstrap: int) -> dict[str, Any]:
     difference mismatched − audio over the scored items whose real clip and whose mismatched clip both
     carry sound (RMS > 0 as sent), clustered by the real clip."""
     from lalm_bench.io import read_parquet
-    from lalm_bench.stats import paired_difference
+    from lalm_bench.stats import paired_binary_difference
 
     items = read_parquet(paths.items).set_index("id")
     rms = {}
@@ -131,15 +132,14 @@ def content_difference(paths: ModelPaths, bootstrap: int) -> dict[str, Any]:
         rms[condition] = frame["audio_sent"].map(_sent_rms).reindex(items.index).fillna(0.0)
     clips = read_parquet(paths.condition("audio")).set_index("id")["audio_path"].astype(str).reindex(items.index)
     both = (rms["audio"] > 0) & (rms["mismatched"] > 0)
-    out = paired_difference(
+    out = paired_binary_difference(
         items.loc[both, "correct_mismatched"].astype(float).to_numpy(),
         items.loc[both, "correct_audio"].astype(float).to_numpy(),
         clusters=clips[both].to_numpy(),
-        n_resamples=bootstrap,
     )
     out["definition"] = (
         "accuracy(mismatched) - accuracy(audio) over the scored items whose real clip and mismatched clip both "
-        "carry sound (RMS > 0 as sent), clustered by the real clip"
+        "carry sound (RMS > 0 as sent); Tango's score interval for paired 0/1 outcomes, clustered by the real clip"
     )
     out["excluded_silent"] = int((~both).sum())
     return out
