@@ -24,6 +24,7 @@ none below 3), clustered by ``--cluster-column`` when given.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,6 +206,7 @@ def run_similarity(
 
 def _load_inputs(config: SimilarityConfig) -> _Inputs:
     """Read and match the prediction files (and the second noise run); every input check happens here."""
+    _exclude_pattern(config)
     extra = {
         k: c
         for k, c in (
@@ -347,11 +349,20 @@ def _listening(g: Grouping, inputs: _Inputs, vec: _Vectors, per_item: dict[str, 
     }
 
 
+def _exclude_pattern(config: SimilarityConfig) -> re.Pattern[str] | None:
+    if not config.exclude_questions:
+        return None
+    try:
+        return re.compile(config.exclude_questions)
+    except re.error as exc:
+        raise InputError(
+            f"--exclude-questions {config.exclude_questions!r}: not a regular expression ({exc})"
+        ) from None
+
+
 def _question_groups(config: SimilarityConfig, merged: pd.DataFrame) -> tuple[np.ndarray, dict[str, Any]]:
     """The same-question group label of each item: its question and its choices; ``None`` (no group) for
     items without a question and for those whose question matches ``--exclude-questions``."""
-    import re
-
     questions = merged["question"].to_numpy(dtype=object)
     has_choices = "choices" in merged.columns
     labels = np.array(
@@ -364,13 +375,8 @@ def _question_groups(config: SimilarityConfig, merged: pd.DataFrame) -> tuple[np
         dtype=object,
     )
     excluded = 0
-    if config.exclude_questions:
-        try:
-            pattern = re.compile(config.exclude_questions)
-        except re.error as exc:
-            raise InputError(
-                f"--exclude-questions {config.exclude_questions!r}: not a regular expression ({exc})"
-            ) from None
+    pattern = _exclude_pattern(config)
+    if pattern is not None:
         for k, q in enumerate(questions.tolist()):
             if q is not None and pattern.search(q):
                 labels[k] = None
