@@ -1,9 +1,10 @@
-"""Tiny random-weight models of the real Qwen-Omni classes, built from their configs with a tokenizer
-trained here and the real feature extractor, saved as a model folder (nothing is downloaded).
+"""Tiny random-weight models of the real Qwen2.5-Omni, Qwen3-Omni and Gemma 3n classes, built from their
+configs with a tokenizer trained here and the real feature extractors and processors, saved as a model
+folder (nothing is downloaded).
 
-The shapes are what the real checkpoints use (128 mel bins at 16 kHz, the special tokens of the real
-chat templates, ``spk_dict.pt`` beside Qwen2.5-Omni); only the sizes are tiny (one layer, hidden size 32).
-"""
+The shapes are what the real checkpoints use (128 mel bins at 16 kHz, the special tokens of the real chat
+templates, ``spk_dict.pt`` beside Qwen2.5-Omni, Gemma 3n's vocabulary layout); only the sizes are tiny
+(one or two layers, hidden size 32)."""
 
 from __future__ import annotations
 
@@ -183,4 +184,103 @@ def build_qwen3_omni(folder: Path) -> Path:
     torch.manual_seed(0)
     transformers.Qwen3OmniMoeForConditionalGeneration(config).save_pretrained(folder)
     _processor("qwen3_omni", tokenizer).save_pretrained(folder)
+    return folder
+
+
+_GEMMA_TEMPLATE = (
+    "{{ bos_token }}{%- if messages[0]['role'] == 'system' -%}"
+    "{%- set first_user_prefix = (messages[0]['content'] if messages[0]['content'] is string "
+    "else messages[0]['content'][0]['text']) + '\n\n' -%}{%- set loop_messages = messages[1:] -%}"
+    "{%- else -%}{%- set first_user_prefix = '' -%}{%- set loop_messages = messages -%}{%- endif -%}"
+    "{%- for message in loop_messages -%}"
+    "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
+    "<start_of_turn>{{ role }}\n{{ first_user_prefix if loop.first else '' }}"
+    "{%- if message['content'] is string -%}{{ message['content'] | trim }}{%- else -%}"
+    "{%- for item in message['content'] -%}{%- if item['type'] == 'audio' -%}<audio_soft_token>"
+    "{%- elif item['type'] == 'image' -%}<image_soft_token>{%- elif item['type'] == 'text' -%}{{ item['text'] | trim }}"
+    "{%- endif -%}{%- endfor -%}{%- endif -%}<end_of_turn>\n{%- endfor -%}"
+    "{%- if add_generation_prompt -%}<start_of_turn>model\n{%- endif -%}"
+)
+
+
+def build_gemma3n(folder: Path) -> Path:
+    """``Gemma3nForConditionalGeneration`` with the real vocabulary layout (text, then 128 vision, then 128 audio
+    ids; ``vocab_size`` covers all three, the per-layer embeddings the text part), a tiny text model and audio
+    encoder, and a small timm vision tower in place of ``mobilenetv5_300m_enc`` (no images are sent)."""
+    import torch
+    import transformers
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    specials = ["<pad>", "<eos>", "<bos>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>", "<start_of_audio>"]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=320, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(["a dog barks near a river", "rain falls on a tin roof", "user model"], trainer)
+    text_vocab = tok.get_vocab_size()
+    vision = ["<end_of_image>", "<image_soft_token>"] + [f"<vision_{i}>" for i in range(126)]
+    audio = ["<end_of_audio>", "<audio_soft_token>"] + [f"<audio_{i}>" for i in range(126)]
+    tok.add_special_tokens([AddedToken(t, special=True) for t in vision + audio])
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<bos>",
+        eos_token="<eos>",
+        pad_token="<pad>",
+        extra_special_tokens={
+            "audio_token": "<audio_soft_token>",
+            "boa_token": "<start_of_audio>",
+            "eoa_token": "<end_of_audio>",
+            "image_token": "<image_soft_token>",
+            "boi_token": "<start_of_image>",
+            "eoi_token": "<end_of_image>",
+        },
+    )
+    ids = tokenizer.convert_tokens_to_ids
+    layers = 2
+    config = transformers.Gemma3nConfig(
+        text_config={
+            "vocab_size": text_vocab + 256,
+            "vocab_size_per_layer_input": text_vocab,
+            "hidden_size": HIDDEN,
+            "hidden_size_per_layer_input": 8,
+            "intermediate_size": 64,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "head_dim": 16,
+            "num_kv_shared_layers": 0,
+            "laurel_rank": 4,
+            "altup_num_inputs": 2,
+            "activation_sparsity_pattern": [0.0] * layers,
+            "layer_types": ["sliding_attention", "full_attention"],
+            "sliding_window": 64,
+            "pad_token_id": 0,
+            "eos_token_id": 1,
+            "bos_token_id": 2,
+        },
+        audio_config={
+            "vocab_offset": text_vocab + 128,
+            "hidden_size": HIDDEN,
+            "conf_num_hidden_layers": 1,
+            "conf_num_attention_heads": 2,
+            "sscp_conv_channel_size": [8, 8],
+        },
+        vision_config={"architecture": "mobilenetv3_small_050", "hidden_size": HIDDEN, "vocab_offset": text_vocab},
+        boi_token_id=ids("<start_of_image>"),
+        eoi_token_id=ids("<end_of_image>"),
+        image_token_id=ids("<image_soft_token>"),
+        boa_token_id=ids("<start_of_audio>"),
+        eoa_token_id=ids("<end_of_audio>"),
+        audio_token_id=ids("<audio_soft_token>"),
+    )
+    torch.manual_seed(0)
+    transformers.Gemma3nForConditionalGeneration(config).save_pretrained(folder)
+    transformers.Gemma3nProcessor(
+        feature_extractor=transformers.Gemma3nAudioFeatureExtractor(),
+        image_processor=transformers.SiglipImageProcessor(),
+        tokenizer=tokenizer,
+        chat_template=_GEMMA_TEMPLATE,
+    ).save_pretrained(folder)
     return folder

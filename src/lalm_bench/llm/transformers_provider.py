@@ -1,7 +1,8 @@
 """Provider ``transformers``: Qwen2.5-Omni, Qwen3-Omni or Gemma 3n in-process on a local GPU.
 
-Install with the ``local`` extra (``uv sync --extra local``). Only text is generated: the Qwen
-talker is disabled and ``return_audio=False``. Structured output has no server-side enforcement
+Install with the ``local`` extra (``uv sync --extra local``); with transformers 5.x the Qwen-Omni
+processors also need torchvision. Only text is generated: the Qwen talker is disabled and the
+thinker (the text model) generates. Structured output has no server-side enforcement
 here: the prompt asks for JSON and :class:`~lalm_bench.llm.chat_model.BaseChatModel` validates it
 (with its one repair retry). ``torch``/``transformers`` are imported on the first request.
 """
@@ -190,7 +191,8 @@ class TransformersChatModel(BaseChatModel):
             try:
                 self._processor = proc_cls.from_pretrained(self.repo_id, revision=self.revision)
             except ImportError as exc:  # transformers 5.x: the Qwen-Omni processors need torchvision
-                raise LLMConfigError(f"cannot load the processor of {self.repo_id}: {first_line(exc)}") from None
+                hint = " (install the torchvision that matches your torch)" if "torchvision" in str(exc) else ""
+                raise LLMConfigError(f"cannot load the processor of {self.repo_id}: {first_line(exc)}{hint}") from None
             except (OSError, ValueError) as exc:
                 raise LLMConfigError(f"cannot load {self.repo_id}: {exc}") from None
             try:
