@@ -48,21 +48,14 @@ def test_registry_builds_without_importing_torch():
 
 
 def test_generation_kwargs():
-    assert generation_kwargs(Sampling(max_tokens=200), "qwen3_omni") == {
-        "thinker_max_new_tokens": 200,
-        "return_audio": False,
-        "use_audio_in_video": False,
-        "thinker_do_sample": False,
+    # the text model's own generate(): the same keywords for every family
+    assert generation_kwargs(Sampling(max_tokens=200)) == {"max_new_tokens": 200, "do_sample": False}
+    assert generation_kwargs(Sampling(temperature=0.8, top_p=0.95, seed=3)) == {
+        "max_new_tokens": 1024,
+        "do_sample": True,
+        "temperature": 0.8,
+        "top_p": 0.95,
     }
-    assert generation_kwargs(Sampling(temperature=0.8, top_p=0.95, seed=3), "qwen2_5_omni") == {
-        "thinker_max_new_tokens": 1024,
-        "return_audio": False,
-        "use_audio_in_video": False,
-        "thinker_do_sample": True,
-        "thinker_temperature": 0.8,
-        "thinker_top_p": 0.95,
-    }
-    assert generation_kwargs(Sampling(), "gemma3n") == {"max_new_tokens": 1024, "do_sample": False}
 
 
 def test_decode_wav_resamples_to_16k_mono():
@@ -131,6 +124,5 @@ def test_generate_glue_with_stub_model():
     assert result.text == '{"answer": "rain"}'
     assert result.usage.prompt_tokens == 7 and result.usage.completion_tokens == 3
     assert calls["decoded"] == [[7, 8, 9]]
-    assert calls["generate"]["thinker_max_new_tokens"] == 32 and calls["generate"]["return_audio"] is False
-    assert calls["generate"]["thinker_do_sample"] is False
+    assert calls["generate"] == {"input_ids": calls["generate"]["input_ids"], "max_new_tokens": 32, "do_sample": False}
     assert len(calls["audio"]) == 1 and calls["conversation"][0]["content"][1]["audio"] is calls["audio"][0]

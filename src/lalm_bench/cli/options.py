@@ -162,6 +162,14 @@ def parse_key_values(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def _choice(flag: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
+    if value is None:
+        return default
+    if value not in choices:
+        raise InputError(f"{flag} {value!r}: use one of {', '.join(choices)}")
+    return value
+
+
 # ---- the groups ---------------------------------------------------------------------------------
 
 EMBEDDING = Group(
@@ -229,6 +237,20 @@ LLM = Group(
             "Provider option KEY=VALUE (VALUE read as JSON if it parses), e.g. structured_output=vllm; repeatable.",
             cli_type=list[str],
             convert=parse_key_values,
+        ),
+        "audio_format": Flag(
+            ("--audio-format",),
+            "How audio goes into a chat request: input_audio (base64 part, OpenAI's spec; vLLM) or audio_url (a "
+            "data: URL; vLLM, SGLang).",
+            cli_type=str | None,
+            convert=lambda v: _choice("--audio-format", v, ("input_audio", "audio_url"), "input_audio"),
+        ),
+        "audio_encoding": Flag(
+            ("--audio-encoding",),
+            "Audio bytes sent: wav, or flac (lossless, smaller; vLLM and SGLang decode it, OpenAI's input_audio "
+            "takes wav and mp3 only).",
+            cli_type=str | None,
+            convert=lambda v: _choice("--audio-encoding", v, ("wav", "flac"), "wav"),
         ),
     },
     panel="LLM server",

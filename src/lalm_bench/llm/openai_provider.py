@@ -4,7 +4,8 @@ Built on the official ``openai`` async client with its own retries off; transpor
 tenacity (exponential backoff with jitter, ``Retry-After`` honoured, bounded attempts and total wait)
 on 429, 408, 5xx, timeouts, connection errors and 200 replies that are no chat completion (empty,
 not JSON), never on other 4xx. A 5xx other than 502/503/504 whose error body is the same twice in a
-row is not retried again (a deterministic failure). Audio is sent as portable ``input_audio`` parts.
+row is not retried again (a deterministic failure). Audio is sent as ``input_audio`` parts (portable) or, with
+``audio_format='audio_url'``, as data URLs; WAV or FLAC (``audio_encoding``); see :mod:`lalm_bench.llm.openai_wire`.
 
 Structured calls send ``response_format: json_schema`` (strict). Servers differ in what they accept:
 a rejection is recognised by the error text (``response_format``, ``json_schema``, ``json_object``,
@@ -32,8 +33,12 @@ from lalm_bench.llm.interface import Message, Sampling
 from lalm_bench.llm.openai_transport import send
 from lalm_bench.llm.openai_wire import (
     _RANK,
+    AUDIO_ENCODINGS,
+    AUDIO_FORMATS,
     FALLBACK,
     STRUCTURED_MODES,
+    AudioEncoding,
+    AudioFormat,
     StructuredMode,
     response_format_for,
     sampling_kwargs,
@@ -80,6 +85,8 @@ class OpenAIChatModel(BaseChatModel):
         cache: ResponseCache | str | bool | None = True,
         structured_output: StructuredMode = "json_schema",
         extra_body: dict[str, Any] | None = None,
+        audio_format: AudioFormat = "input_audio",
+        audio_encoding: AudioEncoding = "wav",
     ) -> None:
         if not model:
             raise LLMConfigError("openai provider: empty model name (use openai/<model>)")
@@ -94,6 +101,12 @@ class OpenAIChatModel(BaseChatModel):
             raise LLMConfigError(
                 f"structured_output must be one of {', '.join(STRUCTURED_MODES)}, not {structured_output!r}"
             )
+        if audio_format not in AUDIO_FORMATS:
+            raise LLMConfigError(f"audio_format must be one of {', '.join(AUDIO_FORMATS)}, not {audio_format!r}")
+        if audio_encoding not in AUDIO_ENCODINGS:
+            raise LLMConfigError(f"audio_encoding must be one of {', '.join(AUDIO_ENCODINGS)}, not {audio_encoding!r}")
+        self.audio_format: AudioFormat = audio_format
+        self.audio_encoding: AudioEncoding = audio_encoding
         key = os.environ.get(api_key_env, "")
         if not key:
             if not is_local_url(base_url):
@@ -135,6 +148,8 @@ class OpenAIChatModel(BaseChatModel):
             "structured_output": self.structured_output,
             "structured_output_requested": self.structured_output_requested,
             "structured_output_fallbacks": list(self.structured_fallbacks),
+            "audio_format": self.audio_format,
+            "audio_encoding": self.audio_encoding,
         }
 
     def _client_for_loop(self) -> tuple[Any, asyncio.Semaphore]:
@@ -190,7 +205,7 @@ class OpenAIChatModel(BaseChatModel):
             messages = with_schema_prompt(messages, schema)
         if extra_body:
             kwargs["extra_body"] = extra_body
-        return kwargs, to_openai_messages(messages)
+        return kwargs, to_openai_messages(messages, self.audio_format, self.audio_encoding)
 
     def _fall_back(self, mode: StructuredMode, exc: LLMError) -> None:
         """The server rejected ``mode``: use the next one from now on."""

@@ -21,22 +21,65 @@ _STRUCTURED_WORDS = ("response_format", "json_schema", "json_object", "structure
 SCHEMA_PROMPT = "Reply with one JSON object only (no prose, no code fences) that matches this JSON schema:\n{schema}"
 
 
-def to_openai_content(message: Message) -> str | list[dict[str, Any]]:
-    """A message's ``content``: a plain string for one text part, else a list of parts."""
-    if len(message.content) == 1 and isinstance(message.content[0], TextPart):
-        return message.content[0].text
+AudioFormat = Literal["input_audio", "audio_url"]
+AudioEncoding = Literal["wav", "flac"]
+AUDIO_FORMATS: tuple[str, ...] = ("input_audio", "audio_url")
+AUDIO_ENCODINGS: tuple[str, ...] = ("wav", "flac")
+
+
+def encode_audio(part: AudioPart, encoding: AudioEncoding = "wav") -> tuple[bytes, str]:
+    """The bytes to send for ``part`` and their format: WAV as is, or re-encoded as FLAC (lossless, about
+    half the bytes of 16-bit speech); MP3 is sent as it is."""
+    if encoding == "wav" or part.format != "wav":
+        return part.data, part.format
+    import io
+
+    import soundfile
+
+    with soundfile.SoundFile(io.BytesIO(part.data)) as f:
+        subtype = f.subtype if f.subtype in ("PCM_16", "PCM_24", "PCM_S8") else "PCM_24"
+        samples = f.read(dtype="int32" if subtype == "PCM_24" else "int16", always_2d=True)
+        rate = f.samplerate
+    out = io.BytesIO()
+    soundfile.write(out, samples, rate, format="FLAC", subtype=subtype)
+    return out.getvalue(), "flac"
+
+
+def audio_content_part(
+    part: AudioPart, audio_format: AudioFormat = "input_audio", encoding: AudioEncoding = "wav"
+) -> dict[str, Any]:
+    """One audio content part in the shape ``audio_format`` names.
+
+    ``input_audio``: ``{"data": <base64, no data: prefix>, "format": "wav"|"mp3"|"flac"}`` (OpenAI's spec has
+    wav and mp3; vLLM turns it into ``data:audio/<format>;base64,<data>`` and decodes the bytes by content).
+    ``audio_url``: ``{"url": "data:audio/<format>;base64,<data>"}`` (vLLM, SGLang)."""
+    data, fmt = encode_audio(part, encoding)
+    b64 = base64.b64encode(data).decode("ascii")
+    if audio_format == "audio_url":
+        return {"type": "audio_url", "audio_url": {"url": f"data:audio/{fmt};base64,{b64}"}}
+    return {"type": "input_audio", "input_audio": {"data": b64, "format": fmt}}
+
+
+def to_openai_content(
+    message: Message, audio_format: AudioFormat = "input_audio", audio_encoding: AudioEncoding = "wav"
+) -> str | list[dict[str, Any]]:
+    """A message's ``content``: a plain string when it holds no audio (text parts joined by a newline, as
+    vLLM joins them), else a list of parts in order."""
+    if not any(isinstance(part, AudioPart) for part in message.content):
+        return "\n".join(part.text for part in message.content if isinstance(part, TextPart))
     parts: list[dict[str, Any]] = []
     for part in message.content:
         if isinstance(part, AudioPart):
-            data = base64.b64encode(part.data).decode("ascii")
-            parts.append({"type": "input_audio", "input_audio": {"data": data, "format": part.format}})
+            parts.append(audio_content_part(part, audio_format, audio_encoding))
         else:
             parts.append({"type": "text", "text": part.text})
     return parts
 
 
-def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
-    return [{"role": m.role, "content": to_openai_content(m)} for m in messages]
+def to_openai_messages(
+    messages: list[Message], audio_format: AudioFormat = "input_audio", audio_encoding: AudioEncoding = "wav"
+) -> list[dict[str, Any]]:
+    return [{"role": m.role, "content": to_openai_content(m, audio_format, audio_encoding)} for m in messages]
 
 
 def sampling_kwargs(sampling: Sampling) -> dict[str, Any]:

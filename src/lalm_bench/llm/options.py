@@ -26,6 +26,8 @@ class LLMOptions:
     use_cache: bool = True
     cache_path: Path | None = None  # default: $LALM_BENCH_LLM_CACHE, else the user cache dir
     provider_options: dict[str, Any] = field(default_factory=dict)
+    audio_format: str = "input_audio"  # input_audio | audio_url: how audio goes into a chat request
+    audio_encoding: str = "wav"  # wav | flac
 
     @property
     def base_url(self) -> str | None:
@@ -43,6 +45,8 @@ class LLMOptions:
             "max_retries": self.max_retries,
             "cache": (str(self.cache_path) if self.cache_path else "default") if self.use_cache else None,
             "provider_options": self.provider_options,
+            "audio_format": self.audio_format,
+            "audio_encoding": self.audio_encoding,
         }
 
 
@@ -72,6 +76,8 @@ def make_chat_model(spec: str, options: LLMOptions, *, base_url: str | None = No
         "timeout": options.timeout,
         "max_retries": options.max_retries,
         "concurrency": options.concurrency,
+        "audio_format": options.audio_format,
+        "audio_encoding": options.audio_encoding,
     }
     factory = provider_factory(spec)
     try:

@@ -53,22 +53,20 @@ class RecordedRequest:
         return (self.body or {}).get("messages", [])
 
     @property
+    def audio_shapes(self) -> list[str]:
+        """The type of every audio content part (``input_audio`` or ``audio_url``), in message order."""
+        return [part["type"] for part in _audio_content_parts(self.messages)]
+
+    @property
     def audio_parts(self) -> list[dict[str, Any]]:
-        """Every ``input_audio`` part of the request, in message order (``{"data", "format"}``)."""
-        return [
-            part["input_audio"]
-            for msg in self.messages
-            if isinstance(msg.get("content"), list)
-            for part in msg["content"]
-            if isinstance(part, dict) and part.get("type") == "input_audio"
-        ]
+        """Every audio part of the request as ``{"data": <base64>, "format": ...}``, in message order, whichever
+        shape it came in (an ``audio_url`` data URL gives its media subtype as the format)."""
+        return [parse_audio_part(part)[0] for part in _audio_content_parts(self.messages)]
 
     @property
     def audio_bytes(self) -> list[bytes]:
         """The decoded bytes of every audio part (what the server would hand to its audio encoder)."""
-        import base64
-
-        return [base64.b64decode(p["data"]) for p in self.audio_parts]
+        return [parse_audio_part(part)[1] for part in _audio_content_parts(self.messages)]
 
     @property
     def decoded_audio(self) -> list[tuple[Any, int]]:
@@ -107,6 +105,64 @@ class RecordedRequest:
                     return content
                 return "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
         return ""
+
+
+class AudioPartError(ValueError):
+    """An audio content part a real server would refuse (the message says why)."""
+
+
+def _audio_content_parts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        part
+        for msg in messages
+        if isinstance(msg, dict) and isinstance(msg.get("content"), list)
+        for part in msg["content"]
+        if isinstance(part, dict) and part.get("type") in ("input_audio", "audio_url")
+    ]
+
+
+def parse_audio_part(part: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """``({"data", "format"}, audio bytes)`` of one audio content part, parsed as vLLM parses it
+    (``vllm/entrypoints/chat_utils.py``: ``input_audio`` becomes ``data:audio/<format>;base64,<data>``; a
+    data URL must say ``;base64``; the bytes are decoded by content, whatever the format says).
+
+    Raises :class:`AudioPartError` for what such a server refuses: a missing field, a data URL that is not
+    base64 or not audio, base64 that does not decode, bytes no audio decoder reads."""
+    import base64
+    import binascii
+    import io
+
+    import soundfile
+
+    if part.get("type") == "input_audio":
+        body = part.get("input_audio")
+        if not isinstance(body, dict) or not isinstance(body.get("data"), str) or not body["data"]:
+            raise AudioPartError("input_audio needs {'data': <base64>, 'format': ...}")
+        fmt = body.get("format")
+        if not isinstance(fmt, str) or not fmt:
+            raise AudioPartError("input_audio needs a 'format'")
+        url = f"data:audio/{fmt};base64,{body['data']}"
+    else:
+        body = part.get("audio_url")
+        given = body.get("url") if isinstance(body, dict) else None
+        if not isinstance(given, str) or not given.startswith("data:"):
+            raise AudioPartError("audio_url needs {'url': 'data:audio/<format>;base64,<data>'} (no fetching here)")
+        url = given
+    spec, sep, data = url[len("data:") :].partition(",")
+    media_type, _, encoding = spec.rpartition(";")
+    if not sep or encoding != "base64":
+        raise AudioPartError("only base64 data URLs are supported")
+    if not media_type.startswith("audio/"):
+        raise AudioPartError(f"data URL media type {media_type!r} is not audio")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise AudioPartError("audio data is not valid base64 (a 'data:' prefix inside input_audio.data?)") from None
+    try:
+        soundfile.info(io.BytesIO(raw))
+    except RuntimeError as exc:  # soundfile.LibsndfileError
+        raise AudioPartError(f"cannot decode the audio: {exc}") from None
+    return {"data": data, "format": media_type.split("/", 1)[1]}, raw
 
 
 _counter: collections.Counter[str] = collections.Counter()
@@ -176,8 +232,12 @@ def _as_reply(value: Reply | str | dict) -> Reply:
 class ScriptedOpenAIServer:
     """A threaded HTTP server on 127.0.0.1 (port 0): scripted replies first, then ``responder``."""
 
-    def __init__(self, responder: Callable[[RecordedRequest], Reply | str | dict] | None = None) -> None:
+    def __init__(
+        self, responder: Callable[[RecordedRequest], Reply | str | dict] | None = None, *, check_audio: bool = True
+    ) -> None:
         self.responder = responder or default_responder
+        #: Answer 400 to audio parts a real server refuses (see :func:`parse_audio_part`), as vLLM does.
+        self.check_audio = check_audio
         self.requests: list[RecordedRequest] = []
         self._queue: collections.deque[Reply] = collections.deque()
         self._lock = threading.Lock()
@@ -212,6 +272,12 @@ class ScriptedOpenAIServer:
                 with server._lock:
                     server.requests.append(req)
                     reply = server._queue.popleft() if server._queue else None
+                if reply is None and server.check_audio:
+                    try:
+                        for part in _audio_content_parts(req.messages):
+                            parse_audio_part(part)
+                    except AudioPartError as exc:
+                        reply = error(400, f"invalid audio content part: {exc}")
                 if reply is None:
                     try:
                         reply = _as_reply(server.responder(req))

@@ -1,7 +1,8 @@
 """Provider ``transformers``: Qwen2.5-Omni, Qwen3-Omni or Gemma 3n in-process on a local GPU.
 
-Install with the ``local`` extra (``uv sync --extra local``). Only text is generated: the Qwen
-talker is disabled and ``return_audio=False``. Structured output has no server-side enforcement
+Install with the ``local`` extra (``uv sync --extra local``); with transformers 5.x the Qwen-Omni
+processors also need torchvision. Only text is generated: the Qwen talker is disabled and the
+thinker (the text model) generates. Structured output has no server-side enforcement
 here: the prompt asks for JSON and :class:`~lalm_bench.llm.chat_model.BaseChatModel` validates it
 (with its one repair retry). ``torch``/``transformers`` are imported on the first request.
 """
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import threading
 import wave
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from lalm_bench.errors import first_line
 from lalm_bench.llm.cache import ResponseCache
 from lalm_bench.llm.chat_model import BaseChatModel, Completion
 from lalm_bench.llm.errors import LLMConfigError, LLMError
@@ -36,7 +40,20 @@ def resolve_alias(model: str) -> str:
     return ALIASES.get(model.lower(), model)
 
 
+#: ``model_type`` in a model folder's ``config.json`` → family.
+MODEL_TYPES: dict[str, Family] = {"qwen2_5_omni": "qwen2_5_omni", "qwen3_omni_moe": "qwen3_omni", "gemma3n": "gemma3n"}
+
+
 def model_family(repo_id: str) -> Family:
+    """The family of a hub repo id (by name) or of a local model folder (by its ``config.json``)."""
+    config = Path(repo_id).expanduser() / "config.json"
+    if config.is_file():
+        try:
+            model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+        except (OSError, ValueError, AttributeError):
+            model_type = None
+        if model_type in MODEL_TYPES:
+            return MODEL_TYPES[model_type]
     name = repo_id.lower().replace("_", ".")
     if "qwen3-omni" in name:
         return "qwen3_omni"
@@ -107,23 +124,20 @@ def build_conversation(messages: list[Message]) -> tuple[list[dict[str, Any]], l
     return conversation, audios
 
 
-def generation_kwargs(sampling: Sampling, family: Family) -> dict[str, Any]:
-    """``generate()`` keyword arguments: greedy at temperature 0, text only for the Qwen models.
+def generation_kwargs(sampling: Sampling) -> dict[str, Any]:
+    """``generate()`` keyword arguments of the text model: greedy at temperature 0.
 
-    The Qwen-Omni ``generate`` wrappers route ``thinker_*`` keys to the text model and ignore a
-    plain ``max_new_tokens``, hence the prefix."""
-    max_new = sampling.max_tokens or 1024
-    kwargs: dict[str, Any]
+    The Qwen-Omni text model (the thinker) is called directly, not through the wrappers that also drive
+    the talker: their keywords changed between transformers releases (``return_audio`` became
+    ``generation_mode``) and Qwen2.5-Omni's reads the talker even for text (transformers 5.x)."""
+    kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_tokens or 1024}
     if sampling.deterministic:
-        kwargs = {"do_sample": False}
+        kwargs["do_sample"] = False
     else:
-        kwargs = {"do_sample": True, "temperature": sampling.temperature}
+        kwargs.update(do_sample=True, temperature=sampling.temperature)
         if sampling.top_p is not None:
             kwargs["top_p"] = sampling.top_p
-    if family == "gemma3n":
-        return {"max_new_tokens": max_new, **kwargs}
-    prefixed = {f"thinker_{k}": v for k, v in kwargs.items()}
-    return {"thinker_max_new_tokens": max_new, "return_audio": False, "use_audio_in_video": False, **prefixed}
+    return kwargs
 
 
 class TransformersChatModel(BaseChatModel):
@@ -169,11 +183,19 @@ class TransformersChatModel(BaseChatModel):
                 "gemma3n": ("AutoModelForImageTextToText", "AutoProcessor"),
             }[self.family]
             model_cls, proc_cls = (getattr(transformers, name) for name in classes)
-            kwargs: dict[str, Any] = {"device_map": self.device_map, "dtype": self.dtype}
+            kwargs: dict[str, Any] = {"dtype": self.dtype}
+            if self.device_map != "cpu":  # where a model loads anyway; a device map needs accelerate
+                kwargs["device_map"] = self.device_map
             if self.attn_implementation:
                 kwargs["attn_implementation"] = self.attn_implementation
             try:
                 self._processor = proc_cls.from_pretrained(self.repo_id, revision=self.revision)
+            except ImportError as exc:  # transformers 5.x: the Qwen-Omni processors need torchvision
+                hint = " (install the torchvision that matches your torch)" if "torchvision" in str(exc) else ""
+                raise LLMConfigError(f"cannot load the processor of {self.repo_id}: {first_line(exc)}{hint}") from None
+            except (OSError, ValueError) as exc:
+                raise LLMConfigError(f"cannot load {self.repo_id}: {exc}") from None
+            try:
                 model = model_cls.from_pretrained(self.repo_id, revision=self.revision, **kwargs)
             except (OSError, ValueError) as exc:
                 raise LLMConfigError(f"cannot load {self.repo_id}: {exc}") from None
@@ -196,8 +218,9 @@ class TransformersChatModel(BaseChatModel):
             inputs = inputs.to(model.device)
             if sampling.seed is not None:
                 transformers.set_seed(sampling.seed)
+            text_model = getattr(model, "thinker", model)  # the Qwen-Omni thinker generates the text
             with torch.inference_mode():
-                out = model.generate(**inputs, **generation_kwargs(sampling, self.family))
+                out = text_model.generate(**inputs, **generation_kwargs(sampling))
             ids = out[0] if isinstance(out, tuple) else getattr(out, "sequences", out)
             n_in = inputs["input_ids"].shape[1]
             new = ids[:, n_in:]
