@@ -11,6 +11,7 @@ from lalm_bench.cli import clotho_refs as _clotho_refs  # noqa: F401  (registers
 from lalm_bench.cli import data as _data  # noqa: F401  (registers the command)
 from lalm_bench.cli import demo as _demo  # noqa: F401  (registers the command)
 from lalm_bench.cli import predict as _predict  # noqa: F401  (registers the command)
+from lalm_bench.cli import report as _report  # noqa: F401  (registers the command)
 from lalm_bench.cli import rubrics as _rubrics  # noqa: F401  (registers the command)
 from lalm_bench.cli import similarity as _similarity  # noqa: F401  (registers the command)
 from lalm_bench.cli.app import app

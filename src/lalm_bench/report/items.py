@@ -1,0 +1,211 @@
+"""The rows of the items browser: one per item, a cell per condition (answer, pick, right or wrong, audio).
+
+Answers, questions and choices are untrusted text: they go into the page's JSON as strings and the page
+inserts them with ``textContent`` only. Answers longer than :data:`MAX_TEXT` characters are cut in the
+page (the cell says how many characters were left out); the prediction file keeps them whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lalm_bench.report.inputs import ModelInputs
+
+MAX_TEXT = 20_000
+CONDITION_ORDER = ("audio", "noise", "noise-2", "silence", "none", "mismatched")
+
+
+@dataclass
+class ModelItems:
+    """The browser rows of one model, its conditions in order, and per control the identical-answer counts."""
+
+    conditions: list[str]
+    rows: list[dict[str, Any]]
+    identical: dict[str, tuple[int, int]]
+    frames: dict[str, Any] = field(default_factory=dict, repr=False)  # condition -> DataFrame (for audio)
+    warnings: list[str] = field(default_factory=list)
+
+
+def order_conditions(names: list[str] | set[str]) -> list[str]:
+    rank = {c: i for i, c in enumerate(CONDITION_ORDER)}
+    return sorted(set(names), key=lambda c: (rank.get(c, len(rank)), c))
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def _list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        s = value.strip()
+        if s.startswith("["):
+            try:
+                parsed = json.loads(s)
+            except ValueError:
+                return [value]
+            return [str(x) for x in parsed] if isinstance(parsed, list) else [value]
+        return [value] if s else []
+    try:
+        return [str(x) for x in list(value)]
+    except TypeError:
+        return [str(value)]
+
+
+def _columns(m: ModelInputs) -> dict[str, str | None]:
+    cols: dict[str, str | None] = {
+        "id": "id", "text": "model_output", "category": "category", "question": "question",
+        "choices": "choices", "answer": "answer", "audio": "audio_path",
+    }  # fmt: skip
+    for job in (m.similarity, m.accuracy):
+        if job is None:
+            continue
+        params = job.doc.get("manifest", {}).get("parameters", {})
+        for key in ("id", "text", "category", "question", "choices", "answer", "audio"):
+            if params.get(f"{key}_column"):
+                cols[key] = params[f"{key}_column"]
+    for run in m.predict.values():
+        pc = (run.manifest.get("settings") or {}).get("columns") or {}
+        for key in ("id", "question", "choices", "category", "answer", "audio"):
+            if pc.get(key):
+                cols[key] = pc[key]
+    return cols
+
+
+def build_items(m: ModelInputs) -> ModelItems:
+    """Read the model's prediction files and join them with its accuracy and similarity rows."""
+    from lalm_bench.io import read_parquet
+
+    cols = _columns(m)
+    files = m.prediction_files()
+    warnings: list[str] = []
+    frames: dict[str, Any] = {}
+    for cond, path in files.items():
+        if not Path(path).is_file():
+            warnings.append(f"{cond}: prediction file {path} not found: its answers are not in the page")
+            continue
+        df = read_parquet(path)
+        if cols["id"] not in df.columns:
+            warnings.append(f"{cond}: {path} has no id column {cols['id']!r}: its answers are not in the page")
+            continue
+        df = df.drop_duplicates(subset=[cols["id"]])
+        df.index = df[cols["id"]].astype(str)
+        frames[cond] = df
+
+    acc_rows: dict[str, dict[str, Any]] = {}
+    acc_conds: list[str] = []
+    if m.accuracy is not None:
+        acc_rows = {str(r["id"]): r for r in m.accuracy.doc.get("items", [])}
+        acc_conds = list(m.accuracy.doc.get("conditions", {}))
+    sim_rows: dict[str, dict[str, Any]] = {}
+    if m.similarity is not None:
+        sim_rows = {str(r["id"]): r for r in m.similarity.doc.get("detailed", [])}
+
+    conditions = order_conditions(set(frames) | set(acc_conds))
+    ids: list[str] = []
+    seen: set[str] = set()
+    for source in [frames.get("audio"), *frames.values()]:
+        if source is None:
+            continue
+        for i in source.index.tolist():
+            if i not in seen:
+                seen.add(i)
+                ids.append(i)
+    for i in [*acc_rows, *sim_rows]:
+        if i not in seen:
+            seen.add(i)
+            ids.append(i)
+
+    records = {c: dict(zip(f.index, f.to_dict("records"), strict=True)) for c, f in frames.items()}
+    first = [records[c] for c in conditions if c in records]
+    rows: list[dict[str, Any]] = []
+    identical = {c: [0, 0] for c in conditions if c != "audio"}
+    for item in ids:
+        base = next((f[item] for f in first if item in f), None)
+        acc = acc_rows.get(item)
+        sim = sim_rows.get(item)
+
+        def field_of(key: str, row: Any = base) -> Any:
+            col = cols.get(key)
+            return None if row is None or not col or col not in row else row[col]
+
+        row: dict[str, Any] = {
+            "id": item,
+            "cat": _text(field_of("category")) or (acc or sim or {}).get("category") or "(missing)",
+            "q": _text(field_of("question")) or "",
+            "ch": _list(field_of("choices")),
+            "ans": _text(field_of("answer")),
+            "gold": acc.get("gold") if acc else None,
+            "rel": acc.get("reliance") if acc else None,
+            "sim": sim.get("similarity") if sim else None,
+            "c": {},
+        }
+        audio_text: str | None = None
+        for cond in conditions:
+            cell: dict[str, Any] = {}
+            f = records.get(cond)
+            if f is not None and item in f:
+                r = f[item]
+                text = _text(r.get(cols["text"]))
+                if text is not None and len(text) > MAX_TEXT:
+                    cell["tl"] = len(text)
+                    text = text[:MAX_TEXT]
+                cell["t"] = text
+                err = _text(r.get("error"))
+                if err:
+                    cell["e"] = err[:2000]
+                if _text(r.get("finish_reason")) == "length":
+                    cell["cut"] = True
+                if cond == "audio":
+                    audio_text = _text(r.get(cols["text"]))
+                elif audio_text is not None and text is not None:
+                    identical[cond][1] += 1
+                    if _text(r.get(cols["text"])) == audio_text:
+                        identical[cond][0] += 1
+                        cell["same"] = True
+            if acc is not None and f"correct_{cond}" in acc:
+                cell["k"] = acc.get(f"choice_{cond}")
+                cell["m"] = acc.get(f"method_{cond}")
+                cell["r"] = acc.get(f"rule_{cond}")
+                cell["ok"] = bool(acc.get(f"correct_{cond}"))
+            if cell:
+                row["c"][cond] = cell
+        cells = row["c"]
+        ref = cells.get("audio", {}).get("k")
+        row["flip"] = ref is not None and any(
+            c.get("k") is not None and c.get("k") != ref for n, c in cells.items() if n != "audio"
+        )
+        row["unp"] = any(c.get("m") == "unparsed" for c in cells.values())
+        row["ref"] = any(c.get("r") == "refusal" for c in cells.values())
+        row["err"] = any("e" in c for c in cells.values())
+        row["same"] = any(c.get("same") for c in cells.values())
+        rows.append(row)
+    return ModelItems(
+        conditions=conditions,
+        rows=rows,
+        identical={c: (k, n) for c, (k, n) in identical.items() if n},
+        frames=frames,
+        warnings=warnings,
+    )
+
+
+def audio_order(rows: list[dict[str, Any]]) -> list[int]:
+    """Row indices in the order players are given: flips, then right only with audio, then the rest."""
+
+    def key(i: int) -> tuple[int, int]:
+        r = rows[i]
+        return (0 if r.get("flip") else 1 if r.get("rel") == "needs-audio" else 2, i)
+
+    return sorted(range(len(rows)), key=key)
+
+
+def choice_text(row: Mapping[str, Any], k: int | None) -> str | None:
+    ch = row.get("ch") or []
+    return ch[k] if k is not None and 0 <= k < len(ch) else None
