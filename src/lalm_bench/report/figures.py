@@ -3,7 +3,8 @@ line charts (growth curves). Every label is escaped; no script, no external refe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -25,7 +26,34 @@ class Row:
     note: str = ""
 
 
+def _step(span: float) -> float:
+    """A round tick step giving about four to eight ticks over ``span``."""
+    span = span or 1.0
+    base = 10.0 ** math.floor(math.log10(span))
+    for m in (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0):
+        if span / (base * m) <= 8:
+            return base * m
+    return base * 10
+
+
+def nice_range(lo: float, hi: float) -> tuple[float, float]:
+    """``[lo, hi]`` widened to round tick values (at least 0.1 wide)."""
+    if hi - lo < 0.1:
+        mid = (hi + lo) / 2
+        lo, hi = mid - 0.05, mid + 0.05
+    step = _step(hi - lo)
+    return math.floor(lo / step - 1e-9) * step, math.ceil(hi / step + 1e-9) * step
+
+
+def nice_ticks(x0: float, x1: float) -> list[float]:
+    step = _step(x1 - x0)
+    first = math.ceil(x0 / step - 1e-9)
+    return [k * step for k in range(first, int(math.floor(x1 / step + 1e-9)) + 1)]
+
+
 def _fmt(x: float, percent: bool) -> str:
+    if abs(x) < 1e-12:
+        x = 0.0
     return f"{100 * x:.0f}%" if percent else f"{x:.2f}"
 
 
@@ -45,9 +73,9 @@ def dot_whisker(
     vals += [v for v, _ in lines]
     if x_range is None:
         lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
-        pad = (hi - lo) * 0.08 or 0.05
-        x_range = (lo - pad, hi + pad)
+        x_range = nice_range(lo, hi)
     x0, x1 = x_range
+    ticks = nice_ticks(x0, x1)
     left, right, top, row_h = 190, 30, 44, 24
     sub = max(1, len(series))
     height = top + len(rows) * row_h + 46
@@ -63,8 +91,7 @@ def dot_whisker(
         f'height="{height}" role="img" aria-label="{escape(title)}">',
         f'<text x="8" y="18" class="ft">{escape(title)}</text>',
     ]
-    for i in range(5):
-        v = x0 + (x1 - x0) * i / 4
+    for v in ticks:
         out.append(
             f'<line x1="{x(v):.1f}" y1="{top - 6}" x2="{x(v):.1f}" y2="{top + len(rows) * row_h}" class="grid"/>'
             f'<text x="{x(v):.1f}" y="{top + len(rows) * row_h + 14}" class="tick">{_fmt(v, percent)}</text>'
@@ -107,7 +134,7 @@ def dot_whisker(
     return "".join(out)
 
 
-def line_chart(title: str, curves: dict[str, Sequence[float]], *, x_label: str, y_label: str) -> str:
+def line_chart(title: str, curves: Mapping[str, Sequence[float]], *, x_label: str, y_label: str) -> str:
     """Lines through ``curves`` (name → y per step 1, 2, …)."""
     width, height, left, right, top, bottom = 720, 260, 60, 20, 30, 40
     n = max((len(v) for v in curves.values()), default=1) or 1

@@ -240,8 +240,9 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
     for kind, fp, doc, owner in (f for _, f in ordered):
         run = _predict_run(fp, doc)
         given = _given_label(fp, labels, owner)
-        label = given or str((doc.get("model") or {}).get("spec") or doc.get("parameters", {}).get("model") or "model")
-        m = model(label, given is not None)
+        spec = (doc.get("model") or {}).get("spec") or doc.get("parameters", {}).get("model")
+        m = model(given or str(spec or "model"), given is not None)
+        label = m.label
         base, k = run.condition, 2
         while run.condition in m.predict and _seed(m.predict[run.condition]) != _seed(run):
             run.condition = f"{base}-{k}"  # another seed of the same control: a second noise run
@@ -276,7 +277,7 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
             continue
         audio = _audio_key(job)
         given = _given_label(fp, labels, owner)
-        label = given
+        label: str | None = given
         if label is None and audio is not None:
             key = audio.resolve()
             label = predict_label.get(key)

@@ -146,21 +146,38 @@ def _panels(data: dict[str, Any]) -> str:
     p = data["panels"]
     out = []
     for j in p["judge"]:
-        systems = j.get("systems") or {}
         rows = []
-        if isinstance(systems, dict):
-            for name, s in systems.items():
-                s = s if isinstance(s, dict) else {}
-                score = s.get("score") if isinstance(s.get("score"), dict) else s
-                rows.append(
-                    {"system": name, "score": score.get("mean"), "ci95": score.get("ci95"), "n": score.get("count")}
-                )
-        hc = j.get("human_ceiling")
+        for sy in j.get("systems") or []:
+            if not isinstance(sy, dict):
+                continue
+            sc: dict[str, Any] = sy["score"] if isinstance(sy.get("score"), dict) else {}
+            rows.append({
+                "system": sy.get("name"), "kind": sy.get("kind"), "score": sc.get("mean"), "95% CI": sc.get("ci95"),
+                "CI method": sc.get("ci_method"), "scored captions": sy.get("scored_captions"),
+                "captions": sy.get("captions"),
+            })  # fmt: skip
+        crit_rows = []
+        for c in j.get("criteria") or []:
+            if not isinstance(c, dict):
+                continue
+            row = {"criterion": c.get("criterion"), "weight": c.get("weight")}
+            for name, v in (c.get("systems") or {}).items():
+                rate = (v or {}).get("met_rate") or {}
+                row[f"met rate: {name}"] = rate.get("mean")
+            crit_rows.append(row)
+        hc = j.get("human_ceiling") or {}
+        hs = hc.get("score") or {}
         out.append(
-            f"<h3>rubrics judge: {esc(j['file'])}</h3><p>human ceiling: {esc(_short(hc, 300))}</p>"
+            f"<h3>rubrics judge: {esc(j['file'])}</h3>"
+            + (
+                f"<p>human level (the references judged alike): {esc(_short(hs.get('mean')))} "
+                f"(95% CI {esc(_short(hs.get('ci95')))})</p>"
+                if hs
+                else "<p>no human level (run judge with --references)</p>"
+            )
             + _kv_table(rows)
             + "<details><summary>met rate per criterion</summary>"
-            + _kv_table(j["criteria"] if isinstance(j.get("criteria"), list) else [], limit=100)
+            + _kv_table(crit_rows, limit=200)
             + "</details><details><summary>verdicts and reasons</summary>"
             + _kv_table(j.get("verdicts") or [], limit=300)
             + "</details>"

@@ -105,21 +105,22 @@ def model_figures(label: str, s: dict[str, Any]) -> list[dict[str, str]]:
             ),
         })  # fmt: skip
         cats = acc.get("by_category") or {}
-        for control in order_conditions(list(acc.get("comparisons") or {})):
-            o = acc["comparisons"][control]
-            rows = [fig.Row("all items", [fig.Point(control, o.get("difference"), *(o.get("ci95") or (None, None)))])]
-            for cat, g in cats.items():
-                c = (g.get("comparisons") or {}).get(control) or {}
-                rows.append(
-                    fig.Row(
-                        f"{cat} (n={g.get('count')})",
-                        [fig.Point(control, c.get("difference"), *(c.get("ci95") or (None, None)))],
-                    )
-                )
+        controls = order_conditions(list(acc.get("comparisons") or {}))
+        if controls:
+
+            def points(g: dict[str, Any]) -> list[fig.Point]:
+                comps = g.get("comparisons") or {}
+                return [
+                    fig.Point(c, comps.get(c, {}).get("difference"), *(comps.get(c, {}).get("ci95") or (None, None)))
+                    for c in controls
+                ]
+
+            rows = [fig.Row(f"all items (n={acc.get('scored')})", points(acc))]
+            rows += [fig.Row(f"{cat} (n={g.get('count')})", points(g)) for cat, g in cats.items()]
             out.append({
                 "model": label, "kind": "forest",
                 "svg": fig.dot_whisker(
-                    f"{label}: accuracy under {control} − with audio, per category (paired, 95% CI)", rows,
+                    f"{label}: accuracy under each control − with audio, per category (paired, 95% CI)", rows,
                     percent=True, lines=[(0.0, "no change")], x_label="change in accuracy",
                 ),
             })  # fmt: skip
@@ -174,8 +175,10 @@ def _rubric_panels(inputs: Inputs) -> dict[str, Any]:
             "survivors": surv.get("survivors"), "n_survivors": surv.get("n_survivors"),
             "per_rubric": surv.get("per_rubric"), "growth": {k: v for k, v in growth.items() if k != "curves"},
         })  # fmt: skip
-        curves = {
-            k: v.get("sizes") for k, v in (growth.get("curves") or {}).items() if isinstance(v, dict) and v.get("sizes")
+        curves: dict[str, list[float]] = {
+            str(k): [float(x) for x in v["sizes"]]
+            for k, v in (growth.get("curves") or {}).items()
+            if isinstance(v, dict) and v.get("sizes")
         }
         if curves:
             out["figures"].append({
