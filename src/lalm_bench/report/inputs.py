@@ -242,7 +242,7 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
         given = _given_label(fp, labels, owner)
         spec = (doc.get("model") or {}).get("spec") or doc.get("parameters", {}).get("model")
         m = model(given or str(spec or "model"), given is not None)
-        label = m.label
+        label_of_run = m.label
         base, k = run.condition, 2
         while run.condition in m.predict and _seed(m.predict[run.condition]) != _seed(run):
             run.condition = f"{base}-{k}"  # another seed of the same control: a second noise run
@@ -250,17 +250,17 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
         if run.condition in m.predict:
             other = m.predict[run.condition]
             raise InputError(
-                f"two {run.condition!r} prediction files under model label {label!r}: {other.manifest_path} and "
+                f"two {run.condition!r} prediction files under model label {label_of_run!r}: {other.manifest_path} and "
                 f"{fp} (name them apart with --label NAME=PATH)"
             )
         for other in m.predict.values():
             if other.benchmark_sha256 != run.benchmark_sha256:
                 raise InputError(
-                    f"inputs from different benchmarks under model label {label!r}: {other.manifest_path} and {fp} "
+                    f"inputs from different benchmarks under model label {label_of_run!r}: {other.manifest_path} and {fp} "
                     "(name them apart with --label NAME=PATH)"
                 )
         m.predict[run.condition] = run
-        predict_label[run.parquet.resolve()] = label
+        predict_label[run.parquet.resolve()] = label_of_run
 
     for kind, fp, doc, owner in found:
         if kind == "predict":
