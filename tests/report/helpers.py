@@ -101,7 +101,8 @@ def run_model(run_cli: Any, bench: Path, out: Path, *, listening: bool, conditio
         res = run_cli(
             "predict", "--benchmark", bench, "--audio-root", bench.parent / "audio", "--model",
             f"openai/{'listener' if listening else 'deaf'}", "--base-url", server.base_url,
-            "--condition", conditions, "--seed", seed, "--output", out, "--quiet", "--no-llm-cache", "--max-tokens", 4096,
+            "--condition", conditions, "--seed", seed, "--output", out, "--quiet", "--no-llm-cache",
+            "--max-tokens", 4096,
         )  # fmt: skip
     assert res.exit_code == 0, res.stderr
 

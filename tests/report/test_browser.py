@@ -115,7 +115,8 @@ def test_the_page_in_chromium(browser, page, runs):
 
     # every figure is drawn
     boxes = d.execute_script(
-        "return [...document.querySelectorAll('svg.fig')].map(s => { const b = s.getBBox(); return [b.width, b.height]; })"
+        "return [...document.querySelectorAll('svg.fig')]"
+        ".map(s => { const b = s.getBBox(); return [b.width, b.height]; })"
     )
     assert len(boxes) >= 6 and all(w > 0 and h > 0 for w, h in boxes), boxes
     d.execute_script("document.getElementById('figures').scrollIntoView()")
@@ -189,7 +190,7 @@ def test_the_page_in_chromium(browser, page, runs):
     _shot(d, shots, "04-deep-link")
 
     # an embedded player: playable, and its samples are those of the control that was sent
-    key, player = next((k, p) for k, p in data["audio"].items() if "|noise|" in k and p.get("src"))
+    key = next(k for k, p in data["audio"].items() if "|noise|" in k and p.get("src"))
     item = key.split("|")[1]
     d.get(path.as_uri() + "#item=" + item)
     state = d.execute_async_script(

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,9 +45,9 @@ def test_recognises_predict_accuracy_and_similarity_outputs(runs):
 
 def test_recognises_rubrics_and_clotho_refs_outputs(tmp_path, run_cli):
     from lalm_bench.llm.testserver import ScriptedOpenAIServer
-    from lalm_bench.rubrics.mock import JudgeLLM
+    from lalm_bench.rubrics.common.fakes import JudgeLLM
+    from tests.rubrics.compare.test_compare_cli import write_run
     from tests.rubrics.helpers import MADE_UP, write_clotho_csv
-    from tests.rubrics.test_compare_cli import write_run
 
     clotho = write_clotho_csv(tmp_path / "clotho_captions_evaluation.csv", MADE_UP)
     rubric = tmp_path / "rubric.json"
@@ -129,7 +128,9 @@ def test_players_carry_exactly_the_audio_sent_and_a_tampered_seed_is_caught(runs
 
     result = run_report(ReportConfig(paths=(runs["listener"],), audio_items=4))
     players = result.data["audio"]
-    assert players and all(p["status"] == "verified" and p["src"].startswith("data:audio/flac;base64,") for p in players.values())
+    assert players and all(
+        p["status"] == "verified" and p["src"].startswith("data:audio/flac;base64,") for p in players.values()
+    )
     preds = pd.read_parquet(runs["listener"] / "preds_noise.parquet").set_index("id")
     rows = result.data["items"]["openai/listener"]["rows"]
     first = rows[0] if rows[0]["flip"] else next(r for r in rows if r["flip"])
@@ -205,9 +206,7 @@ def test_tables_against_the_json(runs, run_cli, tmp_path, fmt):
         assert float(srow["matched"]) == sim["overall"]["mean"]
         assert float(srow["listening_gap"]) == sim["listening"]["listening_gap"]["overall"]["mean_difference"]
     else:
-        cell = (
-            f"{100 * noise['accuracy']:.1f} [{100 * noise['ci95'][0]:.1f}, {100 * noise['ci95'][1]:.1f}]"
-        )
+        cell = f"{100 * noise['accuracy']:.1f} [{100 * noise['ci95'][0]:.1f}, {100 * noise['ci95'][1]:.1f}]"
         change = f"{100 * diff['difference']:+.1f} [{100 * diff['ci95'][0]:+.1f}, {100 * diff['ci95'][1]:+.1f}]"
         line = next(x for x in text.splitlines() if "openai/listener" in x and " noise " in x.replace("&", " ")
                     and "pitch" not in x)  # fmt: skip

@@ -52,6 +52,11 @@ def print_summary(result: dict[str, Any]) -> None:
     _print_reading(console, result, names)
     for w in result["warnings"]:
         console.print(f"[yellow]warning: {w}[/yellow]")
+    from rich.markup import escape
+
+    from lalm_bench.stats.verdict import listening_verdict
+
+    console.print(f"[bold]verdict:[/bold] {escape(listening_verdict(result).line)}")
 
 
 def _table(title: str, columns: list[str], no_wrap: tuple[str, ...] = ()) -> Any:

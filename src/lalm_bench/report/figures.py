@@ -48,7 +48,7 @@ def nice_range(lo: float, hi: float) -> tuple[float, float]:
 def nice_ticks(x0: float, x1: float) -> list[float]:
     step = _step(x1 - x0)
     first = math.ceil(x0 / step - 1e-9)
-    return [k * step for k in range(first, int(math.floor(x1 / step + 1e-9)) + 1)]
+    return [k * step for k in range(first, math.floor(x1 / step + 1e-9) + 1)]
 
 
 def _fmt(x: float, percent: bool) -> str:
@@ -105,7 +105,8 @@ def dot_whisker(
         y_mid = top + r_i * row_h + row_h / 2
         label = r.label if len(r.label) <= 28 else r.label[:27] + "…"
         out.append(
-            f'<text x="{left - 8}" y="{y_mid + 4:.1f}" class="rl"><title>{escape(r.label)}</title>{escape(label)}</text>'
+            f'<text x="{left - 8}" y="{y_mid + 4:.1f}" class="rl">'
+            f"<title>{escape(r.label)}</title>{escape(label)}</text>"
         )
         for p in r.points:
             if p.value is None:
@@ -161,7 +162,8 @@ def line_chart(title: str, curves: Mapping[str, Sequence[float]], *, x_label: st
         c = PALETTE[k % len(PALETTE)]
         pts = " ".join(f"{px(i):.1f},{py(v):.1f}" for i, v in enumerate(vals))
         out.append(
-            f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{pts}"><title>{escape(name)}</title></polyline>'
+            f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{pts}">'
+            f"<title>{escape(name)}</title></polyline>"
         )
         out.append(f'<text x="{left + 8}" y="{top + 14 + 14 * k}" class="lg" fill="{c}">{escape(name)}</text>')
     out.append("</svg>")

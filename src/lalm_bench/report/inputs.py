@@ -237,7 +237,7 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
         return (parquet in second_noise, entry[0])
 
     ordered = sorted(((i, f) for i, f in enumerate(found) if f[0] == "predict"), key=predict_order)
-    for kind, fp, doc, owner in (f for _, f in ordered):
+    for _, fp, doc, owner in (f for _, f in ordered):
         run = _predict_run(fp, doc)
         given = _given_label(fp, labels, owner)
         spec = (doc.get("model") or {}).get("spec") or doc.get("parameters", {}).get("model")
@@ -256,7 +256,8 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
         for other in m.predict.values():
             if other.benchmark_sha256 != run.benchmark_sha256:
                 raise InputError(
-                    f"inputs from different benchmarks under model label {label_of_run!r}: {other.manifest_path} and {fp} "
+                    f"inputs from different benchmarks under model label {label_of_run!r}: {other.manifest_path} "
+                    f"and {fp} "
                     "(name them apart with --label NAME=PATH)"
                 )
         m.predict[run.condition] = run

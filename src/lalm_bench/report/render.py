@@ -211,6 +211,10 @@ def _panels(data: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _json_text(obj: Any) -> str:
+    return esc(json.dumps(to_strict_json(obj), indent=1, ensure_ascii=False))
+
+
 def _provenance(data: dict[str, Any]) -> str:
     out = [f"<p>report: {esc(data['manifest'].get('tool'))} {esc(data['manifest'].get('tool_version'))}, "
            f"{esc(data['manifest'].get('created_utc'))} UTC</p>"]  # fmt: skip
@@ -245,222 +249,22 @@ def _provenance(data: dict[str, Any]) -> str:
             )
             out.append(
                 f"<details><summary>manifest: {esc(name)} ({esc((man or {}).get('created_utc'))})</summary>"
-                f"<ul>{hashes}</ul><pre>{esc(json.dumps(to_strict_json(man), indent=1, ensure_ascii=False))}</pre></details>"
+                f"<ul>{hashes}</ul><pre>{_json_text(man)}</pre></details>"
             )
     notes = data.get("audio_notes") or []
     if notes:
         out.append('<ul class="warn">' + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
     out.append("<details><summary>this report's manifest</summary><pre>"
-               + esc(json.dumps(to_strict_json(data["manifest"]), indent=1, ensure_ascii=False)) + "</pre></details>")  # fmt: skip
+               + _json_text(data["manifest"]) + "</pre></details>")  # fmt: skip
     return "".join(out)
 
 
-CSS = """
-:root{--fg:#1b1f24;--mut:#5c6770;--bd:#d5dbe1;--bg:#fff;--ok:#2e933c;--bad:#d1495b;--hl:#fff4c2}
-*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);margin:0;background:#f6f8fa}
-header{background:#1b1f24;color:#fff;padding:12px 20px}header h1{margin:0;font-size:20px}header p{margin:2px 0 0;color:#c9d1d9;font-size:12px}
-nav{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--bd);padding:6px 20px;z-index:5}nav a{margin-right:14px;color:#1f6fb2;text-decoration:none}
-main{padding:10px 20px;max-width:1500px}section{background:#fff;border:1px solid var(--bd);border-radius:6px;padding:10px 16px;margin:12px 0}
-h2{font-size:17px;margin:4px 0 8px}h3{font-size:15px;margin:10px 0 6px}
-.card{border:1px solid var(--bd);border-left:6px solid var(--mut);border-radius:4px;padding:8px 12px;margin:8px 0}
-.v-listens{border-left-color:var(--ok)}.v-not-listening{border-left-color:var(--bad)}.v-no-evidence{border-left-color:#e08e0b}
-.line{font-size:16px;font-weight:600;margin:4px 0}.warn li{color:#8a4b00}.cav li{color:var(--mut)}
-.tbl{border-collapse:collapse;font-size:13px;margin:6px 0}.tbl th,.tbl td{border:1px solid var(--bd);padding:3px 6px;vertical-align:top;text-align:left}
-.tbl th{background:#f0f3f6}.scroll{overflow:auto;max-height:480px}
-.fig{display:block;margin:6px 0;max-width:100%;height:auto;background:#fff}.fig .ft{font-weight:600;font-size:13px}
-.fig .tick,.fig .xl{font-size:11px;fill:var(--mut);text-anchor:middle}.fig .rl{font-size:12px;text-anchor:end}
-.fig .grid{stroke:#e6eaee}.fig .ref{stroke:#333;stroke-dasharray:4 3}.fig .reflabel,.fig .lg{font-size:11px}
-#controls{display:flex;flex-wrap:wrap;gap:8px 14px;align-items:center;margin-bottom:8px}#controls label{white-space:nowrap}
-#items td{max-width:420px}.txt{white-space:pre-wrap;word-break:break-word;unicode-bidi:isolate}
-.q{font-weight:600}.meta{color:var(--mut);font-size:12px}.ok{color:var(--ok);font-weight:600}.bad{color:var(--bad);font-weight:600}
-.pick{font-size:12px;margin-top:4px}.more{font-size:12px;margin-left:4px}tr.hl td{background:var(--hl)}
-audio{display:block;width:260px;height:32px;margin-top:4px}.nosound{font-size:12px;color:#8a4b00}
-.pager button{margin:0 2px}pre{white-space:pre-wrap;word-break:break-word;max-height:420px;overflow:auto;background:#f6f8fa;padding:6px}
-.choices{margin:4px 0 0 16px;padding:0;font-size:12px}.gold{font-weight:700}
-"""
+def _asset(name: str) -> str:
+    """The page's stylesheet or script (package data beside this module)."""
+    from importlib.resources import files
 
-JS = r"""
-(function(){
-'use strict';
-const DATA = JSON.parse(document.getElementById('report-data').textContent);
-const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-const PREVIEW = 400, PAGE = 50;
-const clean = s => String(s).replace(BIDI, c => '\u27e6U+' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4,'0') + '\u27e7');
-const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = clean(text); return e; };
-const labels = Object.keys(DATA.items);
-const state = {model: labels[0], cat: '', rel: '', flip: false, unp: false, ref: false, err: false, same: false, q: '', sort: 'order', page: 0};
-const $ = id => document.getElementById(id);
-window.REPORT = {state: state, data: DATA, view: () => view};
-let view = [];
+    return files("lalm_bench.report").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
-function rowsOf(m){ return (DATA.items[m] || {rows: []}).rows; }
-function condsOf(m){ return (DATA.items[m] || {conditions: []}).conditions; }
-
-function fillSelect(sel, values, any){
-  sel.textContent = '';
-  if (any !== null) { const o = el('option', null, any); o.value = ''; sel.appendChild(o); }
-  for (const v of values) { const o = el('option', null, v); o.value = v; sel.appendChild(o); }
-}
-function setupControls(){
-  fillSelect($('f-model'), labels, null);
-  $('f-model').value = state.model;
-  const cats = [...new Set(rowsOf(state.model).map(r => r.cat))].sort();
-  fillSelect($('f-cat'), cats, 'all categories');
-  const rels = [...new Set(rowsOf(state.model).map(r => r.rel).filter(x => x))].sort();
-  fillSelect($('f-rel'), rels, 'any reliance label');
-}
-function matches(r){
-  if (state.cat && r.cat !== state.cat) return false;
-  if (state.rel && r.rel !== state.rel) return false;
-  if (state.flip && !r.flip) return false;
-  if (state.unp && !(r.unp || r.ref)) return false;
-  if (state.ref && !r.ref) return false;
-  if (state.err && !r.err) return false;
-  if (state.same && !r.same) return false;
-  if (state.q) {
-    const q = state.q.toLowerCase();
-    let hay = (r.id + '\n' + r.q + '\n' + (r.ch || []).join('\n')).toLowerCase();
-    for (const c of Object.values(r.c)) if (c.t) hay += '\n' + c.t.toLowerCase();
-    if (!hay.includes(q)) return false;
-  }
-  return true;
-}
-function compute(){
-  const rows = rowsOf(state.model);
-  view = [];
-  for (let i = 0; i < rows.length; i++) if (matches(rows[i])) view.push(i);
-  const s = state.sort;
-  if (s === 'id') view.sort((a, b) => rows[a].id < rows[b].id ? -1 : rows[a].id > rows[b].id ? 1 : 0);
-  else if (s === 'cat') view.sort((a, b) => rows[a].cat < rows[b].cat ? -1 : rows[a].cat > rows[b].cat ? 1 : a - b);
-  else if (s === 'sim-asc' || s === 'sim-desc') {
-    const k = s === 'sim-asc' ? 1 : -1;
-    view.sort((a, b) => { const x = rows[a].sim, y = rows[b].sim; if (x == null) return 1; if (y == null) return -1; return k * (x - y); });
-  }
-}
-function textBlock(text, fullLength){
-  const d = el('div', 'txt');
-  const t = text == null ? '' : String(text);
-  if (t.length <= PREVIEW && !fullLength) { d.textContent = clean(t); return d; }
-  const span = el('span', null, t.slice(0, PREVIEW) + (t.length > PREVIEW ? '…' : ''));
-  d.appendChild(span);
-  if (t.length > PREVIEW) {
-    const b = el('button', 'more', 'show all (' + t.length + ' characters)');
-    b.type = 'button';
-    b.addEventListener('click', () => { span.textContent = clean(t); b.remove(); });
-    d.appendChild(b);
-  }
-  if (fullLength) d.appendChild(el('div', 'meta', (fullLength - t.length) + ' more characters are not in the page (see the prediction file)'));
-  return d;
-}
-function audioCell(td, keys){
-  for (const key of keys || []) {
-    const p = DATA.audio[key];
-    if (!p) continue;
-    if (p.src) {
-      const a = document.createElement('audio');
-      a.controls = true; a.preload = 'none'; a.src = p.src; a.dataset.key = key; a.title = clean(p.note || '');
-      td.appendChild(a);
-    } else td.appendChild(el('div', 'nosound', p.note || 'no audio'));
-  }
-}
-function pickText(r, c){
-  if (c.m == null) return null;
-  if (c.m === 'unparsed') return 'unparsed' + (c.r ? ' (' + c.r + ')' : '');
-  const letter = c.k != null ? String.fromCharCode(65 + (c.k % 26)) + (c.k >= 26 ? c.k : '') : '?';
-  const ch = (r.ch || [])[c.k];
-  return letter + ') ' + (ch == null ? '' : ch) + ' \u00b7 ' + c.m + (c.r ? '/' + c.r : '');
-}
-function renderRow(i){
-  const r = rowsOf(state.model)[i];
-  const tr = document.createElement('tr');
-  tr.id = 'row-' + i; tr.dataset.id = r.id;
-  const td0 = document.createElement('td');
-  td0.appendChild(el('div', 'meta', r.id + ' \u00b7 ' + r.cat + (r.rel ? ' \u00b7 ' + r.rel : '') + (r.sim != null ? ' \u00b7 similarity ' + r.sim.toFixed(3) : '')));
-  const q = textBlock(r.q); q.classList.add('q'); td0.appendChild(q);
-  if (r.ch && r.ch.length) {
-    const ol = el('ol', 'choices'); ol.type = 'A';
-    r.ch.forEach((c, k) => { const li = el('li', k === r.gold ? 'gold' : null, c); ol.appendChild(li); });
-    td0.appendChild(ol);
-  } else if (r.ans != null) td0.appendChild(el('div', 'meta', 'reference: ' + r.ans));
-  const link = el('a', 'meta', 'link'); link.href = '#item=' + encodeURIComponent(r.id); td0.appendChild(link);
-  tr.appendChild(td0);
-  for (const cond of condsOf(state.model)) {
-    const td = document.createElement('td');
-    const c = r.c[cond];
-    if (!c) { td.appendChild(el('span', 'meta', '\u2013')); tr.appendChild(td); continue; }
-    if (c.e) td.appendChild(el('div', 'bad', 'error: ' + c.e));
-    if (c.t != null) td.appendChild(textBlock(c.t, c.tl));
-    else if (!c.e) td.appendChild(el('div', 'meta', 'no answer in the page'));
-    if (c.cut) td.appendChild(el('div', 'meta', 'cut at max tokens'));
-    if (c.same) td.appendChild(el('div', 'meta', 'identical to the answer with audio'));
-    const p = pickText(r, c);
-    if (p != null) {
-      const d = el('div', 'pick');
-      d.appendChild(el('span', c.ok ? 'ok' : 'bad', c.ok ? '\u2713 right ' : '\u2717 wrong '));
-      d.appendChild(el('span', null, p));
-      td.appendChild(d);
-    }
-    audioCell(td, c.au);
-    tr.appendChild(td);
-  }
-  return tr;
-}
-function render(){
-  const table = $('items');
-  table.textContent = '';
-  const thead = document.createElement('thead'), hr = document.createElement('tr');
-  hr.appendChild(el('th', null, 'item'));
-  for (const c of condsOf(state.model)) hr.appendChild(el('th', null, c));
-  thead.appendChild(hr); table.appendChild(thead);
-  const tbody = document.createElement('tbody');
-  const pages = Math.max(1, Math.ceil(view.length / PAGE));
-  state.page = Math.min(state.page, pages - 1);
-  for (const i of view.slice(state.page * PAGE, (state.page + 1) * PAGE)) tbody.appendChild(renderRow(i));
-  table.appendChild(tbody);
-  $('count').textContent = view.length + ' of ' + rowsOf(state.model).length + ' items';
-  $('count').dataset.count = String(view.length);
-  $('page').textContent = 'page ' + (state.page + 1) + ' of ' + pages;
-}
-function update(){ compute(); render(); }
-function readControls(){
-  state.cat = $('f-cat').value; state.rel = $('f-rel').value; state.q = $('f-q').value.trim(); state.sort = $('f-sort').value;
-  for (const k of ['flip','unp','ref','err','same']) state[k] = $('f-' + k).checked;
-  state.page = 0; update();
-}
-function resetFilters(){
-  $('f-cat').value = ''; $('f-rel').value = ''; $('f-q').value = '';
-  for (const k of ['flip','unp','ref','err','same']) $('f-' + k).checked = false;
-  state.cat = state.rel = state.q = ''; state.flip = state.unp = state.ref = state.err = state.same = false;
-}
-function goToItem(id){
-  let model = state.model, idx = rowsOf(model).findIndex(r => r.id === id);
-  if (idx < 0) for (const m of labels) { const k = rowsOf(m).findIndex(r => r.id === id); if (k >= 0) { model = m; idx = k; break; } }
-  if (idx < 0) { $('count').textContent = 'item ' + clean(id) + ' is not in this report'; return; }
-  if (model !== state.model) { state.model = model; setupControls(); }
-  compute();
-  if (!view.includes(idx)) { resetFilters(); compute(); }
-  state.page = Math.floor(view.indexOf(idx) / PAGE);
-  render();
-  const tr = $('row-' + idx);
-  if (tr) { tr.classList.add('hl'); tr.scrollIntoView({block: 'center'}); }
-}
-function onHash(){
-  const m = /^#item=(.*)$/.exec(location.hash);
-  if (m) goToItem(decodeURIComponent(m[1]));
-}
-document.addEventListener('DOMContentLoaded', () => {
-  setupControls();
-  for (const id of ['f-cat','f-rel','f-sort','f-flip','f-unp','f-ref','f-err','f-same']) $(id).addEventListener('change', readControls);
-  $('f-q').addEventListener('input', readControls);
-  $('f-model').addEventListener('change', () => { state.model = $('f-model').value; setupControls(); resetFilters(); state.page = 0; update(); });
-  $('prev').addEventListener('click', () => { if (state.page > 0) { state.page--; render(); } });
-  $('next').addEventListener('click', () => { state.page++; render(); });
-  update();
-  window.addEventListener('hashchange', onHash);
-  onHash();
-});
-})();
-"""
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
@@ -473,40 +277,23 @@ def render_html(result: ReportResult) -> str:
     data = result.data
     figs = "".join(f["svg"] for f in result.figures) or "<p>No figures: no accuracy or similarity results.</p>"
     several = len(data["models"]) > 1
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(result.title)}</title>
-<style>{CSS}</style></head>
-<body>
-<header><h1>{esc(result.title)}</h1><p>lalm-bench {esc(data["manifest"].get("tool_version"))} · {esc(data["manifest"].get("created_utc"))} UTC · {len(data["models"])} model(s)</p></header>
-<nav><a href="#verdicts">Verdict</a><a href="#figures">Figures</a><a href="#tables">Tables</a><a href="#browser">Items</a><a href="#rubrics">Rubrics &amp; references</a><a href="#provenance">Provenance</a></nav>
-<main>
-<section id="verdicts"><h2>Does it listen?</h2>{_verdicts(data)}
-<h3>{"Listening leaderboard" if several else "In one row"}</h3>{_leaderboard(data)}</section>
-<section id="figures"><h2>Figures</h2>{figs}</section>
-<section id="tables"><h2>Tables</h2>{_tables(result)}</section>
-<section id="browser"><h2>Items</h2>
-<div id="controls">
-<label>model <select id="f-model"></select></label>
-<label><select id="f-cat"></select></label>
-<label><select id="f-rel"></select></label>
-<label><input type="checkbox" id="f-flip"> flips</label>
-<label><input type="checkbox" id="f-unp"> unparsed or refusals</label>
-<label><input type="checkbox" id="f-ref"> refusals</label>
-<label><input type="checkbox" id="f-err"> errors</label>
-<label><input type="checkbox" id="f-same"> identical answers</label>
-<label>search <input type="search" id="f-q" placeholder="question or answers"></label>
-<label>sort <select id="f-sort"><option value="order">file order</option><option value="id">id</option><option value="cat">category</option><option value="sim-asc">similarity ↑</option><option value="sim-desc">similarity ↓</option></select></label>
-</div>
-<div class="pager"><span id="count"></span> · <button type="button" id="prev">◀</button><span id="page"></span><button type="button" id="next">▶</button></div>
-<table class="tbl" id="items"></table>
-</section>
-<section id="rubrics"><h2>Rubrics and references</h2>{_panels(data) or "<p>No rubrics judge, rubrics compare or clotho-refs outputs among the inputs.</p>"}</section>
-<section id="provenance"><h2>Provenance</h2>{_provenance(data)}</section>
-</main>
-<script type="application/json" id="report-data">{json_for_script(data)}</script>
-<script>{JS}</script>
-</body></html>
-"""
+    from string import Template
+
+    page = Template(_asset("page.html"))
+    return page.substitute(
+        csp=CSP,
+        title=esc(result.title),
+        css=_asset("page.css"),
+        version=esc(data["manifest"].get("tool_version")),
+        created=esc(data["manifest"].get("created_utc")),
+        n_models=len(data["models"]),
+        verdicts=_verdicts(data),
+        board_title="Listening leaderboard" if several else "In one row",
+        leaderboard=_leaderboard(data),
+        figures=figs,
+        tables=_tables(result),
+        panels=_panels(data) or "<p>No rubrics judge, rubrics compare or clotho-refs outputs among the inputs.</p>",
+        provenance=_provenance(data),
+        data=json_for_script(data),
+        js=_asset("page.js"),
+    )

@@ -69,8 +69,9 @@ def _summary(m: ModelInputs) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if m.accuracy is not None:
         d = m.accuracy.doc
-        out["accuracy"] = {k: d.get(k) for k in ("format", "scored", "not_scored", "chance_accuracy", "conditions",
-                                                 "comparisons", "by_category", "reliance", "extraction", "matching")}  # fmt: skip
+        keys = ("format", "scored", "not_scored", "chance_accuracy", "conditions", "comparisons", "by_category",
+                "reliance", "extraction", "matching")  # fmt: skip
+        out["accuracy"] = {k: d.get(k) for k in keys}
         out["accuracy"]["file"] = str(m.accuracy.path)
     if m.similarity is not None:
         d = m.similarity.doc

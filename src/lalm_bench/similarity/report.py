@@ -73,6 +73,19 @@ def print_summary(result: dict[str, Any]) -> None:
         "p: Wilcoxon signed-rank (secondary), Holm-adjusted across categories"
     )
     _print_notes(console, result, sq, lst, content)
+    _print_verdict(console, result)
+
+
+def _print_verdict(console: Any, result: dict[str, Any]) -> None:
+    """The verdict line the report shows, and what not to conclude from this probe alone."""
+    from rich.markup import escape
+
+    from lalm_bench.stats.verdict import listening_verdict
+
+    v = listening_verdict(similarity=result)
+    console.print(f"[bold]verdict:[/bold] {escape(v.line)}")
+    for c in v.caveats:
+        console.print(f"  not to conclude: {escape(c)}")
 
 
 def _print_inputs(console: Any, result: dict[str, Any]) -> None:

@@ -131,6 +131,12 @@ def listening_verdict(
     evidence: list[str] = []
     caveats: list[str] = []
     numbers: dict[str, Any] = {}
+    if identical is None and similarity is not None:  # similarity format 3 counts them itself
+        identical = {
+            k.split("_vs_", 1)[1].replace("_", "-"): (int(d["identical"]), int(d["items"]))
+            for k, d in (similarity.get("identical") or {}).items()
+            if isinstance(d, dict) and k.startswith("audio_vs_") and d.get("items")
+        }
     identical = dict(identical or {})
     ident_share = {c: k / n for c, (k, n) in identical.items() if n}
     numbers["identical"] = {
@@ -185,7 +191,7 @@ def listening_verdict(
                     f"chance-corrected {_pct(kept['chance_corrected'])} ({_ci_pct(kept['chance_corrected_ci95'])})"
                 )
             evidence.append(line)
-            if ci and ci[1] < 0:
+            if ci and (ci[1] < 0 or ci[0] > 0):  # either sign: the answers depend on the audio
                 uses.append(c)
             elif ci and ci[0] <= 0 <= ci[1]:
                 flat.append(c)
@@ -238,8 +244,8 @@ def listening_verdict(
         caveats.append("using the audio is not understanding it: read the per-category drops and the items")
     elif flat or gap_ok is False:
         conclusion = "no-evidence"
-        what = ", ".join(flat) if flat else "the listening gap"
-        line = f"no evidence that it uses the audio: the change under {what} has a CI that includes 0"
+        what = f"the accuracy change under {', '.join(flat)}" if flat else "the listening gap"
+        line = f"no evidence that it uses the audio: {what} has a 95% CI that includes 0"
         caveats.append("no evidence is not proof of deafness: the CI may be wide; add items or controls")
     else:
         conclusion = "unknown"
