@@ -87,6 +87,20 @@ def _control_sent(runs: dict, key: str) -> tuple[np.ndarray, int]:
     return samples, rate
 
 
+def _linked_row_top(driver, item: str) -> float | None:
+    """The top of the highlighted row of ``item`` in the viewport, once the page has drawn it (≤ 10 s)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    script = (
+        "const r = [...document.querySelectorAll('#items tr')].find(x => x.dataset.id === arguments[0]); "
+        "return r && r.classList.contains('hl') ? r.getBoundingClientRect().top : null"
+    )
+    try:
+        return WebDriverWait(driver, 10).until(lambda d: d.execute_script(script, item))
+    except Exception:
+        return driver.execute_script(script, item)
+
+
 def _count(driver) -> int:
     return int(driver.find_element("id", "count").get_attribute("data-count"))
 
@@ -174,18 +188,12 @@ def test_the_page_in_chromium(browser, page, runs):
     # a deep link scrolls to its item (in the page, then on a fresh load)
     target = rows[30]["id"]
     d.execute_script("location.hash = arguments[0]", "#item=" + target)
-    top = d.execute_script(
-        f"const r = document.querySelector(\"tr[data-id='{target}']\"); "
-        "return r && r.classList.contains('hl') ? r.getBoundingClientRect().top : null"
-    )
+    top = _linked_row_top(d, target)
     assert top is not None and 0 <= top < d.execute_script("return window.innerHeight")
     assert _count(d) == len(rows)
     d.get("about:blank")
     d.get(path.as_uri() + "#item=" + target)
-    top = d.execute_script(
-        f"const r = document.querySelector(\"tr[data-id='{target}']\"); "
-        "return r && r.classList.contains('hl') ? r.getBoundingClientRect().top : null"
-    )
+    top = _linked_row_top(d, target)
     assert top is not None and 0 <= top < d.execute_script("return window.innerHeight")
     _shot(d, shots, "04-deep-link")
 

@@ -134,6 +134,8 @@ def _scan(path: Path, explicit: bool) -> list[tuple[str, Path, Any]]:
             except (OSError, UnicodeDecodeError, ValueError):
                 continue
             kind = _kind(doc)
+            if kind == "predict" and not p.name.endswith(PREDICT_SUFFIX):
+                continue  # a run folder's run.json: the manifest beside the Parquet file is what counts
             if kind is not None:
                 found.append((kind, p, doc))
         return found
@@ -149,6 +151,8 @@ def _scan(path: Path, explicit: bool) -> list[tuple[str, Path, Any]]:
         path = manifest
     doc = _load_json(path)
     kind = _kind(doc)
+    if kind == "predict" and not path.name.endswith(PREDICT_SUFFIX):
+        raise InputError(f"{path}: a predict run file; give the predictions (preds_<condition>.parquet) instead")
     if kind is None and explicit:
         raise InputError(f"{path}: not an output of a lalm-bench job (no known 'format', not a predict manifest)")
     return [] if kind is None else [(kind, path, doc)]

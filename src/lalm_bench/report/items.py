@@ -170,6 +170,8 @@ def build_items(m: ModelInputs) -> ModelItems:
                     if _text(r.get(cols["text"])) == audio_text:
                         identical[cond][0] += 1
                         cell["same"] = True
+                        del cell["t"]  # the page shows the answer with audio: stored once
+                        cell.pop("tl", None)
             if acc is not None and f"correct_{cond}" in acc:
                 cell["k"] = acc.get(f"choice_{cond}")
                 cell["m"] = acc.get(f"method_{cond}")

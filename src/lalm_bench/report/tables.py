@@ -200,6 +200,16 @@ def to_latex(tables: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _csv_cell(v: Any) -> Any:
+    """Empty for ``None``; text that a spreadsheet would run as a formula (model labels and categories are
+    untrusted) gets a leading apostrophe."""
+    if v is None:
+        return ""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
 def to_csv(tables: dict[str, list[dict[str, Any]]]) -> str:
     """Every table in long form, one header: ``table`` names the table; numbers unrounded, empty when none."""
     columns: list[str] = ["table"]
@@ -213,5 +223,5 @@ def to_csv(tables: dict[str, list[dict[str, Any]]]) -> str:
     w.writeheader()
     for name, rows in tables.items():
         for r in rows:
-            w.writerow({"table": name, **{k: ("" if v is None else v) for k, v in r.items()}})
+            w.writerow({"table": name, **{k: _csv_cell(v) for k, v in r.items()}})
     return buf.getvalue()

@@ -107,7 +107,9 @@ function renderRow(i){
     const c = r.c[cond];
     if (!c) { td.appendChild(el('span', 'meta', '\u2013')); tr.appendChild(td); continue; }
     if (c.e) td.appendChild(el('div', 'bad', 'error: ' + c.e));
+    const a = r.c.audio || {};
     if (c.t != null) td.appendChild(textBlock(c.t, c.tl));
+    else if (c.same && a.t != null) td.appendChild(textBlock(a.t, a.tl));
     else if (!c.e) td.appendChild(el('div', 'meta', 'no answer in the page'));
     if (c.cut) td.appendChild(el('div', 'meta', 'cut at max tokens'));
     if (c.same) td.appendChild(el('div', 'meta', 'identical to the answer with audio'));
@@ -168,6 +170,7 @@ function onHash(){
 }
 document.addEventListener('DOMContentLoaded', () => {
   setupControls();
+  for (const note of DATA.audio_notes || []) $('audio-notes').appendChild(el('div', null, note));
   for (const id of ['f-cat','f-rel','f-sort','f-flip','f-unp','f-ref','f-err','f-same']) $(id).addEventListener('change', readControls);
   $('f-q').addEventListener('input', readControls);
   $('f-model').addEventListener('change', () => { state.model = $('f-model').value; setupControls(); resetFilters(); state.page = 0; update(); });
