@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 def planned_outputs(config: DemoConfig, root: Path) -> dict[str, Path]:
     """Every file the demo writes (run folders aside), labelled for error messages."""
     paths = DemoPaths(root)
-    files = {"demo.json": paths.summary, "benchmark": paths.benchmark_folder / "benchmark.jsonl"}
+    files = {
+        "demo.json": paths.summary,
+        "benchmark": paths.benchmark_folder / "benchmark.jsonl",
+        "report.html": paths.report,
+    }
     for model in config.models:
         for label, path in paths.model(model).outputs().items():
             files[f"{model} {label}"] = path

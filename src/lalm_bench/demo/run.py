@@ -263,15 +263,19 @@ def verdict(
 
 
 def make_report(paths: DemoPaths, models: dict[str, ModelPaths], overwrite: bool) -> tuple[Path | None, str | None]:
-    """HOOK for ``lalm-bench report``: the HTML page of the demo, once the report module exists.
+    """The demo's HTML page (``lalm-bench report`` over every model folder, labelled by model):
+    ``(page, None)``."""
+    from lalm_bench.io import OutputOptions
+    from lalm_bench.report.command import report_command
+    from lalm_bench.report.config import ReportConfig
 
-    Returns ``(page, None)`` or ``(None, why not)``. Until ``lalm_bench.report`` lands, the demo stops at
-    the JSON files; wire its command function in here (inputs: every model folder, labelled by model)."""
-    import importlib.util
-
-    if importlib.util.find_spec("lalm_bench.report") is None:
-        return None, "lalm-bench report is not part of this version yet: the results are the JSON files above"
-    return None, "lalm_bench.report exists but the demo is not wired to it yet (lalm_bench.demo.run.make_report)"
+    config = ReportConfig(
+        paths=tuple(mp.folder for mp in models.values()),
+        labels={name: mp.folder for name, mp in models.items()},
+        title="lalm-bench demo: which model listens?",
+    )
+    report_command(config, OutputOptions(paths.report, overwrite=overwrite, quiet=True))
+    return paths.report, None
 
 
 def run_demo(

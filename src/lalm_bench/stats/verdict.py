@@ -235,7 +235,8 @@ def listening_verdict(
             parts.append(f"{_pts(n['difference'])} under {c} ({_ci_pct(n['ci95'], pts=True)})")
         first = uses[0] if uses else None
         kept = numbers[first]["kept"] if first else None
-        line = "uses the audio: " + ("accuracy changes " + ", ".join(parts) if parts else "")
+        more = f" (and {len(parts) - 2} more controls)" if len(parts) > 2 else ""
+        line = "uses the audio: " + ("accuracy changes " + ", ".join(parts[:2]) + more if parts else "")
         if gap_ok:
             gap_txt = f"listening gap {numbers['listening_gap']['gap']:+.3f} with a CI above 0"
             line += ("; " if parts else "") + gap_txt
