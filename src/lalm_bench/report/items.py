@@ -17,6 +17,8 @@ from lalm_bench.report.inputs import ModelInputs
 
 MAX_TEXT = 20_000
 CONDITION_ORDER = ("audio", "noise", "noise-2", "silence", "none", "mismatched")
+#: accuracy's labels of the items right with audio only (format 2, and format 1's name)
+RIGHT_ONLY_WITH_AUDIO = ("right-only-with-audio", "refused-without-audio", "needs-audio")
 
 
 @dataclass
@@ -203,7 +205,7 @@ def audio_order(rows: list[dict[str, Any]]) -> list[int]:
 
     def key(i: int) -> tuple[int, int]:
         r = rows[i]
-        return (0 if r.get("flip") else 1 if r.get("rel") == "needs-audio" else 2, i)
+        return (0 if r.get("flip") else 1 if r.get("rel") in RIGHT_ONLY_WITH_AUDIO else 2, i)
 
     return sorted(range(len(rows)), key=key)
 

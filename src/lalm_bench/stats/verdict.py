@@ -195,6 +195,14 @@ def listening_verdict(
                 uses.append(c)
             elif ci and ci[0] <= 0 <= ci[1]:
                 flat.append(c)
+        flip = (accuracy.get("reliance") or {}).get("expected_by_flipping")
+        if isinstance(flip, dict) and flip.get("expected_each") is not None:
+            numbers["expected_by_flipping"] = {k: v for k, v in flip.items() if k != "definition"}
+            evidence.append(
+                f"right with audio only (under every control): {flip['right_with_audio_only']} items, against "
+                f"{flip['expected_each']:g} expected from changing answers alone (right without audio only: "
+                f"{flip['right_without_audio_only']})"
+            )
         if chance is not None and a.get("ci95") and a["ci95"][0] <= chance:
             caveats.append("accuracy with audio is not above chance: the benchmark may be too hard to tell")
 
