@@ -53,3 +53,15 @@ def first_line(exc: BaseException) -> str:
         if line.strip():
             return line.strip()
     return type(exc).__name__
+
+
+def item_error(exc: BaseException) -> str:
+    """One line for a failure recorded against one item: a user error's message as it is, anything else
+    (``MemoryError``, an unexpected library error) with its type, so that it reads as what it is."""
+    if isinstance(exc, LalmBenchError):
+        return first_line(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory (MemoryError) while preparing this item"
+    text = first_line(exc)
+    name = type(exc).__name__
+    return name if text == name else f"{name}: {text}"

@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _refuse_special(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
@@ -34,6 +36,7 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        _refuse_special(path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -109,6 +112,39 @@ class OutputOptions:
     quiet: bool = False
 
 
+def node_kind(mode: int) -> str:
+    """What a ``stat`` mode is, in words: ``a regular file``, ``a folder``, ``a FIFO``, ``a socket`` ..."""
+    for test, name in (
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def special_file(path: str | Path) -> str | None:
+    """``None`` when ``path`` does not exist or is a regular file or a folder (links followed); else what
+    it is (``a character device``, ``a FIFO``, ``a socket`` ...)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else node_kind(mode)
+
+
+def _refuse_special(path: Path, label: str = "output") -> None:
+    """Outputs are replaced by renaming a new file over them: never do that to a device, FIFO or socket
+    (as root, ``--overwrite`` onto ``/dev/null`` would replace it for the whole machine)."""
+    kind = special_file(path)
+    if kind is not None:
+        raise InputError(f"{label} {path} is {kind}, not a regular file; outputs must be regular files")
+
+
 def _same_file(a: Path, b: Path) -> bool:
     if a.resolve() == b.resolve():
         return True
@@ -138,10 +174,13 @@ def check_outputs(outputs: Mapping[str, Path | None], *, inputs: Sequence[Path] 
     """Everything about a job's outputs that can fail, checked before any work starts.
 
     ``outputs`` maps a label (the flag, e.g. ``--plot``) to a file path (``None`` = not asked for).
-    Refused: two outputs naming one file, an output that is one of the ``inputs``, an output that is
+    Refused: an output that exists but is no regular file (a device, FIFO or socket: ``--overwrite``
+    or not), two outputs naming one file, an output that is one of the ``inputs``, an output that is
     a folder, an output whose folder cannot be created or written, and an existing output without
     ``overwrite``."""
     named = [(label, Path(p)) for label, p in outputs.items() if p is not None]
+    for label, path in named:
+        _refuse_special(path, label)
     for i, (label, path) in enumerate(named):
         for other, prev in named[:i]:
             if _same_file(path, prev):
@@ -173,6 +212,7 @@ class OutputSet:
     def open(self, path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         """A file handle whose content becomes ``path`` at commit."""
         path = Path(path)
+        _refuse_special(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -205,6 +245,12 @@ class OutputSet:
             self.csv(path, df)
 
     def commit(self) -> None:
+        try:  # checked before any work too (check_outputs); again here, where nothing is placed yet
+            for _, final in self._staged:
+                _refuse_special(final)
+        except InputError:
+            self.discard()
+            raise
         kept: list[tuple[Path, Path]] = []  # (earlier file moved aside, its place)
         placed: list[Path] = []
         try:
@@ -275,24 +321,83 @@ def read_parquet(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot read Parquet file ({str(exc).splitlines()[0]})") from exc
 
 
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def read_json_rows(path: str | Path, what: str = "table") -> pd.DataFrame:
+    """The rows of a JSON file (a list of objects, or an object of equal-length columns) or a JSON Lines
+    file (one object per line), by extension, with every value as written: no type guessing, so an id
+    ``"001"`` stays the string ``"001"`` (``"007"`` and ``"7"`` stay two ids), an answer ``"3"`` stays
+    text, and an integer column with a gap keeps its integers (it is not turned into floats)."""
+    path = require_file(path, what)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise InputError(f"{path}: not valid JSON ({str(exc)[:200]})") from None
+        if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
+            lengths = {len(v) for v in data.values()}
+            if len(lengths) != 1:
+                raise InputError(f"{path}: a JSON object of columns needs lists of one length, got {sorted(lengths)}")
+            data = [dict(zip(data, values, strict=True)) for values in zip(*data.values(), strict=True)]
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise InputError(f"{path}: expected a JSON list of objects (one per row) or an object of columns")
+        rows: list[dict[str, Any]] = data
+    else:
+        rows = []
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                raise InputError(f"{path}: line {lineno} is not valid JSON ({str(exc)[:200]})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{path}: line {lineno} is not a JSON object")
+            rows.append(row)
+    return rows_frame(rows)
+
+
+def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """A table of ``rows`` (dicts) that keeps their values: where pandas would turn integers into floats
+    (a column with a gap), the column holds the values as given instead (missing ones as ``None``)."""
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(list(rows))
+    for col in frame.columns:
+        if frame[col].dtype.kind != "f":
+            continue
+        values = [r.get(col) for r in rows]
+        if any(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            frame[col] = pd.Series(values, dtype=object, index=frame.index)
+    return frame
+
+
 def read_table(path: str | Path, **csv_kwargs: Any) -> pd.DataFrame:
-    """Read Parquet, CSV/TSV or JSON Lines by file extension."""
+    """Read Parquet, CSV/TSV (as text) or JSON/JSON Lines (values as written, :func:`read_json_rows`) by
+    file extension."""
     import pandas as pd
 
     path = require_file(path, "table")
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".pq"}:
         return read_parquet(path)
-    try:
-        if suffix in {".csv", ".tsv"}:
-            kwargs = {"sep": "\t" if suffix == ".tsv" else ",", "keep_default_na": False, "dtype": str}
-            kwargs.update(csv_kwargs)
+    if suffix in JSON_SUFFIXES:
+        return read_json_rows(path)
+    if suffix in {".csv", ".tsv"}:
+        kwargs = {"sep": "\t" if suffix == ".tsv" else ",", "keep_default_na": False, "dtype": str}
+        kwargs.update(csv_kwargs)
+        try:
             return pd.read_csv(path, **kwargs)
-        if suffix in {".jsonl", ".ndjson"}:
-            return pd.read_json(path, lines=True)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: cannot read table ({str(exc).splitlines()[0]})") from exc
-    raise InputError(f"{path}: unsupported table format {suffix!r} (use .parquet, .csv, .tsv or .jsonl)")
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise InputError(f"{path}: cannot read table ({str(exc).splitlines()[0]})") from exc
+    raise InputError(f"{path}: unsupported table format {suffix!r} (use .parquet, .csv, .tsv, .json or .jsonl)")
 
 
 def require_columns(df: pd.DataFrame, columns: list[str], path: str | Path) -> None:

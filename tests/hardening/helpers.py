@@ -17,6 +17,7 @@ from tests.rubrics.helpers import FAST_OPTIONS, make_wav, read_jsonl, write_base
 
 __all__ = [
     "CLIPS",
+    "ENTRY",
     "FAST_OPTIONS",
     "REPO",
     "cli_process",
@@ -41,8 +42,11 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def cli_process(*args: object, cwd: Path, preexec: Callable[[], None] | None = None) -> subprocess.Popen[str]:
-    """``lalm-bench ARGS`` in a new process (the environment of the test, caches included)."""
+def cli_process(
+    *args: object, cwd: Path, preexec: Callable[[], None] | None = None, entry: str = ENTRY
+) -> subprocess.Popen[str]:
+    """``lalm-bench ARGS`` in a new process (the environment of the test, caches included); ``entry``: the
+    Python code that runs it (the real entry point by default)."""
 
     def setup() -> None:
         _default_sigint()
@@ -52,7 +56,7 @@ def cli_process(*args: object, cwd: Path, preexec: Callable[[], None] | None = N
     extra = os.environ.get("PYTHONPATH")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *([extra] if extra else [])])}
     return subprocess.Popen(
-        [sys.executable, "-c", ENTRY, *map(str, args)],
+        [sys.executable, "-c", entry, *map(str, args)],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -63,9 +67,9 @@ def cli_process(*args: object, cwd: Path, preexec: Callable[[], None] | None = N
 
 
 def run_cli_subprocess(
-    *args: object, cwd: Path, timeout: float = 300, preexec: Callable[[], None] | None = None
+    *args: object, cwd: Path, timeout: float = 300, preexec: Callable[[], None] | None = None, entry: str = ENTRY
 ) -> subprocess.CompletedProcess[str]:
-    proc = cli_process(*args, cwd=cwd, preexec=preexec)
+    proc = cli_process(*args, cwd=cwd, preexec=preexec, entry=entry)
     out, err = proc.communicate(timeout=timeout)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 

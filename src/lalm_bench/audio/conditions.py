@@ -33,11 +33,10 @@ from lalm_bench.audio.files import (
     PCM_SUBTYPES,
     Audio,
     encode_wav,
-    load_audio_file,
     on_grid,
+    read_audio_head,
     resample,
     resolve_under,
-    truncate,
 )
 from lalm_bench.audio.sent import CONDITIONS, SILENT_CLIP_NOISE_DBFS, AudioSent
 from lalm_bench.errors import InputError
@@ -325,7 +324,8 @@ def build_condition_audio(
     """The audio parts to send for one item under ``condition`` and a record of each.
 
     Each file (the item's, or the partner's for ``mismatched``) is resolved under ``root``
-    (:func:`~lalm_bench.audio.files.resolve_under`), decoded, cut to ``max_seconds``, resampled to
+    (:func:`~lalm_bench.audio.files.resolve_under`), its first ``max_seconds`` decoded (only those
+    frames: memory follows what is sent, not the file's length), resampled to
     ``sample_rate`` if asked, and then sent as itself (``audio``, ``mismatched``) or replaced by noise or
     silence of the same shape; every part is a 16-bit PCM WAV and its record hashes exactly those bytes.
     ``none`` sends nothing. A file that is refused or unreadable raises :class:`InputError` (one line) for
@@ -349,8 +349,8 @@ def build_condition_audio(
     parts: list[AudioPart] = []
     records: list[AudioSent] = []
     for index, name in enumerate(names):
-        raw, original, _ = load_audio_file(resolve_under(root, name, also_under=also_under))
-        audio, cut = truncate(original, max_seconds)
+        head = read_audio_head(resolve_under(root, name, also_under=also_under), max_seconds)
+        audio, cut = head.audio, head.truncated
         if sample_rate is not None:
             audio = resample(audio, sample_rate)
         target: float | None = None
@@ -377,16 +377,16 @@ def build_condition_audio(
                 seed=int(seed),
                 index=index,
                 source=name,
-                source_sha256=hashlib.sha256(raw).hexdigest(),
+                source_sha256=head.sha256,
                 partner=partner.partner if condition == "mismatched" and partner else None,
                 partner_within_category=partner.within_category if condition == "mismatched" and partner else None,
                 sha256=part.sha256,
                 size_bytes=len(data),
                 frames=sent.frames,
                 seconds=sent.seconds,
-                original_seconds=original.seconds,
+                original_seconds=head.seconds,
                 sample_rate=sent.sample_rate,
-                original_sample_rate=original.sample_rate,
+                original_sample_rate=head.sample_rate,
                 channels=sent.channels,
                 truncated=cut,
                 max_seconds=max_seconds,

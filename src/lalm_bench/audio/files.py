@@ -8,17 +8,21 @@ it knows), by content, not by file name. Samples are float32 in ``[-1, 1)`` with
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import math
 import os
-from collections.abc import Sequence
+import stat
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 
 from lalm_bench.errors import InputError
+from lalm_bench.io import node_kind
 
 #: Full-scale integer ranges of the WAV subtypes :func:`encode_wav` writes (``FLOAT`` is left out: libsndfile
 #: stamps float WAVs with the time of writing, so the same samples would not give the same bytes).
@@ -99,57 +103,185 @@ def resolve_under(root: Path, name: str, *, also_under: Sequence[Path] = ()) -> 
     return resolved
 
 
-def _decode(data: bytes, label: str) -> tuple[Audio, str]:
-    """Decode ``data`` with soundfile: the audio and libsndfile's container name (``WAV``, ``MP3`` …)."""
-    import soundfile as sf
+def _reason(exc: BaseException) -> str:
+    reason = str(getattr(exc, "error_string", "") or exc).strip().rstrip(".")
+    if reason.lower().startswith("format not recognised"):
+        reason = f"format not recognised; {_EXPECTED}"
+    return reason or type(exc).__name__
 
-    if not data:
-        raise InputError(f"{label} (empty file)")
-    try:
-        with sf.SoundFile(io.BytesIO(data)) as f:
-            fmt = str(f.format)
-            samples = f.read(dtype="float32", always_2d=True)
-            rate = int(f.samplerate)
-    except (RuntimeError, ValueError, TypeError) as exc:  # LibsndfileError is a RuntimeError
-        reason = str(getattr(exc, "error_string", "") or exc).strip().rstrip(".")
-        if reason.lower().startswith("format not recognised"):
-            reason = f"format not recognised; {_EXPECTED}"
-        raise InputError(f"{label} ({reason or type(exc).__name__})") from None
+
+def _check_samples(samples: np.ndarray, label: str) -> None:
     if samples.shape[0] == 0:
         raise InputError(f"{label} (no audio frames)")
     if not np.isfinite(samples).all():
         raise InputError(f"{label} (non-finite samples)")
-    return Audio(samples, rate), fmt
+
+
+def _decode(source: BinaryIO, label: str, max_seconds: float | None = None) -> tuple[Audio, str, int]:
+    """Decode the start of ``source`` with soundfile: its first ``max_seconds`` (all when ``None``, see
+    :func:`frames_for`), the container name (``WAV``, ``MP3`` ...) and the frames the file holds. Only the
+    frames returned are decoded."""
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(source) as f:
+            fmt = str(f.format)
+            rate = int(f.samplerate)
+            total = int(f.frames)
+            cut = frames_for(max_seconds, rate)
+            samples = f.read(total if cut is None else min(total, cut), dtype="float32", always_2d=True)
+    except (RuntimeError, ValueError, TypeError, sf.SoundFileError) as exc:  # LibsndfileError is a RuntimeError
+        raise InputError(f"{label} ({_reason(exc)})") from None
+    _check_samples(samples, label)
+    return Audio(samples, rate), fmt, total
+
+
+def _validate(source: BinaryIO, label: str, block_frames: int = 1 << 16) -> str:
+    """Decode all of ``source`` block by block (memory: one block), checking every sample; the container."""
+    import soundfile as sf
+
+    seen = 0
+    try:
+        with sf.SoundFile(source) as f:
+            fmt = str(f.format)
+            for block in f.blocks(block_frames, dtype="float32", always_2d=True):
+                if not np.isfinite(block).all():
+                    raise InputError(f"{label} (non-finite samples)")
+                seen += block.shape[0]
+    except (RuntimeError, ValueError, TypeError, sf.SoundFileError) as exc:
+        raise InputError(f"{label} ({_reason(exc)})") from None
+    if not seen:
+        raise InputError(f"{label} (no audio frames)")
+    return fmt
+
+
+def regular_file_problem(path: Path) -> str | None:
+    """``None`` when ``path`` is a regular file (links followed); else why it cannot be read as one
+    (``not found``, ``a FIFO, not a regular file`` ...). Nothing is opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "not found"
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return f"{node_kind(mode)}, not a regular file"
+
+
+@contextlib.contextmanager
+def open_regular(path: Path, label: str) -> Iterator[BinaryIO]:
+    """``path`` opened for reading when it is a regular file; :class:`InputError` ``LABEL (reason)`` otherwise.
+
+    Only regular files are opened: a FIFO would block the open (and the worker) forever, a device could
+    stream without end. The type is checked before opening and again on the open descriptor, and the open
+    itself is non-blocking, so a node swapped for a FIFO in between cannot block either."""
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise InputError(f"{label} ({problem})")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise InputError(f"{label} ({exc.strerror or type(exc).__name__})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{label} ({node_kind(mode)}, not a regular file)")
+        os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        try:
+            yield fh
+        except OSError as exc:
+            raise InputError(f"{label} ({exc.strerror or type(exc).__name__})") from None
+
+
+def _sha256(fh: BinaryIO, chunk_size: int = 1 << 20) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    while chunk := fh.read(chunk_size):
+        h.update(chunk)
+        size += len(chunk)
+    fh.seek(0)
+    return h.hexdigest(), size
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """What :func:`read_audio_head` read: the decoded start of a file and facts about the whole file."""
+
+    audio: Audio  # the frames decoded (at most what was asked for)
+    sha256: str  # of the whole file's bytes
+    size_bytes: int
+    format: str  # libsndfile's container name: WAV, FLAC, MP3 ...
+    frames: int  # frames in the whole file
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+    @property
+    def truncated(self) -> bool:
+        return self.audio.frames < self.frames
+
+
+def frames_for(max_seconds: float | None, rate: int) -> int | None:
+    """The frames kept of a clip cut to ``max_seconds`` at ``rate`` Hz: ``floor(max_seconds * rate)``, at least 1."""
+    if max_seconds is None:
+        return None
+    if not math.isfinite(max_seconds) or max_seconds <= 0:
+        raise InputError(f"max audio seconds must be a positive number, got {max_seconds}")
+    return max(1, math.floor(max_seconds * rate + 1e-9))
+
+
+def read_audio_head(path: Path, max_seconds: float | None = None) -> AudioFile:
+    """The first ``max_seconds`` of the audio file at ``path`` (all of it when ``None``), decoding only those
+    frames, with the SHA-256 of the whole file (read in 1 MiB chunks). Memory: the frames decoded, never the
+    whole file. :class:`InputError` ``unreadable audio file PATH (reason)`` for anything that is not a
+    regular, decodable audio file."""
+    label = f"unreadable audio file {path}"
+    with open_regular(path, label) as fh:
+        digest, size = _sha256(fh)
+        if not size:
+            raise InputError(f"{label} (empty file)")
+        audio, fmt, total = _decode(fh, label, max_seconds)
+    return AudioFile(audio, digest, size, fmt, max(total, audio.frames), audio.sample_rate)
 
 
 def _read_bytes(path: Path) -> bytes:
     label = f"unreadable audio file {path}"
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{label} (not found)") from None
-    except IsADirectoryError:
-        raise InputError(f"{label} (a directory)") from None
-    except OSError as exc:
-        raise InputError(f"{label} ({exc.strerror or type(exc).__name__})") from None
+    with open_regular(path, label) as fh:
+        return fh.read()
 
 
 def load_audio_file(path: Path) -> tuple[bytes, Audio, str]:
     """A file's bytes, its decoded audio and its container name; :class:`InputError` (one line) on failure."""
     data = _read_bytes(path)
-    audio, fmt = _decode(data, f"unreadable audio file {path}")
+    label = f"unreadable audio file {path}"
+    if not data:
+        raise InputError(f"{label} (empty file)")
+    audio, fmt, _ = _decode(io.BytesIO(data), label)
     return data, audio, fmt
 
 
 def read_audio(path: Path) -> Audio:
-    """Decode an audio file (WAV/FLAC/OGG/MP3 …, by content); missing, empty, unreadable or unsupported
-    files raise :class:`InputError` ``unreadable audio file PATH (reason)``."""
-    return load_audio_file(path)[1]
+    """Decode an audio file (WAV/FLAC/OGG/MP3 …, by content); missing, empty, unreadable, unsupported or
+    non-regular files (FIFOs, devices, sockets) raise :class:`InputError` ``unreadable audio file PATH (reason)``."""
+    return read_audio_head(path).audio
 
 
 def decode_audio_bytes(data: bytes) -> Audio:
     """Decode audio bytes (e.g. a base64-decoded ``input_audio`` part); :class:`InputError` if undecodable."""
-    return _decode(bytes(data), "undecodable audio bytes")[0]
+    if not data:
+        raise InputError("undecodable audio bytes (empty file)")
+    return _decode(io.BytesIO(bytes(data)), "undecodable audio bytes")[0]
 
 
 def quantize(samples: np.ndarray, subtype: str = "PCM_16") -> tuple[np.ndarray, int]:
@@ -208,12 +340,8 @@ def resample(audio: Audio, rate: int) -> Audio:
 
 def truncate(audio: Audio, max_seconds: float | None) -> tuple[Audio, bool]:
     """The first ``max_seconds`` of ``audio`` (``floor(max_seconds * rate)`` frames) and whether it was cut."""
-    if max_seconds is None:
-        return audio, False
-    if not math.isfinite(max_seconds) or max_seconds <= 0:
-        raise InputError(f"max audio seconds must be a positive number, got {max_seconds}")
-    frames = max(1, math.floor(max_seconds * audio.sample_rate + 1e-9))
-    if frames >= audio.frames:
+    frames = frames_for(max_seconds, audio.sample_rate)
+    if frames is None or frames >= audio.frames:
         return audio, False
     return Audio(audio.samples[:frames].copy(), audio.sample_rate), True
 
@@ -229,10 +357,16 @@ class AudioBytes:
 def read_audio_part(path: Path) -> AudioBytes:
     """The bytes of the file at ``path`` for an ``input_audio`` part: WAV and MP3 unchanged, any other format
     that decodes (FLAC, OGG …) re-encoded as a 16-bit PCM WAV. The format is taken from the content, and the
-    whole file is decoded first, so a broken file fails here (:class:`InputError`), not at the server."""
-    data, audio, fmt = load_audio_file(path)
+    whole file is decoded first (block by block for WAV and MP3: memory is the file's bytes and one block),
+    so a broken file fails here (:class:`InputError`), not at the server."""
+    data = _read_bytes(path)
+    label = f"unreadable audio file {path}"
+    if not data:
+        raise InputError(f"{label} (empty file)")
+    fmt = _validate(io.BytesIO(data), label)
     if fmt in ("WAV", "WAVEX"):
         return AudioBytes(data, "wav")
     if fmt == "MP3":
         return AudioBytes(data, "mp3")
+    audio, _, _ = _decode(io.BytesIO(data), label)
     return AudioBytes(encode_wav(audio), "wav")

@@ -46,9 +46,30 @@ def main(argv: list[str] | None = None) -> None:
         # exit would be a second line after the one an interruption prints.
         warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
         print(interrupt_message(), file=sys.stderr)
+        _exit_now_if_threads_hang(INTERRUPTED)
         sys.exit(INTERRUPTED)
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _exit_now_if_threads_hang(code: int, grace_s: float = 1.0) -> None:
+    """Exit at once when a worker thread is still running after an interruption.
+
+    Python waits for every non-daemon thread at exit, and a worker blocked in I/O (a FIFO, a hung
+    mount) may never return: Ctrl-C must still end the command. Every record and output that counts
+    has been written and closed by now; the worker's task was cancelled, so nothing of it is kept."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + grace_s
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.daemon:
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
 
 
 def _unexpected(exc: Exception) -> None:

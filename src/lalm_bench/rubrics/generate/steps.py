@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lalm_bench.errors import InputError
+from lalm_bench.errors import item_error
 from lalm_bench.llm.calls import StepReply, call_step
 from lalm_bench.llm.interface import AudioPart, ChatModel, Message, Sampling, TextPart
 from lalm_bench.rubrics.common.clips import Clip
@@ -150,8 +150,8 @@ async def prepare_clip(ctx: StepContext, run: RunView, pos: int, clip: Clip) -> 
     if ctx.rubric_with_audio or ctx.baselines is None:
         try:
             audio = await asyncio.to_thread(ctx.read_audio, clip)
-        except InputError as exc:
-            prep.failed_step, prep.error = "audio", str(exc)
+        except Exception as exc:  # whatever fails with one clip's audio (MemoryError too) fails that clip
+            prep.failed_step, prep.error = "audio", item_error(exc)
             return prep
     # step 1: baseline caption
     if ctx.baselines is not None:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from lalm_bench.errors import InputError, first_line
+from lalm_bench.errors import item_error
 from lalm_bench.llm.calls import StepReply, call_step
 from lalm_bench.llm.interface import AudioPart, Message, Sampling, TextPart
 from lalm_bench.rubrics.judge import prompts
@@ -30,8 +30,8 @@ async def judge_unit(job: JudgeJob, unit: Unit, limit: asyncio.Semaphore) -> Jud
     if job.cfg.with_audio:
         try:
             audio = await asyncio.to_thread(job._read_audio, unit.clip)
-        except InputError as exc:
-            error_kind, error = "audio", first_line(exc)
+        except Exception as exc:  # whatever fails with one clip's audio (MemoryError too) fails that caption
+            error_kind, error = "audio", item_error(exc)
     if error is None:
         batches = [[j] for j in unit.order] if job.cfg.per_criterion else [list(unit.order)]
         evidence = [unit.clip.captions[i - 1] for i in unit.evidence]
