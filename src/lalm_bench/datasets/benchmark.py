@@ -64,9 +64,7 @@ class Benchmark:
 
 def read_rows(path: Path) -> pd.DataFrame:
     """The rows of a Parquet, JSON or JSON Lines file (by extension)."""
-    import pandas as pd
-
-    from lalm_bench.io import read_parquet, require_file
+    from lalm_bench.io import read_json_rows, read_parquet, require_file
 
     path = require_file(path, "benchmark file")
     suffix = path.suffix.lower()
@@ -77,39 +75,7 @@ def read_rows(path: Path) -> pd.DataFrame:
         return frame.reset_index(drop=True)
     if suffix not in FORMATS:
         raise InputError(f"{path}: unsupported benchmark format {suffix or '(none)'!r} (use .parquet, .json or .jsonl)")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc})") from None
-        if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
-            lengths = {len(v) for v in data.values()}
-            if len(lengths) != 1:
-                raise InputError(f"{path}: a JSON object of columns needs lists of one length, got {sorted(lengths)}")
-            data = [dict(zip(data, values, strict=True)) for values in zip(*data.values(), strict=True)]
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise InputError(f"{path}: expected a JSON list of objects (one per item) or an object of columns")
-        rows = data
-    else:
-        rows = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise InputError(f"{path}: line {lineno} is not valid JSON ({exc})") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{path}: line {lineno} is not a JSON object")
-            rows.append(row)
-    frame = pd.DataFrame.from_records(rows)
-    return frame
+    return read_json_rows(path, "benchmark file")
 
 
 def _missing(value: Any) -> bool:
@@ -205,10 +171,21 @@ def load_benchmark(
     for role, (given, default) in optional.items():
         used[role] = given if given is not None else (default if default in frame.columns else None)
 
+    from lalm_bench.datasets.predictions import check_single_ids
+
+    check_single_ids(frame[columns.id], path, columns.id)
     ids = frame[columns.id].tolist()
     missing_ids = [i for i, v in enumerate(ids) if _missing(v) or str(v).strip() == ""]
     if missing_ids:
         raise InputError(f"{path}: {len(missing_ids)} row(s) have no {columns.id!r} (first: row {missing_ids[0] + 1})")
+    kinds = {"text" if isinstance(v, str) else "number" for v in ids}
+    if len(kinds) > 1:  # the output table (Parquet) holds one type per column: the ids would be rewritten
+        number = next(v for v in ids if not isinstance(v, str))
+        text = next(v for v in ids if isinstance(v, str))
+        raise InputError(
+            f"{path}: column {columns.id!r} mixes numbers and strings (e.g. {number!r} and {text!r}); "
+            "write every id the same way"
+        )
     keys = [_id_text(v) for v in ids]
     seen: dict[str, int] = {}
     dups: list[str] = []

@@ -49,11 +49,13 @@ def read_prediction_table(path: str | Path) -> pd.DataFrame:
     return read_table(path)
 
 
-def check_ids_and_texts(df: pd.DataFrame, path: Path, id_column: str, text_column: str) -> None:
-    """Ids single, present and unique; answers strings or null. Each problem is one :class:`InputError`."""
+def check_single_ids(ids: pd.Series, path: Path, id_column: str) -> None:
+    """Every id a single value (a string or a number), never a list, dict or array: one :class:`InputError`.
+
+    The same rule for every file that holds ids (``predict``'s benchmarks, prediction files), so that
+    ``predict`` refuses before any request the ids that ``similarity`` and ``accuracy`` would refuse."""
     import numpy as np
 
-    ids = df[id_column]
     nested = ids.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
     if nested.any():
         example = ids[nested].iloc[0]
@@ -61,6 +63,12 @@ def check_ids_and_texts(df: pd.DataFrame, path: Path, id_column: str, text_colum
             f"{path}: column {id_column!r} holds {type(example).__name__} values in {int(nested.sum())} row(s) "
             f"(e.g. {str(example)[:60]}); an id must be a single string or number"
         )
+
+
+def check_ids_and_texts(df: pd.DataFrame, path: Path, id_column: str, text_column: str) -> None:
+    """Ids single, present and unique; answers strings or null. Each problem is one :class:`InputError`."""
+    ids = df[id_column]
+    check_single_ids(ids, path, id_column)
     if ids.isna().any():
         raise InputError(f"{path}: {int(ids.isna().sum())} row(s) have no {id_column!r}")
     dup = ids[ids.duplicated(keep=False)]
