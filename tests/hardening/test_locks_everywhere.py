@@ -19,6 +19,7 @@ def test_predict_refuses_a_condition_another_process_is_writing(tmp_path, run_cl
         res = run_cli(*args, "--condition", "noise")
     assert res.exit_code == 2 and res.stderr.count("\n") == 1
     assert f"being written by another process (pid {os.getpid()} on " in res.stderr
+    assert "use another --output for another run" in res.stderr and "--run-name" not in res.stderr  # issue 19
     assert not (tmp_path / "preds_noise.parquet").exists()
     assert run_cli(*args, "--condition", "noise").exit_code == 0  # released: the same command runs
 
@@ -34,4 +35,5 @@ def test_judge_refuses_an_output_folder_another_process_is_writing(tmp_path, run
             "--output-dir", out, "-q",
         )  # fmt: skip
     assert res.exit_code == 2 and "being written by another process" in res.stderr
+    assert "use another --output-dir for another run" in res.stderr and "--run-name" not in res.stderr  # issue 19
     assert not (out / "summary.json").exists()

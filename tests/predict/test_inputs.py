@@ -104,13 +104,15 @@ def test_bad_inputs_are_one_line_errors_before_any_request(run_cli, tmp_path, ro
 def test_files_that_are_not_benchmarks(run_cli, tmp_path):
     (tmp_path / "b.csv").write_text("id,question\n")
     assert "unsupported benchmark format '.csv'" in _one_line_error(
-        _predict(run_cli, tmp_path / "b.csv", tmp_path / "p")
+        _predict(run_cli, tmp_path / "b.csv", tmp_path / "p.parquet")
     )
     (tmp_path / "b.jsonl").write_text('{"id": 1}\nnot json\n')
-    assert "line 2 is not valid JSON" in _one_line_error(_predict(run_cli, tmp_path / "b.jsonl", tmp_path / "p"))
+    assert "line 2 is not valid JSON" in _one_line_error(
+        _predict(run_cli, tmp_path / "b.jsonl", tmp_path / "p.parquet")
+    )
     (tmp_path / "b.parquet").write_text("not parquet")
-    assert "not a Parquet file" in _one_line_error(_predict(run_cli, tmp_path / "b.parquet", tmp_path / "p"))
-    assert "not found" in _one_line_error(_predict(run_cli, tmp_path / "missing.json", tmp_path / "p"))
+    assert "not a Parquet file" in _one_line_error(_predict(run_cli, tmp_path / "b.parquet", tmp_path / "p.parquet"))
+    assert "not found" in _one_line_error(_predict(run_cli, tmp_path / "missing.json", tmp_path / "p.parquet"))
     synthetic_benchmark(tmp_path, 2)
     err = _one_line_error(_predict(run_cli, tmp_path / "bench.jsonl", tmp_path / "p.csv"))
     assert "--output" in err and ".parquet" in err
@@ -201,6 +203,7 @@ def test_outputs_are_checked_before_any_request_and_resumes_need_no_overwrite(ru
     res = _predict(run_cli, bench, tmp_path / "p.parquet", "--condition", "audio", "--noise-dbfs", "-40",
                    "--limit", "2", *root)  # fmt: skip
     assert res.exit_code == 0, res.stderr
-    assert len(pd.read_parquet(tmp_path / "p_audio.parquet")) == 2
+    assert len(pd.read_parquet(tmp_path / "p_audio.parquet")) == 3  # windows merge: the 3 logged items stay
+    assert "holds 3 items: the 2 of this call's window and 1 logged by earlier calls" in res.stderr
     err = _one_line_error(_predict(run_cli, bench, bench, *root))
     assert "--output" in err

@@ -58,7 +58,8 @@ def test_output_names_and_conditions():
         Path("out/preds_noise.parquet"),
         Path("out/preds_noise.manifest.json"),
     )
-    assert cfg.condition_files(Path("preds"), "none")[0] == Path("preds_none.parquet")
+    with pytest.raises(InputError, match=r"--output preds: name a \.parquet file, e\.g\. preds\.parquet"):
+        cfg.condition_files(Path("preds"), "none")  # issue 19: no suffix is refused, not written beside a folder
     assert cfg.condition_files(Path("p.pq"), "audio")[0] == Path("p_audio.pq")
     assert cfg.runs_folder(Path("out/preds.parquet")) == Path("out/preds.runs")
     with pytest.raises(InputError, match=r"name a \.parquet file"):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 if TYPE_CHECKING:
     from lalm_bench.embeddings import Embedder
@@ -149,7 +149,8 @@ _LLM_ANSWER_CHARS = 12_000
 class ChoicePick(BaseModel):
     """The LLM's reading of which option an answer commits to."""
 
-    choice: int | None = Field(
+    # strict: a reply {"choice": true} (or "2", or 2.0) is no option number, not option 1 (or 2)
+    choice: StrictInt | None = Field(
         description="1-based number of the option the answer finally commits to; null if it commits to "
         "none, to several, or refuses."
     )

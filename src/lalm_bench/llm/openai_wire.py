@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -132,10 +133,17 @@ def to_completion(response: Any, attempts: int) -> Completion:
     """The :class:`Completion` in a chat-completions reply; ``_BadReply`` when it holds none."""
     try:
         choice = response.choices[0]
-        text = choice.message.content or ""
+        text = choice.message.content
         finish_reason = choice.finish_reason
     except (AttributeError, IndexError, TypeError):
         raise _BadReply("JSON that is not a chat completion", str(response)[:4000]) from None
+    if text is None:  # no answer at all (a refusal, tool calls only, a reasoning model out of tokens): not ""
+        dump = getattr(choice.message, "model_dump", None)
+        message: Any = dump(exclude_none=True) if callable(dump) else str(choice.message)
+        raise _BadReply(
+            f"no answer text: message content is null (finish_reason {finish_reason})",
+            json.dumps({"message": message, "finish_reason": finish_reason}, default=str)[:4000],
+        )
     if not isinstance(text, str):
         raise _BadReply("a message content that is not text", str(text)[:4000])
     usage = Usage()

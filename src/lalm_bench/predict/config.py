@@ -95,13 +95,17 @@ def parse_conditions(values: list[str] | tuple[str, ...] | str | None) -> tuple[
 
 
 def output_stem(output: Path) -> Path:
-    """``preds.parquet`` → ``preds`` (the base of every file name); other suffixes are refused."""
+    """``preds.parquet`` → ``preds`` (the base of every file name). Any other name is refused, a name without
+    a suffix too: ``-o results`` reads like a folder, yet the files would go beside it (``results_audio.parquet``,
+    ``results.runs/``), so the user is asked to say ``results.parquet``."""
     output = Path(output)
     if output.suffix.lower() in PARQUET_SUFFIXES:
         return output.with_suffix("")
-    if output.suffix:
-        raise InputError(f"--output {output}: name a .parquet file (one per condition is written beside it)")
-    return output
+    example = f"{output.name or 'preds'}.parquet" if not output.suffix else f"{output.stem or 'preds'}.parquet"
+    raise InputError(
+        f"--output {output}: name a .parquet file, e.g. {example} (one file per condition is written beside "
+        "it, NAME_audio.parquet, NAME_noise.parquet ..., with the run logs in NAME.runs/)"
+    )
 
 
 def condition_files(output: Path, condition: str) -> tuple[Path, Path]:

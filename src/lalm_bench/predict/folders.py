@@ -65,7 +65,7 @@ def run_settings(job: PredictJob, condition: str, benchmark_sha256: str) -> RunS
 def open_run(job: PredictJob, condition: str, settings: RunSettings) -> ConditionRun:
     """Lock the run folder of ``condition``, check its settings and read its log back (to resume)."""
     parquet, manifest = condition_files(job.output.path, condition)
-    folder = RunFolder(runs_folder(job.output.path) / condition).acquire()
+    folder = RunFolder(runs_folder(job.output.path) / condition, another_run="another --output").acquire()
     try:
         wanted = settings.model_dump(mode="json")
         old = folder.read_settings()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lalm_bench.datasets.benchmark import Benchmark, BenchmarkItem, load_benchmark
-from lalm_bench.errors import InputError, first_line
+from lalm_bench.errors import InputError, item_error
 from lalm_bench.io import OutputOptions, sha256_file
 from lalm_bench.llm.calls import call_step
 from lalm_bench.llm.interface import AudioPart, ChatModel, Message, Part, TextPart
@@ -98,6 +98,7 @@ class PredictJob:
         self.model_info: list[dict[str, Any]] = []
         self.runs: list[ConditionRun] = []
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self.preflight: dict[str, Any] = {}
         self.started = time.perf_counter()
 
@@ -155,7 +156,7 @@ class PredictJob:
 
     def _preflight_audio(self) -> None:
         """Every audio file the items still to ask need, found under the root: no decoding, just the paths."""
-        from lalm_bench.audio.files import resolve_under
+        from lalm_bench.audio.files import regular_file_problem, resolve_under
 
         cfg = self.cfg
         problems: dict[str, str] = {}
@@ -177,8 +178,9 @@ class PredictJob:
                 except InputError as exc:
                     problems[who] = str(exc)
                     break
-                if not path.is_file():
-                    problems[who] = f"audio file {name!r} not found under {cfg.root}"
+                problem = regular_file_problem(path)
+                if problem is not None:
+                    problems[who] = f"audio file {name!r} under {cfg.root}: {problem}"
                     break
         self.preflight = {
             "checked": len(needs),
@@ -245,12 +247,12 @@ class PredictJob:
                     max_seconds=cfg.max_audio_seconds,
                     sample_rate=cfg.sample_rate,
                 )
-            except InputError as exc:
+            except Exception as exc:  # whatever fails with one item's audio (MemoryError too) fails that item
                 return PredictRecord(
                     **base,
                     status="failed",
                     failed_step="audio",
-                    error=first_line(exc),
+                    error=item_error(exc),
                     seconds=round(time.perf_counter() - t0, 3),
                     finished_utc=_utc(),
                 )

@@ -17,6 +17,7 @@ from lalm_bench.predict.schema import PredictRecord
 if TYPE_CHECKING:
     import pandas as pd
 
+    from lalm_bench.datasets.benchmark import BenchmarkItem
     from lalm_bench.predict.job import PredictJob
 
 FORMAT = "lalm-bench/predict/1"
@@ -76,6 +77,7 @@ class PredictResult(BaseModel):
     canary: dict[str, Any]
     manifests: dict[str, dict[str, Any]]
     warnings: list[str]
+    notes: list[str] = []  # what the user should know that is no problem (e.g. windows merged)
     _frames: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -126,6 +128,7 @@ def _common_manifest(job: PredictJob) -> dict[str, Any]:
         },
         "columns": job.benchmark.columns,
         "selection": {"start": cfg.start, "limit": cfg.limit, "items": len(job.selection)},
+        "table": "every benchmark item logged in the run folder, this call's window and earlier ones (merged)",
         "libraries": {
             "numpy": np.__version__,
             "soundfile": soundfile.__version__,
@@ -172,8 +175,19 @@ def build_result(job: PredictJob) -> PredictResult:
     if renamed:
         names = ", ".join(f"{a} -> {b}" for a, b in renamed.items())
         job.warnings.append(f"benchmark columns named like output columns were renamed: {names}")
+    assert job.benchmark is not None
     for run in job.runs:
-        latest = [run.latest[it.id] for it in job.selection]
+        # Windows merge: the table holds every item of the benchmark logged in this run folder (this
+        # call's --start/--limit window and those of earlier calls), in the benchmark's order, so that
+        # another window never replaces the rows of the last one.
+        table_items = [it for it in job.benchmark.items if it.id in run.latest]
+        latest = [run.latest[it.id] for it in table_items]
+        earlier = len(table_items) - len(job.selection)
+        if earlier:
+            job.notes.append(
+                f"{run.condition}: {run.parquet} holds {len(table_items)} items: the {len(job.selection)} of this "
+                f"call's window and {earlier} logged by earlier calls (windows are merged; --overwrite starts over)"
+            )
         new = run.new
         replies = [r.reply for r in new if r.reply is not None]
         summary = ConditionSummary(
@@ -194,7 +208,7 @@ def build_result(job: PredictJob) -> PredictResult:
             completion_tokens=sum(s.completion_tokens for s in replies if not s.cached),
         )
         summaries.append(summary)
-        frames[run.condition], encoded = _frame(job, latest, renamed)
+        frames[run.condition], encoded = _frame(job, table_items, latest, renamed)
         counts = summary.model_dump(exclude={"condition", "parquet", "manifest", "folder"})
         counts["failed_audio"] = sum(r.failed_step == "audio" for r in latest)
         counts["failed_request"] = sum(r.failed_step == "request" for r in latest)
@@ -219,6 +233,7 @@ def build_result(job: PredictJob) -> PredictResult:
         canary=canary,
         manifests=manifests,
         warnings=list(job.warnings),
+        notes=list(job.notes),
     )
     result._frames = frames
     return result
@@ -237,13 +252,15 @@ def _renamed(job: PredictJob) -> dict[str, str]:
     return out
 
 
-def _frame(job: PredictJob, records: list[PredictRecord], renamed: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
-    """The output table and the benchmark columns that had to become JSON text (mixed types Parquet
-    cannot hold, e.g. a string in one row and a list in another)."""
+def _frame(
+    job: PredictJob, items: list[BenchmarkItem], records: list[PredictRecord], renamed: dict[str, str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The output table of ``items`` and the benchmark columns that had to become JSON text (mixed types
+    Parquet cannot hold, e.g. a string in one row and a list in another)."""
     import pandas as pd
 
     assert job.benchmark is not None
-    rows = [it.row for it in job.selection]
+    rows = [it.row for it in items]
     frame = job.benchmark.frame.iloc[rows].reset_index(drop=True).rename(columns=renamed)
     if job.benchmark.columns["category"] is None and "category" not in frame.columns:
         frame["category"] = pd.Series([None] * len(frame), dtype=object)  # what `similarity` reads

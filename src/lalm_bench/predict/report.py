@@ -81,3 +81,5 @@ def print_warnings(result: PredictResult) -> None:
     for msg in result.warnings:
         if msg.startswith("benchmark columns"):
             print(f"warning: {msg}", file=sys.stderr)
+    for msg in result.notes:
+        print(f"note: {msg}", file=sys.stderr)

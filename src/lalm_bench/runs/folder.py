@@ -43,8 +43,12 @@ class RunFolder:
         manifest_name: str = "run.json",
         log_name: str = "log.jsonl",
         extra: Sequence[Path] = (),
+        another_run: str = "--run-name",
     ) -> None:
+        """``another_run``: how the command that owns the folder starts a separate run (named in messages:
+        ``--run-name`` for ``rubrics generate``, another ``--output`` for ``predict`` ...)."""
         self.folder = Path(folder)
+        self.another_run = another_run
         self.manifest_path = self.folder / manifest_name
         self.log_path = self.folder / log_name
         self.extra = [Path(p) for p in extra]
@@ -68,7 +72,7 @@ class RunFolder:
         except Timeout:
             raise RunLockedError(
                 f"{self.folder} is being written by another process ({self._holder()}); wait for it to end "
-                "or stop it, or use --run-name for another run"
+                f"or stop it, or use {self.another_run} for another run"
             ) from None
         self._lock = lock
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "argv": sys.argv[1:4]}
@@ -139,7 +143,7 @@ class RunFolder:
             return True
         raise OutputExistsError(
             f"{self.folder} holds a {kind} with other settings ({'; '.join(diff)}); "
-            "pass --overwrite to replace it or --run-name to start a new run"
+            f"pass --overwrite to replace it or {self.another_run} to start a new run"
         )
 
     def read_settings(self) -> dict[str, Any] | None:

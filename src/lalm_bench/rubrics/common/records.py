@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from lalm_bench.llm.calls import StepReply
 
@@ -15,7 +15,8 @@ class Criterion(BaseModel):
     """One criterion proposed by the extractor, with a verbatim quote from the reference."""
 
     criterion: str = Field(min_length=1, description="Self-contained yes/no checkable criterion.")
-    weight: int = Field(ge=1, le=5, description="Importance from 1 (minor) to 5 (essential).")
+    # strict: a reply "weight": true is no weight (not 1), nor is "3" or 3.5
+    weight: StrictInt = Field(ge=1, le=5, description="Importance from 1 (minor) to 5 (essential).")
     quote: str = Field(description="Verbatim words of the reference caption that support the criterion.")
 
 

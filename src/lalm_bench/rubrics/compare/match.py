@@ -97,7 +97,17 @@ def cosine_matrix(emb_a: np.ndarray, emb_b: np.ndarray) -> np.ndarray:
         norm = np.linalg.norm(x, axis=1, keepdims=True)
         return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
 
-    return np.clip(unit(a) @ unit(b).T, -1.0, 1.0)
+    sim = np.clip(unit(a) @ unit(b).T, -1.0, 1.0)
+    # Equal vectors have cosine 1, not 0.99999994 (float rounding): each distinct normalised criterion
+    # text is embedded once (embed_rubrics), so equal rows mean identical criteria, which always match.
+    rows_b: dict[bytes, list[int]] = {}
+    for j, row in enumerate(b):
+        rows_b.setdefault(row.tobytes(), []).append(j)
+    for i, row in enumerate(a):
+        for j in rows_b.get(row.tobytes(), ()):
+            if np.any(row):
+                sim[i, j] = 1.0
+    return sim
 
 
 def _check_threshold(threshold: float) -> float:
@@ -113,20 +123,22 @@ def match_similarity(sim: np.ndarray, threshold: float) -> list[Match]:
     Hungarian assignment (``scipy.optimize.linear_sum_assignment``) on ``1 - sim`` in which a criterion
     may stay unmatched at cost ``(1 - threshold) / 2`` instead of being force-matched. Equivalently: the
     matching that maximises the total excess ``sim - threshold`` of its pairs; a pair below the
-    threshold is never part of it, and a pair at exactly the threshold is kept.
+    threshold is never part of it, and a pair at exactly the threshold is kept. A pair at cosine 1
+    (identical criteria, see :func:`cosine_matrix`) is kept whatever the threshold, ``--threshold 1``
+    or above included.
     """
     t = _check_threshold(threshold)
     sim = np.asarray(sim, dtype=np.float64)
     if sim.size == 0:
         return []
-    allowed = sim >= t
+    allowed = (sim >= t) | (sim >= 1.0)  # cosine 1 (identical criteria) matches whatever the threshold
     if not allowed.any():
         return []
     from scipy.optimize import linear_sum_assignment
 
     # a pair below the threshold gains nothing (= both criteria unmatched); the tiny bonus keeps a pair
     # at exactly the threshold and, between equal totals, prefers more pairs
-    gain = np.where(allowed, sim - t + 1e-9, 0.0)
+    gain = np.where(allowed, np.maximum(sim - t, 0.0) + 1e-9, 0.0)
     rows, cols = linear_sum_assignment(gain, maximize=True)
     return [(int(i), int(j), float(sim[i, j])) for i, j in zip(rows, cols, strict=True) if allowed[i, j]]
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lalm_bench.errors import InputError, OutputExistsError
+from lalm_bench.errors import InputError
 from lalm_bench.io import OutputOptions, check_folder_writable
 from lalm_bench.llm.interface import AudioPart, ChatModel
 from lalm_bench.llm.options import LLMOptions
@@ -203,15 +203,13 @@ class JudgeJob:
             extra=list(
                 dict.fromkeys(p for f in ("parquet", "csv") for p in output_files(Path(self.output.path), f).values())
             ),
+            another_run="another --output-dir",
         )
         folder.acquire()
         try:
-            try:
-                resume = folder.check(
-                    self.settings.model_dump(mode="json"), overwrite=self.output.overwrite, kind="judge run"
-                )
-            except OutputExistsError as exc:  # this job has no --run-name: another folder is the other way
-                raise OutputExistsError(str(exc).replace("--run-name to start", "another --output-dir for")) from None
+            resume = folder.check(
+                self.settings.model_dump(mode="json"), overwrite=self.output.overwrite, kind="judge run"
+            )
             records = (
                 read_records(folder.log_path, JudgeRecord, key=lambda r: r.key(), what="judge record") if resume else []
             )
