@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, PrivateAttr
 
 from lalm_bench.errors import LalmBenchError
-from lalm_bench.predict.folders import ConditionRun, other_conditions
+from lalm_bench.predict.folders import other_conditions
 from lalm_bench.predict.schema import PredictRecord
+from lalm_bench.predict.state import ConditionRun, PredictState
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from lalm_bench.predict.job import PredictJob
 
 FORMAT = "lalm-bench/predict/1"
 #: Columns ``predict`` adds to the benchmark's (a benchmark column of the same name is kept as ``benchmark_<name>``).
@@ -91,15 +90,15 @@ class PredictResult(BaseModel):
         return sum(c.new_ok for c in self.conditions)
 
 
-def _common_manifest(job: PredictJob) -> dict[str, Any]:
+def _common_manifest(state: PredictState) -> dict[str, Any]:
     import numpy as np
     import soundfile
 
-    cfg = job.cfg
-    assert job.benchmark is not None
+    cfg = state.cfg
+    assert state.benchmark is not None
     return {
-        "model": {"spec": cfg.model, "servers": job.model_info},
-        "prompt": job.template.describe(),
+        "model": {"spec": cfg.model, "servers": state.model_info},
+        "prompt": state.template.describe(),
         "system_prompt": cfg.system_prompt,
         "sampling": {**dataclasses.asdict(cfg.sampling), "seed": cfg.seed},
         "seeds": {
@@ -122,10 +121,10 @@ def _common_manifest(job: PredictJob) -> dict[str, Any]:
             "max_seconds": cfg.max_audio_seconds,
             "multimodal_uuid": None,
             "uuid_note": UUID_NOTE,
-            "preflight": job.preflight,
+            "preflight": state.preflight,
         },
-        "columns": job.benchmark.columns,
-        "selection": {"start": cfg.start, "limit": cfg.limit, "items": len(job.selection)},
+        "columns": state.benchmark.columns,
+        "selection": {"start": cfg.start, "limit": cfg.limit, "items": len(state.selection)},
         "libraries": {
             "numpy": np.__version__,
             "soundfile": soundfile.__version__,
@@ -134,46 +133,46 @@ def _common_manifest(job: PredictJob) -> dict[str, Any]:
     }
 
 
-def _inputs(job: PredictJob) -> list[str | Path]:
-    template = [job.cfg.prompt_template] if job.cfg.prompt_template is not None else []
-    return [job.cfg.benchmark, *template]
+def _inputs(state: PredictState) -> list[str | Path]:
+    template = [state.cfg.prompt_template] if state.cfg.prompt_template is not None else []
+    return [state.cfg.benchmark, *template]
 
 
-def run_manifest(job: PredictJob, run: ConditionRun) -> dict[str, Any]:
+def run_manifest(state: PredictState, run: ConditionRun) -> dict[str, Any]:
     """The manifest of a condition's run folder (``run.json``), written when its run starts."""
     from lalm_bench.manifest import build_manifest
 
     return build_manifest(
         "predict",
-        job.cfg.parameters(),
-        inputs=_inputs(job),
+        state.cfg.parameters(),
+        inputs=_inputs(state),
         condition=run.condition,
         settings=run.settings.model_dump(mode="json"),
-        **_common_manifest(job),
+        **_common_manifest(state),
         log=run.folder.log_path.name,
     )
 
 
-def build_result(job: PredictJob) -> PredictResult:
+def build_result(state: PredictState) -> PredictResult:
     """The counts, canary, manifests and tables of every condition, from its whole log."""
     from lalm_bench.manifest import build_manifest
     from lalm_bench.predict.canary import serving_canary
 
-    for run in job.runs:
-        missing = [it.id for it in job.selection if it.id not in run.latest]
+    for run in state.runs:
+        missing = [it.id for it in state.selection if it.id not in run.latest]
         if missing:  # only after a fatal stop, which raises before this
             raise LalmBenchError(f"{run.condition}: {len(missing)} items have no record; rerun to resume")
-    by_condition = {r.condition: {it.id: r.latest[it.id] for it in job.selection} for r in job.runs}
-    canary = serving_canary({**other_conditions(job), **by_condition})
+    by_condition = {r.condition: {it.id: r.latest[it.id] for it in state.selection} for r in state.runs}
+    canary = serving_canary({**other_conditions(state), **by_condition})
     canary["compared_from_earlier_calls"] = sorted(set(canary["conditions"]) - set(by_condition))
-    common = _common_manifest(job)
+    common = _common_manifest(state)
     summaries, manifests, frames = [], {}, {}
-    renamed = _renamed(job)
+    renamed = _renamed(state)
     if renamed:
         names = ", ".join(f"{a} -> {b}" for a, b in renamed.items())
-        job.warnings.append(f"benchmark columns named like output columns were renamed: {names}")
-    for run in job.runs:
-        latest = [run.latest[it.id] for it in job.selection]
+        state.warnings.append(f"benchmark columns named like output columns were renamed: {names}")
+    for run in state.runs:
+        latest = [run.latest[it.id] for it in state.selection]
         new = run.new
         replies = [r.reply for r in new if r.reply is not None]
         summary = ConditionSummary(
@@ -194,14 +193,14 @@ def build_result(job: PredictJob) -> PredictResult:
             completion_tokens=sum(s.completion_tokens for s in replies if not s.cached),
         )
         summaries.append(summary)
-        frames[run.condition], encoded = _frame(job, latest, renamed)
+        frames[run.condition], encoded = _frame(state, latest, renamed)
         counts = summary.model_dump(exclude={"condition", "parquet", "manifest", "folder"})
         counts["failed_audio"] = sum(r.failed_step == "audio" for r in latest)
         counts["failed_request"] = sum(r.failed_step == "request" for r in latest)
         manifests[run.condition] = build_manifest(
             "predict",
-            job.cfg.parameters(),
-            inputs=_inputs(job),
+            state.cfg.parameters(),
+            inputs=_inputs(state),
             condition=run.condition,
             output=str(run.parquet),
             settings=run.settings.model_dump(mode="json"),
@@ -211,22 +210,22 @@ def build_result(job: PredictJob) -> PredictResult:
             counts=counts,
             canary=canary,
             run_folder=str(run.folder.folder),
-            wall_seconds=round(time.perf_counter() - job.started, 3),
+            wall_seconds=round(time.perf_counter() - state.started, 3),
         )
     result = PredictResult(
-        model=job.cfg.model,
+        model=state.cfg.model,
         conditions=summaries,
         canary=canary,
         manifests=manifests,
-        warnings=list(job.warnings),
+        warnings=list(state.warnings),
     )
     result._frames = frames
     return result
 
 
-def _renamed(job: PredictJob) -> dict[str, str]:
-    assert job.benchmark is not None
-    taken = set(map(str, job.benchmark.frame.columns))
+def _renamed(state: PredictState) -> dict[str, str]:
+    assert state.benchmark is not None
+    taken = set(map(str, state.benchmark.frame.columns))
     out = {}
     for c in OUTPUT_COLUMNS:
         if c in taken:
@@ -237,15 +236,17 @@ def _renamed(job: PredictJob) -> dict[str, str]:
     return out
 
 
-def _frame(job: PredictJob, records: list[PredictRecord], renamed: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+def _frame(
+    state: PredictState, records: list[PredictRecord], renamed: dict[str, str]
+) -> tuple[pd.DataFrame, list[str]]:
     """The output table and the benchmark columns that had to become JSON text (mixed types Parquet
     cannot hold, e.g. a string in one row and a list in another)."""
     import pandas as pd
 
-    assert job.benchmark is not None
-    rows = [it.row for it in job.selection]
-    frame = job.benchmark.frame.iloc[rows].reset_index(drop=True).rename(columns=renamed)
-    if job.benchmark.columns["category"] is None and "category" not in frame.columns:
+    assert state.benchmark is not None
+    rows = [it.row for it in state.selection]
+    frame = state.benchmark.frame.iloc[rows].reset_index(drop=True).rename(columns=renamed)
+    if state.benchmark.columns["category"] is None and "category" not in frame.columns:
         frame["category"] = pd.Series([None] * len(frame), dtype=object)  # what `similarity` reads
     cols: dict[str, list[Any]] = {c: [] for c in OUTPUT_COLUMNS}
     for r in records:
