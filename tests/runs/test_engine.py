@@ -14,7 +14,7 @@ from lalm_bench.llm.calls import call_step
 from lalm_bench.llm.errors import LLMAuthError
 from lalm_bench.llm.interface import Message
 from lalm_bench.llm.options import LLMOptions
-from lalm_bench.runs import LLMJob, Models, RunEngine, RunFolder, RunSlot, read_records
+from lalm_bench.runs import LLMJob, Models, RunFolder, RunSlot, read_records, run_job
 from lalm_bench.runs.engine import Lock
 
 
@@ -84,10 +84,7 @@ class WordsJob(LLMJob[str, Echo, RunSlot[Echo], list[str]]):
 
 
 def _run(job: WordsJob, on_record: Any = None) -> list[str]:
-    with RunEngine(job) as engine:
-        engine.prepare()
-        engine.run_to_end(on_record)
-        return job.result()
+    return run_job(job, on_start=lambda: on_record)
 
 
 def test_a_job_runs_in_order_and_each_record_reaches_log_state_and_callback(tmp_path):

@@ -246,3 +246,16 @@ class RunEngine(Generic[R, S]):
         for folder in self.held:
             folder.release()
         self.models.close()
+
+
+def run_job(
+    job: LLMJob[Any, Any, Any, Res],
+    model_factory: ModelFactory | None = None,
+    on_start: Callable[[], OnRecord | None] | None = None,
+) -> Res:
+    """Prepare ``job``, run it to its end and return ``job.result()``; ``on_start()``, called once every
+    check has passed and before the first request, may return the ``on_record`` callback (progress bars)."""
+    with RunEngine(job, model_factory) as engine:
+        engine.prepare()
+        engine.run_to_end(on_start() if on_start is not None else None)
+        return job.result()

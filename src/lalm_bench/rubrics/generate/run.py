@@ -19,7 +19,7 @@ from lalm_bench.llm.options import ModelFactory
 from lalm_bench.rubrics.common.records import RunRecord
 from lalm_bench.rubrics.generate.config import GenerateConfig
 from lalm_bench.rubrics.generate.job import GenerateJob, GenerateResult
-from lalm_bench.runs import RunEngine
+from lalm_bench.runs.engine import run_job
 
 OnRecord = Callable[[RunRecord], None]
 
@@ -35,7 +35,4 @@ def run_generate(
 
     ``on_start(job)`` may return a callback called after each clip (progress bars)."""
     job = GenerateJob(cfg, output)
-    with RunEngine(job, model_factory) as engine:
-        engine.prepare()
-        engine.run_to_end(on_start(job) if on_start is not None else None)
-        return job.result()
+    return run_job(job, model_factory, (lambda: on_start(job)) if on_start is not None else None)

@@ -28,7 +28,7 @@ from lalm_bench.rubrics.judge.job import JudgeJob
 from lalm_bench.rubrics.judge.outputs import JudgeResult
 from lalm_bench.rubrics.judge.schema import JudgeRecord
 from lalm_bench.rubrics.judge.state import JudgeState
-from lalm_bench.runs import RunEngine
+from lalm_bench.runs.engine import run_job
 
 OnRecord = Callable[[JudgeRecord], None]
 
@@ -44,7 +44,4 @@ def run_judge(
 
     ``on_start(state)`` may return a callback called after each unit (progress bars)."""
     job = JudgeJob(config, output)
-    with RunEngine(job, model_factory) as engine:
-        engine.prepare()
-        engine.run_to_end(on_start(job.state) if on_start is not None else None)
-        return job.result()
+    return run_job(job, model_factory, (lambda: on_start(job.state)) if on_start is not None else None)
