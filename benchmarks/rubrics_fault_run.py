@@ -23,12 +23,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from lalm_bench.io import OutputOptions
-from lalm_bench.llm.options import LLMOptions, SamplingOptions
+from lalm_bench.llm.options import LLMOptions, SamplingOptions, default_model_factory
 from lalm_bench.llm.testserver import FaultInjector, ScriptedOpenAIServer
 from lalm_bench.rubrics.common.clips import ClipSelection
 from lalm_bench.rubrics.common.fakes import RubricLLM
 from lalm_bench.rubrics.generate.config import GenerateConfig
-from lalm_bench.rubrics.generate.job import GenerateJob, default_model_factory
+from lalm_bench.rubrics.generate.job import GenerateJob
+from lalm_bench.runs import RunEngine
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,15 +49,14 @@ def run_phase(name: str, server, injector, cfg: GenerateConfig, output: OutputOp
 
     n0, counts0 = len(server.requests), dict(injector.counts)
     t0 = time.perf_counter()
-    pipe = GenerateJob(cfg, output, factory)
-    pipe.prepare()
+    pipe = GenerateJob(cfg, output)
     error = None
-    try:
-        asyncio.run(pipe.run_async())
-    except Exception as exc:  # a fatal error is part of the measurement, not a crash
-        error = f"{type(exc).__name__}: {exc}"
-    finally:
-        pipe.close()
+    with RunEngine(pipe, factory) as engine:
+        engine.prepare()
+        try:
+            asyncio.run(engine.run())
+        except Exception as exc:  # a fatal error is part of the measurement, not a crash
+            error = f"{type(exc).__name__}: {exc}"
     wall = time.perf_counter() - t0
     summary = pipe.result().model_dump()
     faults = {k: v - counts0.get(k, 0) for k, v in injector.counts.items() if v - counts0.get(k, 0)}

@@ -13,7 +13,7 @@ from lalm_bench.datasets.benchmark import BenchmarkColumns, load_benchmark
 from lalm_bench.errors import InputError
 from lalm_bench.predict import config as cfg
 from lalm_bench.predict import prompts
-from lalm_bench.predict.job import Dispatcher
+from lalm_bench.runs import Dispatcher
 from tests.predict.helpers import write_jsonl
 
 

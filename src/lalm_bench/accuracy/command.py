@@ -13,8 +13,8 @@ from lalm_bench.errors import InputError
 from lalm_bench.io import OutputOptions, OutputSet, check_outputs
 
 if TYPE_CHECKING:
-    from lalm_bench.accuracy.reading import ModelFactory
     from lalm_bench.embeddings import Embedder
+    from lalm_bench.llm.options import ModelFactory
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 

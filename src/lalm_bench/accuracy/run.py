@@ -20,7 +20,7 @@ from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig, base_condition
 from lalm_bench.accuracy.extraction import CALIBRATION_MODEL, DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY
 from lalm_bench.accuracy.fallback import PROMPT_VERSION
 from lalm_bench.accuracy.items import NOT_SCORED_REASONS, Items, load_items
-from lalm_bench.accuracy.reading import ModelFactory, Reading, is_calibration_model, read_answers
+from lalm_bench.accuracy.reading import Reading, is_calibration_model, read_answers
 from lalm_bench.errors import InputError
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from lalm_bench.embeddings import Embedder
     from lalm_bench.llm.interface import ChatModel
-    from lalm_bench.llm.options import LLMOptions
+    from lalm_bench.llm.options import ModelFactory
 
 FORMAT = "lalm-bench/accuracy/2"  # 2: Tango intervals, refusals apart, labels renamed, needs-audio from repeats
 
@@ -84,12 +84,6 @@ class AccuracyResult(BaseModel):
             return [row["id"] for row in self.items if row.get("needs_audio")]
         label = scoring.OLD_LABELS.get(label, label)
         return [row["id"] for row in self.items if row["reliance"] == label]
-
-
-def default_model_factory(spec: str, llm: LLMOptions) -> ChatModel:
-    from lalm_bench.llm.options import make_chat_model
-
-    return make_chat_model(spec, llm)
 
 
 @dataclass(frozen=True)
@@ -193,6 +187,8 @@ def _read(
         return used["embedder"]
 
     def make_model() -> ChatModel:
+        from lalm_bench.llm.options import default_model_factory
+
         assert config.llm_model is not None
         return (model_factory or default_model_factory)(config.llm_model, config.llm)
 

@@ -150,11 +150,21 @@ def load_benchmark(
     Refused (one line each): a missing named column, a missing or duplicate id, a missing question, an
     audio cell that is neither a path nor a list of paths (only when ``need_audio``), choices that are not
     a list. An item without audio is not refused here (the caller records it as failed)."""
-    from lalm_bench.io import require_columns
-
     frame = read_rows(path)
     if frame.empty:
         raise InputError(f"{path}: the benchmark has no rows")
+    used = _columns_used(frame, columns, path, need_audio)
+    keys = _item_ids(frame, columns.id, path)
+    items = _items(frame, keys, used, path, audio_root=audio_root, need_audio=need_audio)
+    return Benchmark(path=Path(path), frame=frame, items=items, columns=used)
+
+
+def _columns_used(
+    frame: pd.DataFrame, columns: BenchmarkColumns, path: Path, need_audio: bool
+) -> dict[str, str | None]:
+    """The column of each role (``None``: absent); a column named on the command line must exist."""
+    from lalm_bench.io import require_columns
+
     optional = {
         "choices": (columns.choices, BenchmarkColumns.DEFAULT_CHOICES),
         "category": (columns.category, BenchmarkColumns.DEFAULT_CATEGORY),
@@ -170,20 +180,24 @@ def load_benchmark(
     }
     for role, (given, default) in optional.items():
         used[role] = given if given is not None else (default if default in frame.columns else None)
+    return used
 
+
+def _item_ids(frame: pd.DataFrame, column: str, path: Path) -> list[str]:
+    """The ids as text; a list-valued, missing or duplicate id, or numbers mixed with strings, is refused."""
     from lalm_bench.datasets.predictions import check_single_ids
 
-    check_single_ids(frame[columns.id], path, columns.id)
-    ids = frame[columns.id].tolist()
+    check_single_ids(frame[column], path, column)
+    ids = frame[column].tolist()
     missing_ids = [i for i, v in enumerate(ids) if _missing(v) or str(v).strip() == ""]
     if missing_ids:
-        raise InputError(f"{path}: {len(missing_ids)} row(s) have no {columns.id!r} (first: row {missing_ids[0] + 1})")
+        raise InputError(f"{path}: {len(missing_ids)} row(s) have no {column!r} (first: row {missing_ids[0] + 1})")
     kinds = {"text" if isinstance(v, str) else "number" for v in ids}
     if len(kinds) > 1:  # the output table (Parquet) holds one type per column: the ids would be rewritten
         number = next(v for v in ids if not isinstance(v, str))
         text = next(v for v in ids if isinstance(v, str))
         raise InputError(
-            f"{path}: column {columns.id!r} mixes numbers and strings (e.g. {number!r} and {text!r}); "
+            f"{path}: column {column!r} mixes numbers and strings (e.g. {number!r} and {text!r}); "
             "write every id the same way"
         )
     keys = [_id_text(v) for v in ids]
@@ -195,19 +209,36 @@ def load_benchmark(
             dups.append(key)
     if dups:
         examples = ", ".join(map(repr, dups[:3]))
-        raise InputError(f"{path}: {len(dups)} duplicate {columns.id!r} value(s) (e.g. {examples}); ids must be unique")
+        raise InputError(f"{path}: {len(dups)} duplicate {column!r} value(s) (e.g. {examples}); ids must be unique")
+    return keys
 
+
+def _items(
+    frame: pd.DataFrame,
+    keys: list[str],
+    used: dict[str, str | None],
+    path: Path,
+    *,
+    audio_root: Path,
+    need_audio: bool,
+) -> list[BenchmarkItem]:
+    """One checked item per row: its question, audio file names, choices and category."""
+    question_column = str(used["question"])
+
+    def cells(role: str) -> Sequence[Any]:
+        column = used[role]
+        return frame[column].tolist() if column else [None] * len(frame)
+
+    questions, audio_cells, choice_cells, category_cells = (
+        cells(r) for r in ("question", "audio", "choices", "category")
+    )
     items: list[BenchmarkItem] = []
-    questions = frame[columns.question].tolist()
-    audio_cells: Sequence[Any] = frame[used["audio"]].tolist() if used["audio"] else [None] * len(frame)
-    choice_cells: Sequence[Any] = frame[used["choices"]].tolist() if used["choices"] else [None] * len(frame)
-    category_cells: Sequence[Any] = frame[used["category"]].tolist() if used["category"] else [None] * len(frame)
     for row, key in enumerate(keys):
         question = questions[row]
         if _missing(question) or not str(question).strip():
-            raise InputError(f"{path}: item {key!r} has no {columns.question!r}")
+            raise InputError(f"{path}: item {key!r} has no {question_column!r}")
         if not isinstance(question, str):
-            raise InputError(f"{path}: item {key!r}: {columns.question!r} must be text, got {type(question).__name__}")
+            raise InputError(f"{path}: item {key!r}: {question_column!r} must be text, got {type(question).__name__}")
         try:
             audio = _audio_names(audio_cells[row], key, str(used["audio"]), audio_root) if need_audio else ()
             choices = _choices(choice_cells[row], key, str(used["choices"]))
@@ -224,4 +255,4 @@ def load_benchmark(
                 category=None if _missing(cat) else str(cat),
             )
         )
-    return Benchmark(path=Path(path), frame=frame, items=items, columns=used)
+    return items

@@ -30,7 +30,7 @@ from lalm_bench.llm.cache import ResponseCache
 from lalm_bench.llm.chat_model import BaseChatModel, Completion
 from lalm_bench.llm.errors import LLMAuthError, LLMConfigError, LLMError
 from lalm_bench.llm.interface import Message, Sampling
-from lalm_bench.llm.openai_transport import send
+from lalm_bench.llm.openai_transport import Endpoint, RetryPolicy, send
 from lalm_bench.llm.openai_wire import (
     _RANK,
     AUDIO_ENCODINGS,
@@ -116,15 +116,9 @@ class OpenAIChatModel(BaseChatModel):
                 )
             key = LOCAL_DUMMY_KEY  # local vLLM/llama.cpp servers accept any key
         self._api_key = key
-        self._key_is_dummy = key == LOCAL_DUMMY_KEY
-        self._secret = None if self._key_is_dummy else key  # what error messages must never contain
         self.api_key_env = api_key_env
         self.timeout = float(timeout)
         self.max_attempts = int(max_attempts)
-        self.max_total_wait_s = float(max_total_wait_s)
-        self.backoff_initial_s = float(backoff_initial_s)
-        self.backoff_max_s = float(backoff_max_s)
-        self.jitter_s = float(jitter_s)
         self.concurrency = int(concurrency)
         self.structured_output_requested: StructuredMode = structured_output
         self.structured_output: StructuredMode = structured_output
@@ -134,6 +128,22 @@ class OpenAIChatModel(BaseChatModel):
         self._client: Any = None
         self._sem: asyncio.Semaphore | None = None
         super().__init__(model, cache=cache, base_url=base_url)
+        self.endpoint = Endpoint(
+            name=self.name,
+            model=self.model,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            timeout=self.timeout,
+            retry=RetryPolicy(
+                max_attempts=self.max_attempts,
+                max_total_wait_s=float(max_total_wait_s),
+                backoff_initial_s=float(backoff_initial_s),
+                backoff_max_s=float(backoff_max_s),
+                jitter_s=float(jitter_s),
+            ),
+            key_is_dummy=key == LOCAL_DUMMY_KEY,
+            secret=None if key == LOCAL_DUMMY_KEY else key,
+        )
 
     def __repr__(self) -> str:
         return f"OpenAIChatModel({self.model!r}, base_url={redact_url(self.base_url)!r})"
@@ -175,7 +185,9 @@ class OpenAIChatModel(BaseChatModel):
                 mode: StructuredMode = self.structured_output if schema is not None else "none"
                 kwargs, payload = self._request(messages, sampling, schema, mode)
                 try:
-                    comp = await send(self, client, payload, kwargs, structured=mode != "none")
+                    comp = await send(
+                        self.endpoint, client, payload, kwargs, stats=self.stats, structured=mode != "none"
+                    )
                 except LLMError as exc:
                     attempts += exc.attempts
                     if schema is None or mode == "none" or not getattr(exc, "structured_rejected", False):

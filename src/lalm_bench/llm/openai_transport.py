@@ -1,13 +1,18 @@
-"""One completion from an OpenAI-compatible server: transport retries, Retry-After, the errors failures become."""
+"""One completion from an OpenAI-compatible server: transport retries, Retry-After, the errors failures become.
+
+:func:`send` knows the server only through an :class:`Endpoint` (frozen: where, the key's variable,
+the timeout, the retry policy), never through the provider object that made it.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from lalm_bench.errors import first_line
-from lalm_bench.llm.chat_model import Completion
+from lalm_bench.llm.chat_model import Completion, LLMStats
 from lalm_bench.llm.errors import (
     LLMAuthError,
     LLMError,
@@ -22,13 +27,47 @@ from lalm_bench.llm.errors import (
 from lalm_bench.llm.openai_wire import _BadReply, rejects_structured_output, to_completion
 from lalm_bench.llm.urls import redact_url
 
-if TYPE_CHECKING:
-    from lalm_bench.llm.openai_provider import OpenAIChatModel
-
 log = logging.getLogger("lalm_bench.llm")
 
 #: 5xx statuses that are transient by definition: retried even when the error body repeats.
 TRANSIENT_5XX = (502, 503, 504)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Transport retries of one completion: bounded attempts and total wait, exponential backoff with jitter."""
+
+    max_attempts: int = 5
+    max_total_wait_s: float = 120.0
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 30.0
+    jitter_s: float = 1.0
+
+    def delay(self, attempt_number: int, retry_after: float | None, waited: float) -> float:
+        """Seconds before the next attempt: backoff plus jitter, at least Retry-After, within the wait budget."""
+        delay = min(self.backoff_max_s, self.backoff_initial_s * 2 ** (attempt_number - 1))
+        delay += random.uniform(0, self.jitter_s)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.backoff_max_s))
+        return max(0.0, min(delay, self.max_total_wait_s - waited))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One model on one OpenAI-compatible server, as the transport sees it."""
+
+    name: str  # provider/model, for messages
+    model: str  # the model name sent in requests
+    base_url: str
+    api_key_env: str
+    timeout: float
+    retry: RetryPolicy
+    key_is_dummy: bool = False  # no key was set (a local server)
+    secret: str | None = field(default=None, repr=False)  # what messages must never contain
+
+    @property
+    def url(self) -> str | None:
+        return redact_url(self.base_url)
 
 
 def _retry_after_s(exc: BaseException) -> float | None:
@@ -69,44 +108,30 @@ def _error_text(exc: BaseException) -> str:
     return str(getattr(exc, "message", exc))
 
 
-async def send(
-    model: OpenAIChatModel,
-    client: Any,
-    payload: list[dict[str, Any]],
-    kwargs: dict[str, Any],
-    *,
-    structured: bool | None = None,
-) -> Completion:
-    """One completion with transport retries. ``structured``: the request carries a structured-output
-    mode, so an error naming it is a rejection of that mode (raised at once, marked
-    ``structured_rejected``)."""
-    import openai
-    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+class _Attempts:
+    """What the retry loop of one completion has seen: attempts, an answer, the last repeatable error."""
 
-    def wait(state: Any) -> float:
-        # Exponential backoff with additive jitter, at least Retry-After, within the total-wait budget.
-        delay = min(model.backoff_max_s, model.backoff_initial_s * 2 ** (state.attempt_number - 1))
-        delay += random.uniform(0, model.jitter_s)
+    def __init__(self, endpoint: Endpoint, stats: LLMStats, structured: bool | None) -> None:
+        self.endpoint, self.stats, self.structured = endpoint, stats, structured
+        self.count = 0
+        self.answered = False  # the server answered some attempt: a later dropped connection is not "unreachable"
+        self.repeated = False  # the same deterministic-looking failure twice in a row
+        self._last: str | None = None
+
+    def wait(self, state: Any) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
         retry_after = _retry_after_s(exc) if exc is not None else None
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, model.backoff_max_s))
-        return max(0.0, min(delay, model.max_total_wait_s - state.idle_for))
+        return self.endpoint.retry.delay(state.attempt_number, retry_after, state.idle_for)
 
-    def out_of_time(state: Any) -> bool:
-        return state.idle_for >= model.max_total_wait_s
+    def out_of_time(self, state: Any) -> bool:
+        return bool(state.idle_for >= self.endpoint.retry.max_total_wait_s)
 
-    last_error: list[str] = []  # the previous deterministic-looking error body
-    repeated: list[bool] = [False]
+    def should_retry(self, exc: BaseException) -> bool:
+        import openai
 
-    def should_retry(exc: BaseException) -> bool:
         if not _is_retryable(exc):
             return False
-        if (
-            isinstance(exc, openai.APIStatusError)
-            and structured
-            and rejects_structured_output(server_message(exc, model._secret, limit=None))
-        ):
+        if isinstance(exc, openai.APIStatusError) and self.structured and _rejects_structured(exc, self.endpoint):
             return False  # a rejected response_format is not retried as such, whatever the status
         key = None
         if isinstance(exc, _BadReply):
@@ -114,66 +139,105 @@ async def send(
         elif isinstance(exc, openai.APIStatusError) and exc.status_code >= 500 and exc.status_code not in TRANSIENT_5XX:
             key = f"{exc.status_code}:{_error_text(exc)[:4000]}"
         if key is not None:
-            if last_error and last_error[0] == key:
-                repeated[0] = True
+            if self._last == key:
+                self.repeated = True
                 return False
-            last_error[:] = [key]
+            self._last = key
         return True
 
-    def before_sleep(state: Any) -> None:
-        model.stats.retries += 1
-        exc = state.outcome.exception()
+    def before_sleep(self, state: Any) -> None:
+        self.stats.retries += 1
         log.info(
             "%s: attempt %d failed (%s); retrying in %.2f s",
-            model.name,
+            self.endpoint.name,
             state.attempt_number,
-            scrub(first_line(exc), model._secret),
+            scrub(first_line(state.outcome.exception()), self.endpoint.secret),
             state.next_action.sleep if state.next_action else 0.0,
         )
 
-    attempts = 0
-    answered = False  # the server answered some attempt: a later dropped connection is not "unreachable"
+
+def _rejects_structured(exc: Any, endpoint: Endpoint) -> bool:
+    return rejects_structured_output(server_message(exc, endpoint.secret, limit=None))
+
+
+async def _attempt(
+    endpoint: Endpoint, client: Any, payload: list[dict[str, Any]], kwargs: dict[str, Any], seen: _Attempts
+) -> Completion:
+    """One HTTP attempt; an empty or non-JSON 200 body becomes :class:`_BadReply` (retried)."""
+    import openai
+
+    seen.count += 1
+    seen.stats.http_attempts += 1
+    try:
+        response = await client.chat.completions.create(model=endpoint.model, messages=payload, **kwargs)
+    except openai.APIStatusError:
+        seen.answered = True
+        raise
+    except ValueError as exc:  # json.JSONDecodeError: an empty or non-JSON 200 body
+        seen.answered = True
+        body = str(getattr(exc, "doc", "") or "")
+        raise _BadReply("empty body" if not body.strip() else "not JSON", body) from None
+    seen.answered = True
+    return to_completion(response, seen.count)
+
+
+async def send(
+    endpoint: Endpoint,
+    client: Any,
+    payload: list[dict[str, Any]],
+    kwargs: dict[str, Any],
+    *,
+    stats: LLMStats,
+    structured: bool | None = None,
+) -> Completion:
+    """One completion with transport retries (counted in ``stats``). ``structured``: the request carries a
+    structured-output mode, so an error naming it is a rejection of that mode (raised at once, marked
+    ``structured_rejected``)."""
+    import openai
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+    seen = _Attempts(endpoint, stats, structured)
     try:
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(model.max_attempts) | out_of_time,  # type: ignore[operator]
-            wait=wait,
-            retry=retry_if_exception(should_retry),
-            before_sleep=before_sleep,
+            stop=stop_after_attempt(endpoint.retry.max_attempts) | seen.out_of_time,  # type: ignore[operator]
+            wait=seen.wait,
+            retry=retry_if_exception(seen.should_retry),
+            before_sleep=seen.before_sleep,
             reraise=True,
         ):
             with attempt:
-                attempts += 1
-                model.stats.http_attempts += 1
-                try:
-                    response = await client.chat.completions.create(model=model.model, messages=payload, **kwargs)
-                except openai.APIStatusError:
-                    answered = True
-                    raise
-                except ValueError as exc:  # json.JSONDecodeError: an empty or non-JSON 200 body
-                    answered = True
-                    body = str(getattr(exc, "doc", "") or "")
-                    raise _BadReply("empty body" if not body.strip() else "not JSON", body) from None
-                answered = True
-                comp = to_completion(response, attempts)
+                comp = await _attempt(endpoint, client, payload, kwargs, seen)
     except openai.APIError as exc:
-        err = map_error(model, exc, attempts, repeated=repeated[0], answered=answered)
-        err.attempts = attempts
-        err.status_code = getattr(exc, "status_code", None)
-        if structured and isinstance(exc, openai.APIStatusError):
-            rejected = rejects_structured_output(server_message(exc, model._secret, limit=None))
-            err.structured_rejected = rejected  # type: ignore[attr-defined]
-        raise err from None
+        raise _api_failure(endpoint, exc, seen) from None
     except _BadReply as exc:
-        again = " (the same reply twice)" if repeated[0] else ""
-        err = LLMResponseError(
-            f"{model.name}: the server at {redact_url(model.base_url)} sent a reply that is not a chat "
-            f"completion ({exc.reason}) after {attempts} attempt{'s' if attempts != 1 else ''}{again}",
-            raw_text=scrub(exc.body[:2000], model._secret),
-        )
-        err.attempts = attempts
-        err.status_code = 200
-        raise err from None
+        raise _bad_reply_failure(endpoint, exc, seen) from None
     return comp
+
+
+def _api_failure(endpoint: Endpoint, exc: Exception, seen: _Attempts) -> LLMError:
+    """The error an ``openai`` exception becomes once retries are over."""
+    import openai
+
+    err = map_error(endpoint, exc, seen.count, repeated=seen.repeated, answered=seen.answered)
+    err.attempts = seen.count
+    err.status_code = getattr(exc, "status_code", None)
+    if seen.structured and isinstance(exc, openai.APIStatusError):
+        err.structured_rejected = _rejects_structured(exc, endpoint)  # type: ignore[attr-defined]
+    return err
+
+
+def _bad_reply_failure(endpoint: Endpoint, exc: _BadReply, seen: _Attempts) -> LLMError:
+    """The error a 200 reply that is no chat completion becomes once retries are over."""
+    n = seen.count
+    again = " (the same reply twice)" if seen.repeated else ""
+    err = LLMResponseError(
+        f"{endpoint.name}: the server at {endpoint.url} sent a reply that is not a chat "
+        f"completion ({exc.reason}) after {n} attempt{'s' if n != 1 else ''}{again}",
+        raw_text=scrub(exc.body[:2000], endpoint.secret),
+    )
+    err.attempts = n
+    err.status_code = 200
+    return err
 
 
 def server_message(exc: Any, secret: str | None, limit: int | None = 300) -> str:
@@ -189,43 +253,41 @@ def server_message(exc: Any, secret: str | None, limit: int | None = 300) -> str
 
 
 def map_error(
-    model: OpenAIChatModel, exc: Exception, attempts: int, *, repeated: bool = False, answered: bool = False
+    endpoint: Endpoint, exc: Exception, attempts: int, *, repeated: bool = False, answered: bool = False
 ) -> LLMError:
     """The one-line :class:`LLMError` for an ``openai`` exception after ``attempts`` attempts."""
     import openai
 
-    url = redact_url(model.base_url)
+    url, name, secret = endpoint.url, endpoint.name, endpoint.secret
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}" + (
         ", the same error twice, so not retried again" if repeated else ""
     )
     if isinstance(exc, openai.APITimeoutError):
-        return LLMTimeoutError(f"{model.name}: no reply from {url} within {model.timeout:g} s ({tries})")
+        return LLMTimeoutError(f"{name}: no reply from {url} within {endpoint.timeout:g} s ({tries})")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
-        reason = scrub(first_line(cause), model._secret)[:200]
+        reason = scrub(first_line(cause), secret)[:200]
         if answered:  # reachable, but this request kept failing: the item fails, the job goes on
             return LLMServerError(
-                f"{model.name}: the connection to {url} dropped on the last of {tries} ({reason}); "
+                f"{name}: the connection to {url} dropped on the last of {tries} ({reason}); "
                 "the server answered earlier attempts"
             )
-        return LLMUnreachableError(
-            f"{model.name}: cannot reach the server at {url} after {tries} ({reason}); is it running?"
-        )
+        return LLMUnreachableError(f"{name}: cannot reach the server at {url} after {tries} ({reason}); is it running?")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        msg = server_message(exc, model._secret)
+        msg = server_message(exc, secret)
         if status in (401, 403):
             hint = (
-                f"environment variable {model.api_key_env} is not set"
-                if model._key_is_dummy
-                else f"check the key in environment variable {model.api_key_env}"
+                f"environment variable {endpoint.api_key_env} is not set"
+                if endpoint.key_is_dummy
+                else f"check the key in environment variable {endpoint.api_key_env}"
             )
-            return LLMAuthError(f"{model.name}: {url} refused the API key (HTTP {status}): {hint}")
+            return LLMAuthError(f"{name}: {url} refused the API key (HTTP {status}): {hint}")
         if status == 429:
-            return LLMRateLimitError(f"{model.name}: rate-limited by {url} (HTTP 429) after {tries}: {msg}")
+            return LLMRateLimitError(f"{name}: rate-limited by {url} (HTTP 429) after {tries}: {msg}")
         if status >= 500:
-            return LLMServerError(f"{model.name}: server error from {url} (HTTP {status}) after {tries}: {msg}")
+            return LLMServerError(f"{name}: server error from {url} (HTTP {status}) after {tries}: {msg}")
         if status == 404:
-            return LLMRequestError(f"{model.name}: HTTP 404 from {url}: {msg} (wrong model name or base URL?)")
-        return LLMRequestError(f"{model.name}: {url} rejected the request (HTTP {status}): {msg}")
-    return LLMResponseError(f"{model.name}: bad reply from {url}: {scrub(first_line(exc), model._secret)[:300]}")
+            return LLMRequestError(f"{name}: HTTP 404 from {url}: {msg} (wrong model name or base URL?)")
+        return LLMRequestError(f"{name}: {url} rejected the request (HTTP {status}): {msg}")
+    return LLMResponseError(f"{name}: bad reply from {url}: {scrub(first_line(exc), secret)[:300]}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,15 @@ class SamplingOptions:
     def sampling(self, seed: int | None = None, *, temperature: float | None = None) -> Sampling:
         t = self.temperature if temperature is None else temperature
         return Sampling(temperature=t, top_p=self.top_p, max_tokens=self.max_tokens, seed=seed)
+
+
+#: Builds the chat model of a ``provider/model`` spec; jobs take one to run against fakes or wrapped models.
+ModelFactory = Callable[[str, "LLMOptions"], ChatModel]
+
+
+def default_model_factory(spec: str, llm: LLMOptions) -> ChatModel:
+    """The chat model from the LLM registry for the (first) server in ``llm`` (the provider SDK is imported then)."""
+    return make_chat_model(spec, llm)
 
 
 def make_chat_model(spec: str, options: LLMOptions, *, base_url: str | None = None) -> ChatModel:

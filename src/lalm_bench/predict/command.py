@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from lalm_bench.errors import AllFailedError
 from lalm_bench.io import OutputOptions, OutputSet, check_folder_writable, check_outputs
+from lalm_bench.llm.options import ModelFactory
 from lalm_bench.predict.config import PredictConfig, condition_files, runs_folder
-from lalm_bench.predict.job import ModelFactory
 from lalm_bench.predict.outputs import PredictResult
 from lalm_bench.predict.run import run_predict
 

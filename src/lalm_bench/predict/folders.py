@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError
 from lalm_bench.predict.config import AUDIO_CONDITIONS, condition_files, runs_folder
 from lalm_bench.predict.schema import TRANSPORT_OPTIONS, PredictRecord, RunSettings
-from lalm_bench.runs import RunFolder, RunLog, read_records
+from lalm_bench.predict.state import ConditionRun, PredictState
+from lalm_bench.runs import RunFolder, read_records
+from lalm_bench.runs.engine import Lock
 from lalm_bench.runs.folder import INFORMATIONAL, settings_diff
-
-if TYPE_CHECKING:
-    from lalm_bench.predict.job import PredictJob
 
 MISMATCH_KEY = "category|number of audio files"
 
 
-@dataclasses.dataclass
-class ConditionRun:
-    condition: str
-    folder: RunFolder
-    settings: RunSettings
-    parquet: Path
-    manifest: Path
-    latest: dict[str, PredictRecord]  # item id -> its latest record (the whole log)
-    resumed: bool
-    resumed_from: int = 0
-    new: list[PredictRecord] = dataclasses.field(default_factory=list)
-    log: RunLog[PredictRecord] | None = None
-
-
-def run_settings(job: PredictJob, condition: str, benchmark_sha256: str) -> RunSettings:
+def run_settings(state: PredictState, condition: str, benchmark_sha256: str) -> RunSettings:
     """What identifies the run of ``condition``: a rerun with the same settings resumes it."""
-    cfg = job.cfg
-    assert job.benchmark is not None
+    cfg = state.cfg
+    assert state.benchmark is not None
     from lalm_bench.llm.urls import redact_url
 
     sends = condition in AUDIO_CONDITIONS
@@ -44,10 +26,10 @@ def run_settings(job: PredictJob, condition: str, benchmark_sha256: str) -> RunS
         condition=condition,
         model=cfg.model,
         benchmark_sha256=benchmark_sha256,
-        columns=job.benchmark.columns,
-        prompt_name=job.template.name if cfg.prompt_template is None else "file",
-        prompt_version=job.template.version,
-        prompt_sha256=job.template.sha256,
+        columns=state.benchmark.columns,
+        prompt_name=state.template.name if cfg.prompt_template is None else "file",
+        prompt_version=state.template.version,
+        prompt_sha256=state.template.sha256,
         system_prompt=cfg.system_prompt,
         seed=cfg.seed,
         temperature=cfg.sampling.temperature,
@@ -62,56 +44,60 @@ def run_settings(job: PredictJob, condition: str, benchmark_sha256: str) -> RunS
     )
 
 
-def open_run(job: PredictJob, condition: str, settings: RunSettings) -> ConditionRun:
-    """Lock the run folder of ``condition``, check its settings and read its log back (to resume)."""
-    parquet, manifest = condition_files(job.output.path, condition)
-    folder = RunFolder(runs_folder(job.output.path) / condition, another_run="another --output").acquire()
-    try:
-        wanted = settings.model_dump(mode="json")
-        old = folder.read_settings()
-        diff = settings_diff(old, wanted, INFORMATIONAL) if old is not None else []
-        if diff and not job.output.overwrite:
-            raise OutputExistsError(
-                f"{folder.folder}: its run was made with other settings ({'; '.join(diff)}); pass "
-                "--overwrite to redo it, or write elsewhere with another --output"
-            )
-        resume = folder.check(wanted, overwrite=job.output.overwrite, kind="predict run")
-        records = (
-            read_records(folder.log_path, PredictRecord, key=lambda r: r.key, what="predict record") if resume else []
+def open_run(state: PredictState, condition: str, settings: RunSettings, lock: Lock) -> ConditionRun:
+    """Lock the run folder of ``condition`` (``lock`` releases it at the end), check its settings and read
+    its log back (to resume)."""
+    output = state.output
+    parquet, manifest = condition_files(output.path, condition)
+    folder = lock(RunFolder(runs_folder(output.path) / condition, another_run="another --output"))
+    wanted = settings.model_dump(mode="json")
+    old = folder.read_settings()
+    diff = settings_diff(old, wanted, INFORMATIONAL) if old is not None else []
+    if diff and not output.overwrite:
+        raise OutputExistsError(
+            f"{folder.folder}: its run was made with other settings ({'; '.join(diff)}); pass "
+            "--overwrite to redo it, or write elsewhere with another --output"
         )
-        latest: dict[str, PredictRecord] = {}
-        for r in records:
-            if r.id not in job.by_id or r.condition != condition:
-                raise InputError(
-                    f"{folder.log_path}: holds item {r.id!r} ({r.condition}), which is not in {job.cfg.benchmark} "
-                    f"under {condition}; pass --overwrite to redo the run"
-                )
-            if r.id not in latest or r.attempt > latest[r.id].attempt:
-                latest[r.id] = r
-        if not resume and not job.output.overwrite:
-            existing = [str(p) for p in (parquet, manifest) if p.exists()]
-            if existing:
-                raise OutputExistsError(
-                    f"output exists: {', '.join(existing)} and {folder.folder} holds no run that made it "
-                    "(pass --overwrite to replace it)"
-                )
-    except BaseException:
-        folder.release()
-        raise
-    run = ConditionRun(condition, folder, settings, parquet, manifest, latest, resume)
-    run.resumed_from = sum(it.id in latest for it in job.selection)
-    return run
+    resume = folder.check(wanted, overwrite=output.overwrite, kind="predict run")
+    records = read_records(folder.log_path, PredictRecord, key=lambda r: r.key, what="predict record") if resume else []
+    latest: dict[str, PredictRecord] = {}
+    for r in records:
+        if r.id not in state.by_id or r.condition != condition:
+            raise InputError(
+                f"{folder.log_path}: holds item {r.id!r} ({r.condition}), which is not in {state.cfg.benchmark} "
+                f"under {condition}; pass --overwrite to redo the run"
+            )
+        if r.id not in latest or r.attempt > latest[r.id].attempt:
+            latest[r.id] = r
+    if not resume and not output.overwrite:
+        existing = [str(p) for p in (parquet, manifest) if p.exists()]
+        if existing:
+            raise OutputExistsError(
+                f"output exists: {', '.join(existing)} and {folder.folder} holds no run that made it "
+                "(pass --overwrite to replace it)"
+            )
+    return ConditionRun(
+        folder=folder,
+        identity=wanted,
+        resumed=len(records),
+        condition=condition,
+        settings=settings,
+        parquet=parquet,
+        manifest=manifest,
+        latest=latest,
+        resumed_from=sum(it.id in latest for it in state.selection),
+    )
 
 
-def other_conditions(job: PredictJob) -> dict[str, dict[str, PredictRecord]]:
+def other_conditions(state: PredictState) -> dict[str, dict[str, PredictRecord]]:
     """Records of the other conditions of this output stem made with the same model and prompts (for the
     canary); read without the lock, torn lines ignored."""
     out: dict[str, dict[str, PredictRecord]] = {}
-    root = runs_folder(job.output.path)
-    if not job.runs or not root.is_dir():
+    root = runs_folder(state.output.path)
+    if not state.runs or not root.is_dir():
         return out
-    ours = job.runs[0].settings.shared()
-    mine = {r.condition for r in job.runs}
+    ours = state.runs[0].settings.shared()
+    mine = {r.condition for r in state.runs}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in mine):
         try:
             settings = RunSettings.model_validate(json.loads((folder / "run.json").read_text("utf-8"))["settings"])
@@ -124,5 +110,5 @@ def other_conditions(job: PredictJob) -> dict[str, dict[str, PredictRecord]]:
         for r in records:
             if r.id not in latest or r.attempt > latest[r.id].attempt:
                 latest[r.id] = r
-        out[settings.condition] = {it.id: latest[it.id] for it in job.selection if it.id in latest}
+        out[settings.condition] = {it.id: latest[it.id] for it in state.selection if it.id in latest}
     return out

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, PrivateAttr
 
 from lalm_bench.errors import LalmBenchError
-from lalm_bench.predict.folders import ConditionRun, other_conditions
+from lalm_bench.predict.folders import other_conditions
 from lalm_bench.predict.schema import PredictRecord
+from lalm_bench.predict.state import ConditionRun, PredictState
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from lalm_bench.datasets.benchmark import BenchmarkItem
-    from lalm_bench.predict.job import PredictJob
 
 FORMAT = "lalm-bench/predict/1"
 #: Columns ``predict`` adds to the benchmark's (a benchmark column of the same name is kept as ``benchmark_<name>``).
@@ -93,15 +93,15 @@ class PredictResult(BaseModel):
         return sum(c.new_ok for c in self.conditions)
 
 
-def _common_manifest(job: PredictJob) -> dict[str, Any]:
+def _common_manifest(state: PredictState) -> dict[str, Any]:
     import numpy as np
     import soundfile
 
-    cfg = job.cfg
-    assert job.benchmark is not None
+    cfg = state.cfg
+    assert state.benchmark is not None
     return {
-        "model": {"spec": cfg.model, "servers": job.model_info},
-        "prompt": job.template.describe(),
+        "model": {"spec": cfg.model, "servers": state.model_info},
+        "prompt": state.template.describe(),
         "system_prompt": cfg.system_prompt,
         "sampling": {**dataclasses.asdict(cfg.sampling), "seed": cfg.seed},
         "seeds": {
@@ -124,10 +124,10 @@ def _common_manifest(job: PredictJob) -> dict[str, Any]:
             "max_seconds": cfg.max_audio_seconds,
             "multimodal_uuid": None,
             "uuid_note": UUID_NOTE,
-            "preflight": job.preflight,
+            "preflight": state.preflight,
         },
-        "columns": job.benchmark.columns,
-        "selection": {"start": cfg.start, "limit": cfg.limit, "items": len(job.selection)},
+        "columns": state.benchmark.columns,
+        "selection": {"start": cfg.start, "limit": cfg.limit, "items": len(state.selection)},
         "table": "every benchmark item logged in the run folder, this call's window and earlier ones (merged)",
         "libraries": {
             "numpy": np.__version__,
@@ -137,55 +137,56 @@ def _common_manifest(job: PredictJob) -> dict[str, Any]:
     }
 
 
-def _inputs(job: PredictJob) -> list[str | Path]:
-    template = [job.cfg.prompt_template] if job.cfg.prompt_template is not None else []
-    return [job.cfg.benchmark, *template]
+def _inputs(state: PredictState) -> list[str | Path]:
+    template = [state.cfg.prompt_template] if state.cfg.prompt_template is not None else []
+    return [state.cfg.benchmark, *template]
 
 
-def run_manifest(job: PredictJob, run: ConditionRun) -> dict[str, Any]:
+def run_manifest(state: PredictState, run: ConditionRun) -> dict[str, Any]:
     """The manifest of a condition's run folder (``run.json``), written when its run starts."""
     from lalm_bench.manifest import build_manifest
 
     return build_manifest(
         "predict",
-        job.cfg.parameters(),
-        inputs=_inputs(job),
+        state.cfg.parameters(),
+        inputs=_inputs(state),
         condition=run.condition,
         settings=run.settings.model_dump(mode="json"),
-        **_common_manifest(job),
+        **_common_manifest(state),
         log=run.folder.log_path.name,
     )
 
 
-def build_result(job: PredictJob) -> PredictResult:
+def build_result(state: PredictState) -> PredictResult:
     """The counts, canary, manifests and tables of every condition, from its whole log."""
     from lalm_bench.manifest import build_manifest
     from lalm_bench.predict.canary import serving_canary
 
-    for run in job.runs:
-        missing = [it.id for it in job.selection if it.id not in run.latest]
+    for run in state.runs:
+        missing = [it.id for it in state.selection if it.id not in run.latest]
         if missing:  # only after a fatal stop, which raises before this
             raise LalmBenchError(f"{run.condition}: {len(missing)} items have no record; rerun to resume")
-    by_condition = {r.condition: {it.id: r.latest[it.id] for it in job.selection} for r in job.runs}
-    canary = serving_canary({**other_conditions(job), **by_condition})
+    by_condition = {r.condition: {it.id: r.latest[it.id] for it in state.selection} for r in state.runs}
+    canary = serving_canary({**other_conditions(state), **by_condition})
     canary["compared_from_earlier_calls"] = sorted(set(canary["conditions"]) - set(by_condition))
-    common = _common_manifest(job)
+    common = _common_manifest(state)
     summaries, manifests, frames = [], {}, {}
-    renamed = _renamed(job)
+    renamed = _renamed(state)
     if renamed:
         names = ", ".join(f"{a} -> {b}" for a, b in renamed.items())
-        job.warnings.append(f"benchmark columns named like output columns were renamed: {names}")
-    assert job.benchmark is not None
-    for run in job.runs:
+        state.warnings.append(f"benchmark columns named like output columns were renamed: {names}")
+    assert state.benchmark is not None
+    notes: list[str] = []
+    for run in state.runs:
         # Windows merge: the table holds every item of the benchmark logged in this run folder (this
         # call's --start/--limit window and those of earlier calls), in the benchmark's order, so that
         # another window never replaces the rows of the last one.
-        table_items = [it for it in job.benchmark.items if it.id in run.latest]
+        table_items = [it for it in state.benchmark.items if it.id in run.latest]
         latest = [run.latest[it.id] for it in table_items]
-        earlier = len(table_items) - len(job.selection)
+        earlier = len(table_items) - len(state.selection)
         if earlier:
-            job.notes.append(
-                f"{run.condition}: {run.parquet} holds {len(table_items)} items: the {len(job.selection)} of this "
+            notes.append(
+                f"{run.condition}: {run.parquet} holds {len(table_items)} items: the {len(state.selection)} of this "
                 f"call's window and {earlier} logged by earlier calls (windows are merged; --overwrite starts over)"
             )
         new = run.new
@@ -208,14 +209,14 @@ def build_result(job: PredictJob) -> PredictResult:
             completion_tokens=sum(s.completion_tokens for s in replies if not s.cached),
         )
         summaries.append(summary)
-        frames[run.condition], encoded = _frame(job, table_items, latest, renamed)
+        frames[run.condition], encoded = _frame(state, table_items, latest, renamed)
         counts = summary.model_dump(exclude={"condition", "parquet", "manifest", "folder"})
         counts["failed_audio"] = sum(r.failed_step == "audio" for r in latest)
         counts["failed_request"] = sum(r.failed_step == "request" for r in latest)
         manifests[run.condition] = build_manifest(
             "predict",
-            job.cfg.parameters(),
-            inputs=_inputs(job),
+            state.cfg.parameters(),
+            inputs=_inputs(state),
             condition=run.condition,
             output=str(run.parquet),
             settings=run.settings.model_dump(mode="json"),
@@ -225,23 +226,23 @@ def build_result(job: PredictJob) -> PredictResult:
             counts=counts,
             canary=canary,
             run_folder=str(run.folder.folder),
-            wall_seconds=round(time.perf_counter() - job.started, 3),
+            wall_seconds=round(time.perf_counter() - state.started, 3),
         )
     result = PredictResult(
-        model=job.cfg.model,
+        model=state.cfg.model,
         conditions=summaries,
         canary=canary,
         manifests=manifests,
-        warnings=list(job.warnings),
-        notes=list(job.notes),
+        warnings=list(state.warnings),
+        notes=notes,
     )
     result._frames = frames
     return result
 
 
-def _renamed(job: PredictJob) -> dict[str, str]:
-    assert job.benchmark is not None
-    taken = set(map(str, job.benchmark.frame.columns))
+def _renamed(state: PredictState) -> dict[str, str]:
+    assert state.benchmark is not None
+    taken = set(map(str, state.benchmark.frame.columns))
     out = {}
     for c in OUTPUT_COLUMNS:
         if c in taken:
@@ -253,16 +254,16 @@ def _renamed(job: PredictJob) -> dict[str, str]:
 
 
 def _frame(
-    job: PredictJob, items: list[BenchmarkItem], records: list[PredictRecord], renamed: dict[str, str]
+    state: PredictState, items: list[BenchmarkItem], records: list[PredictRecord], renamed: dict[str, str]
 ) -> tuple[pd.DataFrame, list[str]]:
     """The output table of ``items`` and the benchmark columns that had to become JSON text (mixed types
     Parquet cannot hold, e.g. a string in one row and a list in another)."""
     import pandas as pd
 
-    assert job.benchmark is not None
+    assert state.benchmark is not None
     rows = [it.row for it in items]
-    frame = job.benchmark.frame.iloc[rows].reset_index(drop=True).rename(columns=renamed)
-    if job.benchmark.columns["category"] is None and "category" not in frame.columns:
+    frame = state.benchmark.frame.iloc[rows].reset_index(drop=True).rename(columns=renamed)
+    if state.benchmark.columns["category"] is None and "category" not in frame.columns:
         frame["category"] = pd.Series([None] * len(frame), dtype=object)  # what `similarity` reads
     cols: dict[str, list[Any]] = {c: [] for c in OUTPUT_COLUMNS}
     for r in records:

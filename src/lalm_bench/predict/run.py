@@ -15,12 +15,17 @@ items share a cached reply. No multimodal ``uuid`` is sent: a server's media cac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lalm_bench.io import OutputOptions
+from lalm_bench.llm.options import ModelFactory
 from lalm_bench.predict.config import PredictConfig
-from lalm_bench.predict.job import ModelFactory, OnRecord, PredictJob
+from lalm_bench.predict.job import PredictJob
 from lalm_bench.predict.outputs import PredictResult
 from lalm_bench.predict.schema import PredictRecord
-from lalm_bench.runs.engine import run_to_end
+from lalm_bench.runs import RunEngine
+
+OnRecord = Callable[[PredictRecord], None]
 
 
 def run_predict(
@@ -35,18 +40,16 @@ def run_predict(
     is written but the run folders). ``progress``: a bar on stderr; ``on_record``: called after each item."""
     from lalm_bench.progress import progress_bar
 
-    job = PredictJob(config, output, model_factory)
-    try:
-        job.prepare()
+    job = PredictJob(config, output)
+    with RunEngine(job, model_factory) as engine:
+        engine.prepare()
         desc = "predict " + ",".join(config.conditions)
-        with progress_bar(progress, desc, len(job.pending()), "items") as advance:
+        with progress_bar(progress, desc, len(job.plan()), "items") as advance:
 
             def record_done(record: PredictRecord) -> None:
                 advance(1)
                 if on_record is not None:
                     on_record(record)
 
-            run_to_end(lambda: job.run_async(record_done), "item")
+            engine.run_to_end(record_done)
         return job.result()
-    finally:
-        job.close()

@@ -1,4 +1,5 @@
-"""Bounded-concurrency execution of independent items, stopping at the first fatal error."""
+"""Bounded-concurrency execution of independent items, stopping at the first fatal error; load balancing
+across servers."""
 
 from __future__ import annotations
 
@@ -52,3 +53,22 @@ async def run_pool(
         await asyncio.gather(*pending, return_exceptions=True)
     if failure is not None:
         raise failure
+
+
+class Dispatcher:
+    """Sends each request to the server with the fewest requests in flight (ties: round robin)."""
+
+    def __init__(self, n: int) -> None:
+        self.load = [0] * n
+        self._next = 0
+
+    def acquire(self) -> int:
+        n = len(self.load)
+        order = [(self._next + k) % n for k in range(n)]
+        best = min(order, key=lambda i: self.load[i])
+        self.load[best] += 1
+        self._next = (best + 1) % n
+        return best
+
+    def release(self, i: int) -> None:
+        self.load[i] -= 1

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from lalm_bench.errors import AllFailedError
 from lalm_bench.io import OutputOptions
+from lalm_bench.llm.options import ModelFactory
 from lalm_bench.rubrics.generate.config import GenerateConfig
-from lalm_bench.rubrics.generate.job import GenerateResult, ModelFactory, run_generate
+from lalm_bench.rubrics.generate.job import GenerateResult
+from lalm_bench.rubrics.generate.run import run_generate
 
 
 def generate_command(
@@ -16,7 +18,7 @@ def generate_command(
     from lalm_bench.rubrics.generate.report import RunProgress, print_summary
 
     with RunProgress(not output.quiet) as progress:
-        result = run_generate(config, output, model_factory=model_factory, on_record=progress.attach)
+        result = run_generate(config, output, model_factory=model_factory, on_start=progress.attach)
     if not output.quiet:
         print_summary(result)
     total = result.total

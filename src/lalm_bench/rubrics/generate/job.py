@@ -1,19 +1,9 @@
-"""``rubrics generate``: clips → captions → new criteria → a weighted rubric per run, resumably.
-
-Each run folder (``<output>/deter|stoch/<run-name>_<k>/``) holds ``run.json`` (manifest and the
-settings that identify the run) and ``log.jsonl`` (one fsynced record per clip). Rerunning the
-same command resumes after the last complete record; a clip recorded as failed stays failed (the
-rubric after it was built without it); ``--overwrite`` redoes a run, and the response cache then
-serves every call whose prompt is unchanged. The cache key of every call holds the prompt version,
-the step, the run name and the run's seed: repeated deterministic runs each ask the server (they
-exist to test its determinism), a rerun of a run is served from the cache, and stochastic runs
-differ from one another.
-"""
+"""``rubrics generate`` as an engine job: its checks, the audio and rubric models, one run folder per run,
+the clips merged in order (the lifecycle is :class:`lalm_bench.runs.RunEngine`'s)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import re
 from collections.abc import Callable
@@ -23,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from lalm_bench.errors import InputError
-from lalm_bench.io import OutputOptions, check_folder_writable
-from lalm_bench.llm.interface import ChatModel, Sampling
+from lalm_bench.io import OutputOptions, check_folder_writable, sha256_file
+from lalm_bench.llm.interface import Sampling
 from lalm_bench.llm.options import LLMOptions
 from lalm_bench.rubrics.common.clips import Clip, ClipSet, load_baselines, load_clip_set, read_clip_audio
 from lalm_bench.rubrics.common.records import RunRecord, RunSettings
@@ -32,20 +22,10 @@ from lalm_bench.rubrics.generate import prompts
 from lalm_bench.rubrics.generate.config import MODE_DIRS, GenerateConfig
 from lalm_bench.rubrics.generate.schedule import RunState, drive_all
 from lalm_bench.rubrics.generate.steps import StepContext
-from lalm_bench.runs import RunFolder, read_records
-from lalm_bench.runs.engine import run_to_end
-from lalm_bench.runs.folder import INFORMATIONAL, settings_diff
+from lalm_bench.runs import LLMJob, Models, RunFolder, read_records
+from lalm_bench.runs.engine import Lock
 
 FORMAT = "lalm-bench/rubrics-generate/1"
-ModelFactory = Callable[[str, LLMOptions], ChatModel]
-OnRecord = Callable[[RunState, RunRecord], None]
-
-
-def default_model_factory(spec: str, llm: LLMOptions) -> ChatModel:
-    """A chat model from the LLM registry (the provider SDK is imported only here)."""
-    from lalm_bench.llm.options import make_chat_model
-
-    return make_chat_model(spec, llm)
 
 
 class GenerateResult(BaseModel):
@@ -64,19 +44,23 @@ def _extends(old: dict[str, Any], new: dict[str, Any], diff: list[str]) -> bool:
     return new["limit"] is None or (old["limit"] is not None and new["limit"] >= old["limit"])
 
 
-class GenerateJob:
+class GenerateJob(LLMJob[Clip, RunRecord, RunState, GenerateResult]):
     """One ``rubrics generate`` call: validated inputs, shared models and the run folders (locked)."""
 
-    def __init__(self, cfg: GenerateConfig, output: OutputOptions, model_factory: ModelFactory | None = None):
+    unit = "clip"
+
+    def __init__(self, cfg: GenerateConfig, output: OutputOptions) -> None:
         self.cfg, self.output = cfg, output
-        self.factory = model_factory or default_model_factory
         self.clipset: ClipSet | None = None
         self.selection: list[Clip] = []
         self.baselines: dict[str, str] | None = None
         self.runs: list[RunState] = []
         self.settings: RunSettings | None = None
-        self.models: dict[str, ChatModel] = {}
-        self.model_info: dict[str, Any] = {}
+        self.models = Models()
+
+    @property
+    def model_info(self) -> dict[str, dict[str, Any]]:
+        return self.models.info
 
     # ---- before any request ------------------------------------------------------------------
     def validate(self) -> None:
@@ -95,10 +79,8 @@ class GenerateJob:
             raise InputError("--rubric-model is required with --baseline-file and no --audio-model")
         check_folder_writable(self.output.path, "--output-dir")
 
-    def prepare(self) -> None:
-        """Validate inputs, load clips, build models, lock and check every run folder. No requests."""
-        from lalm_bench.io import sha256_file
-
+    def check(self) -> dict[str, tuple[str, LLMOptions]]:
+        """Validate inputs, load clips and baselines; the audio and rubric models."""
         self.validate()
         cfg, sel = self.cfg, self.cfg.clips
         self.clipset = load_clip_set(sel.split, sel.csv, sel.audio_dir, sel.dataset_revision)
@@ -128,38 +110,32 @@ class GenerateJob:
             seed=cfg.seed,
             prompt_version=prompts.PROMPT_VERSION,
         )
-        for spec in dict.fromkeys(s for s in (self.settings.audio_model, self.settings.rubric_model) if s):
-            self.models[spec] = model = self.factory(spec, cfg.llm)
-            describe = getattr(model, "describe", None)
-            self.model_info[spec] = describe() if callable(describe) else {"name": spec}
-        mode_dir = Path(self.output.path) / MODE_DIRS[cfg.mode]
-        for k in range(cfg.runs):
-            self.runs.append(self._open_run(k, mode_dir))
+        specs = (self.settings.audio_model, self.settings.rubric_model)
+        return {spec: (spec, cfg.llm) for spec in dict.fromkeys(s for s in specs if s)}
 
-    def _open_run(self, k: int, mode_dir: Path) -> RunState:
+    def open_runs(self, models: Models, lock: Lock) -> list[RunState]:
+        """Lock and check every run folder, read its records back."""
+        self.models = models
+        mode_dir = Path(self.output.path) / MODE_DIRS[self.cfg.mode]
+        self.runs = [self._open_run(k, mode_dir, lock) for k in range(self.cfg.runs)]
+        return self.runs
+
+    def _open_run(self, k: int, mode_dir: Path, lock: Lock) -> RunState:
         cfg = self.cfg
         assert self.settings is not None
         name = f"{cfg.run_name}_{k}"
         legacy = None
         if cfg.legacy_results:
             legacy = mode_dir / (f"results_{k}.json" if cfg.run_name == "run" else f"results_{name}.json")
-        folder = RunFolder(mode_dir / name, extra=[legacy] if legacy else []).acquire()
-        try:
-            settings = self.settings.model_dump(mode="json")
-            resume = folder.check(settings, overwrite=self.output.overwrite, compatible=_extends, kind="rubric run")
-            records = (
-                read_records(folder.log_path, RunRecord, key=lambda r: r.position, what="rubric record")
-                if resume
-                else []
-            )
-            for i, r in enumerate(records):
-                if i >= len(self.selection) or r.position != i or r.clip != self.selection[i].file_name:
-                    raise InputError(
-                        f"{folder.log_path}: record {i + 1} ({r.clip!r}) does not match the selected clips"
-                    )
-        except BaseException:
-            folder.release()
-            raise
+        folder = lock(RunFolder(mode_dir / name, extra=[legacy] if legacy else []))
+        settings = self.settings.model_dump(mode="json")
+        resume = folder.check(settings, overwrite=self.output.overwrite, compatible=_extends, kind="rubric run")
+        records = (
+            read_records(folder.log_path, RunRecord, key=lambda r: r.position, what="rubric record") if resume else []
+        )
+        for i, r in enumerate(records):
+            if i >= len(self.selection) or r.position != i or r.clip != self.selection[i].file_name:
+                raise InputError(f"{folder.log_path}: record {i + 1} ({r.clip!r}) does not match the selected clips")
         seed = cfg.seed if cfg.mode == "deterministic" else cfg.seed + k
         sampling = Sampling(
             temperature=self.settings.temperature,
@@ -167,7 +143,17 @@ class GenerateJob:
             max_tokens=cfg.sampling.max_tokens,
             seed=seed,
         )
-        return RunState(k, name, folder, seed, sampling, records, legacy, resumed=len(records))
+        return RunState(
+            folder=folder,
+            identity=settings,
+            resumed=len(records),
+            index=k,
+            name=name,
+            seed=seed,
+            sampling=sampling,
+            records=records,
+            legacy_path=legacy,
+        )
 
     # ---- running -------------------------------------------------------------------------------
     def context(self, limit: asyncio.Semaphore) -> StepContext:
@@ -184,55 +170,21 @@ class GenerateJob:
             limit=limit,
         )
 
-    async def run_async(self, on_record: OnRecord | None = None) -> None:
-        """Every run to its end (or until a fatal error, which is raised after cleanup)."""
-        from lalm_bench.runs import RunLog
-
-        cfg = self.cfg
+    def start(self) -> None:
         for run in self.runs:
             run.version_changed = asyncio.Condition()
-            run.log = RunLog(run.folder.log_path)
-            if not run.folder.manifest_path.exists() or run.resumed == 0 or self._settings_changed(run):
-                run.folder.write_manifest(self._manifest(run))
+
+    async def drive(self, record: Callable[[RunState, RunRecord], None]) -> None:
+        """Every run to its end, clips merged in order (see :mod:`.schedule`)."""
+        cfg = self.cfg
         window = max(cfg.llm.concurrency, cfg.rubric_lag + 1)
-        try:
-            ctx = self.context(asyncio.Semaphore(cfg.llm.concurrency))
-            await drive_all(ctx, self.runs, self.selection, window, on_record or (lambda r, rec: None))
-        finally:
-            for run in self.runs:
-                if run.log is not None:
-                    run.log.close()
-            self._refresh_manifests()
-            for m in self.models.values():  # their HTTP clients belong to this event loop
-                with contextlib.suppress(Exception):
-                    await m.aclose()
+        ctx = self.context(asyncio.Semaphore(cfg.llm.concurrency))
+        await drive_all(ctx, self.runs, self.selection, window, record)
 
-    def _refresh_manifests(self) -> None:
-        """Providers learn during a run (a structured-output mode the server rejected): record what was used."""
-        from lalm_bench.llm import describe_model
+    def commit(self, run: RunState, record: RunRecord) -> None:
+        run.keep(record)
 
-        info = {spec: describe_model(m) for spec, m in self.models.items()}
-        if info == self.model_info:
-            return
-        self.model_info = info
-        for run in self.runs:
-            if run.folder.manifest_path.exists():
-                run.folder.write_manifest(self._manifest(run))
-
-    def close(self) -> None:
-        """Release every run folder and close the models (idempotent)."""
-        for run in self.runs:
-            run.folder.release()
-        for m in self.models.values():
-            with contextlib.suppress(Exception):
-                asyncio.run(m.aclose())
-
-    def _settings_changed(self, run: RunState) -> bool:
-        old = run.folder.read_settings()
-        assert self.settings is not None
-        return old is None or bool(settings_diff(old, self.settings.model_dump(mode="json"), INFORMATIONAL))
-
-    def _manifest(self, run: RunState) -> dict[str, Any]:
+    def manifest(self, run: RunState) -> dict[str, Any]:
         from lalm_bench.manifest import build_manifest
 
         cfg, clipset, settings = self.cfg, self.clipset, self.settings
@@ -284,23 +236,3 @@ class GenerateJob:
         keys = ["processed", "ok", "failed", "calls", "cache_hits", "retries", "tokens"]
         total = {k: sum(int(r[k]) for r in rows) for k in keys}
         return GenerateResult(prompt_version=prompts.PROMPT_VERSION, runs=rows, total=total)
-
-
-def run_generate(
-    cfg: GenerateConfig,
-    output: OutputOptions,
-    *,
-    model_factory: ModelFactory | None = None,
-    on_record: Callable[[GenerateJob], OnRecord] | None = None,
-) -> GenerateResult:
-    """Check, lock, run every run to its end (resuming), and return the counts.
-
-    ``on_record(job)`` may return a callback called after each clip (progress bars)."""
-    job = GenerateJob(cfg, output, model_factory)
-    try:
-        job.prepare()
-        callback = on_record(job) if on_record is not None else None
-        run_to_end(lambda: job.run_async(callback), "clip")
-    finally:
-        job.close()
-    return job.result()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lalm_bench.rubrics.common.records import RunRecord
-    from lalm_bench.rubrics.generate.job import GenerateJob, GenerateResult, OnRecord
-    from lalm_bench.rubrics.generate.schedule import RunState
+    from lalm_bench.rubrics.generate.job import GenerateJob, GenerateResult
 
 
 class RunProgress:
@@ -22,9 +22,9 @@ class RunProgress:
     def __enter__(self) -> RunProgress:
         return self
 
-    def attach(self, job: GenerateJob) -> OnRecord:
+    def attach(self, job: GenerateJob) -> Callable[[RunRecord], None] | None:
         if not self.enabled:
-            return lambda run, rec: None
+            return None
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -46,11 +46,11 @@ class RunProgress:
             )
         return self._update
 
-    def _update(self, run: RunState, rec: RunRecord) -> None:
-        st = self.tally[run.name]
+    def _update(self, rec: RunRecord) -> None:
+        st = self.tally[rec.run]
         st[0] += rec.status == "failed"
         st[1] += rec.tokens
-        self.bar.update(self.tasks[run.name], advance=1, failed=st[0], tokens=st[1])
+        self.bar.update(self.tasks[rec.run], advance=1, failed=st[0], tokens=st[1])
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -23,23 +23,20 @@ from lalm_bench.llm.interface import Sampling
 from lalm_bench.rubrics.common.clips import Clip
 from lalm_bench.rubrics.common.records import RubricItem, RunRecord
 from lalm_bench.rubrics.generate.steps import Prepared, RunView, StepContext, merge_clip, prepare_clip
-from lalm_bench.runs import RunFolder, RunLog
+from lalm_bench.runs import RunSlot
 
 
-@dataclass
-class RunState:
+@dataclass(kw_only=True)
+class RunState(RunSlot[RunRecord]):
     """One run of the job: its folder, records so far and rubric history (``history[v]``: after v clips)."""
 
     index: int
     name: str
-    folder: RunFolder
     seed: int
     sampling: Sampling
     records: list[RunRecord]
     legacy_path: Path | None = None
-    resumed: int = 0
     history: list[list[RubricItem]] = field(default_factory=list)
-    log: RunLog[RunRecord] | None = None
     version_changed: asyncio.Condition | None = None
 
     def __post_init__(self) -> None:
@@ -58,17 +55,19 @@ class RunState:
     def view(self) -> RunView:
         return RunView(self.name, self.seed, self.sampling, self.wait_version, lambda: self.rubric)
 
-    async def commit(self, record: RunRecord) -> None:
-        assert self.log is not None and self.version_changed is not None
-        self.log.append(record)
-        self.folder.record_written()
+    def keep(self, record: RunRecord) -> None:
+        """A record now in the log: the run's records, the legacy results file, the next rubric version."""
         self.records.append(record)
         if self.legacy_path is not None:
             from lalm_bench.io import write_json
 
             write_json(self.legacy_path, [r.model_dump(mode="json") for r in self.records])
+        self.history.append(list(record.final_criteria))
+
+    async def announce(self) -> None:
+        """Wake the extractor calls waiting for the rubric version just kept."""
+        assert self.version_changed is not None
         async with self.version_changed:
-            self.history.append(list(record.final_criteria))
             self.version_changed.notify_all()
 
 
@@ -77,10 +76,11 @@ async def drive_run(
     run: RunState,
     selection: Sequence[Clip],
     window: int,
-    on_record: Callable[[RunState, RunRecord], None],
+    record: Callable[[RunState, RunRecord], None],
     fatal: asyncio.Future[None],
 ) -> None:
-    """Process the run's remaining clips in order, preparing up to ``window`` clips ahead."""
+    """Process the run's remaining clips in order, preparing up to ``window`` clips ahead; ``record(run,
+    record)`` logs and keeps each record (:meth:`RunState.keep`)."""
 
     async def guard(coro: Awaitable[Prepared]) -> Prepared:
         try:
@@ -101,9 +101,9 @@ async def drive_run(
                 ahead[p] = asyncio.ensure_future(guard(prepare_clip(ctx, view, p, selection[p])))
                 nxt += 1
             prep = await ahead.pop(pos)
-            record = await merge_clip(ctx, view, pos, prep)
-            await run.commit(record)
-            on_record(run, record)
+            rec = await merge_clip(ctx, view, pos, prep)
+            record(run, rec)
+            await run.announce()
     finally:
         for t in ahead.values():
             t.cancel()
@@ -115,11 +115,11 @@ async def drive_all(
     runs: Sequence[RunState],
     selection: Sequence[Clip],
     window: int,
-    on_record: Callable[[RunState, RunRecord], None],
+    record: Callable[[RunState, RunRecord], None],
 ) -> None:
     """Every run to its end, in parallel; the first fatal error cancels them all and is raised."""
     fatal: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    drivers = [asyncio.ensure_future(drive_run(ctx, r, selection, window, on_record, fatal)) for r in runs]
+    drivers = [asyncio.ensure_future(drive_run(ctx, r, selection, window, record, fatal)) for r in runs]
     try:
         failure: BaseException | None = None
         pending: set[asyncio.Future[Any]] = {*drivers, fatal}

@@ -4,38 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lalm_bench.errors import item_error
 from lalm_bench.llm.calls import StepReply, call_step
 from lalm_bench.llm.interface import AudioPart, Message, Sampling, TextPart
 from lalm_bench.rubrics.judge import prompts
-from lalm_bench.rubrics.judge.plan import Unit
 from lalm_bench.rubrics.judge.schema import ERROR, JudgeRecord, criterion_id, reply_model
-
-if TYPE_CHECKING:
-    from lalm_bench.rubrics.judge.job import JudgeJob
+from lalm_bench.rubrics.judge.state import JudgeState, Unit
 
 
-async def judge_unit(job: JudgeJob, unit: Unit, limit: asyncio.Semaphore) -> JudgeRecord:
+async def judge_unit(state: JudgeState, unit: Unit, limit: asyncio.Semaphore) -> JudgeRecord:
     """Judge one caption against every criterion; judge errors are recorded, fatal errors raise."""
-    assert job.rubric is not None
+    assert state.rubric is not None
     t0 = time.perf_counter()
-    n = len(job.rubric.items)
+    n = len(state.rubric.items)
     verdicts: list[str] = [ERROR] * n
     reasons: list[str | None] = [None] * n
     replies: list[StepReply] = []
     error_kind = error = None
     audio = None
-    if job.cfg.with_audio:
+    if state.read_audio is not None:
         try:
-            audio = await asyncio.to_thread(job._read_audio, unit.clip)
+            audio = await asyncio.to_thread(state.read_audio, unit.clip)
         except Exception as exc:  # whatever fails with one clip's audio (MemoryError too) fails that caption
             error_kind, error = "audio", item_error(exc)
     if error is None:
-        batches = [[j] for j in unit.order] if job.cfg.per_criterion else [list(unit.order)]
+        batches = [[j] for j in unit.order] if state.cfg.per_criterion else [list(unit.order)]
         evidence = [unit.clip.captions[i - 1] for i in unit.evidence]
-        results = await asyncio.gather(*(_ask(job, unit, b, evidence, audio, limit) for b in batches))
+        results = await asyncio.gather(*(_ask(state, unit, b, evidence, audio, limit) for b in batches))
         for batch, (parsed, reply) in zip(batches, results, strict=True):
             replies.append(reply)
             if parsed is None:
@@ -72,11 +69,16 @@ async def judge_unit(job: JudgeJob, unit: Unit, limit: asyncio.Semaphore) -> Jud
 
 
 async def _ask(
-    job: JudgeJob, unit: Unit, batch: list[int], evidence: list[str], audio: AudioPart | None, limit: asyncio.Semaphore
+    state: JudgeState,
+    unit: Unit,
+    batch: list[int],
+    evidence: list[str],
+    audio: AudioPart | None,
+    limit: asyncio.Semaphore,
 ) -> tuple[Any, StepReply]:
-    assert job.rubric is not None
-    cfg = job.cfg
-    criteria = [job.rubric.items[j]["criterion"] for j in batch]
+    assert state.rubric is not None
+    cfg = state.cfg
+    criteria = [state.rubric.items[j]["criterion"] for j in batch]
     text = prompts.judge_prompt(unit.caption, evidence, criteria, with_audio=audio is not None)
     content = (audio, TextPart(text)) if audio is not None else (TextPart(text),)
     messages = [Message.text("system", prompts.SYSTEM), Message("user", content)]
@@ -88,7 +90,7 @@ async def _ask(
     )
     extra = {"prompt_version": prompts.PROMPT_VERSION, "step": "judge", "seed": cfg.seed, "sample": unit.sample}
     res, reply = await call_step(
-        job.models[unit.judge],
+        state.models[unit.judge],
         messages,
         schema=reply_model(len(batch)),
         sampling=sampling,

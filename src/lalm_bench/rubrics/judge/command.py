@@ -6,8 +6,8 @@ from pathlib import Path
 
 from lalm_bench.errors import AllFailedError
 from lalm_bench.io import OutputOptions, OutputSet, check_outputs
+from lalm_bench.llm.options import ModelFactory
 from lalm_bench.rubrics.judge.config import JudgeConfig
-from lalm_bench.rubrics.judge.job import ModelFactory
 from lalm_bench.rubrics.judge.outputs import JudgeResult, output_files
 from lalm_bench.rubrics.judge.run import run_judge
 

@@ -1,70 +1,46 @@
-"""One judge run: validated inputs, the judges, the locked run folder, every remaining unit judged."""
+"""``rubrics judge`` as an engine job: its checks, the judges, the run folder, the units still to judge and
+the judging of one (the lifecycle is :class:`lalm_bench.runs.RunEngine`'s)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import re
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from lalm_bench.errors import InputError
-from lalm_bench.io import OutputOptions, check_folder_writable
-from lalm_bench.llm.interface import AudioPart, ChatModel
+from lalm_bench.io import OutputOptions, check_folder_writable, sha256_file
 from lalm_bench.llm.options import LLMOptions
-from lalm_bench.rubrics.common.clips import Clip, ClipSet, load_baselines, load_clip_set, read_clip_audio
-from lalm_bench.rubrics.common.rubric_files import LoadedRubric, load_rubric
-from lalm_bench.rubrics.judge import ask, prompts
+from lalm_bench.rubrics.common.clips import Clip, load_baselines, load_clip_set, read_clip_audio
+from lalm_bench.rubrics.common.rubric_files import load_rubric
+from lalm_bench.rubrics.judge import prompts
+from lalm_bench.rubrics.judge.ask import judge_unit
 from lalm_bench.rubrics.judge.config import REFERENCES, JudgeConfig
 from lalm_bench.rubrics.judge.outputs import JudgeResult, build_result, output_files, run_manifest
-from lalm_bench.rubrics.judge.plan import SystemInput, Unit, plan_units
+from lalm_bench.rubrics.judge.plan import plan_units
 from lalm_bench.rubrics.judge.schema import JudgeRecord, JudgeSettings
-from lalm_bench.runs import RunFolder, read_records
-from lalm_bench.runs.folder import INFORMATIONAL, settings_diff
-
-ModelFactory = Callable[[str, LLMOptions], ChatModel]
-OnRecord = Callable[[JudgeRecord], None]
+from lalm_bench.rubrics.judge.state import JudgeRun, JudgeState, SystemInput, Unit
+from lalm_bench.runs import LLMJob, Models, RunFolder, read_records
+from lalm_bench.runs.engine import Lock
 
 
-def default_model_factory(spec: str, llm: LLMOptions) -> ChatModel:
-    from lalm_bench.llm.options import make_chat_model
-
-    return make_chat_model(spec, llm)
-
-
-class JudgeJob:
+class JudgeJob(LLMJob[Unit, JudgeRecord, JudgeRun, JudgeResult]):
     """One ``rubrics judge`` call: validated inputs, the judges and the run folder (locked)."""
 
-    def __init__(self, cfg: JudgeConfig, output: OutputOptions, model_factory: ModelFactory | None = None):
-        self.cfg, self.output = cfg, output
-        self.factory = model_factory or default_model_factory
-        self.rubric: LoadedRubric | None = None
-        self.clipset: ClipSet | None = None
-        self.clips: list[Clip] = []
-        self.systems: list[SystemInput] = []
-        self.excluded: dict[str, int] = {}
-        self.units: list[Unit] = []
-        self.todo: list[Unit] = []
-        self.records: list[JudgeRecord] = []
-        self.resumed = 0
-        self.settings: JudgeSettings | None = None
-        self.models: dict[str, ChatModel] = {}
-        self.model_info: dict[str, Any] = {}
-        self.server_of: dict[str, str] = {}
-        self.folder: RunFolder | None = None
-        self.files = output_files(Path(output.path), cfg.table_format)
-        self.t0 = time.perf_counter()
-        self.warnings: list[str] = []  # printed once every input has been checked
+    unit = "caption"
+
+    def __init__(self, cfg: JudgeConfig, output: OutputOptions) -> None:
+        self.state = JudgeState(cfg, output, files=output_files(Path(output.path), cfg.table_format))
+        self.limits: dict[str, asyncio.Semaphore] = {}
 
     # ---- before any request ------------------------------------------------------------------
     def validate(self) -> None:
-        cfg = self.cfg
+        """The flags on their own, before any file is read."""
+        cfg = self.state.cfg
         if not cfg.judges:
             raise InputError("give --judge-model (provider/model; repeat it for several judges)")
         dup = [j for j, k in Counter(cfg.judges).items() if k > 1]
@@ -96,28 +72,45 @@ class JudgeJob:
                 f"{len(urls)} --base-url for {len(cfg.judges)} --judge-model: give one server for all judges, "
                 "or one per judge (in the same order)"
             )
-        check_folder_writable(self.output.path, "--output-dir")
+        check_folder_writable(self.state.output.path, "--output-dir")
 
-    def prepare(self) -> None:
-        """Validate inputs, load rubric, clips and captions, plan the units, build the judges, lock and
-        check the run folder. No requests."""
-        from lalm_bench.io import sha256_file
-
+    def check(self) -> dict[str, tuple[str, LLMOptions]]:
+        """Validate inputs, load rubric, clips and captions, plan the units; the judge of each ``--judge-model``."""
         self.validate()
-        cfg, sel = self.cfg, self.cfg.clips
-        self.rubric = rubric = load_rubric(cfg.rubric)
-        if rubric.total_weight <= 0:
-            raise InputError(f"{rubric.label}: every criterion has weight 0; nothing to score")
-        self.clipset = clipset = load_clip_set(sel.split, sel.csv, sel.audio_dir, sel.dataset_revision)
+        window = self._load_rubric_and_clips()
+        self._load_captions(window)
+        covered = {n for s in self.state.systems for n in s.captions}
+        self.state.clips = [c for c in window if not self.state.systems or c.file_name in covered]
+        if self.state.cfg.references:
+            self._add_references()
+        self.state.units = plan_units(self.state)
+        self.state.settings = self._settings()
+        return self._judges()
+
+    def _load_rubric_and_clips(self) -> list[Clip]:
+        """The rubric and the clip set; the selected window of clips."""
+        st, cfg, sel = self.state, self.state.cfg, self.state.cfg.clips
+        st.rubric = load_rubric(cfg.rubric)
+        if st.rubric.total_weight <= 0:
+            raise InputError(f"{st.rubric.label}: every criterion has weight 0; nothing to score")
+        st.clipset = clipset = load_clip_set(sel.split, sel.csv, sel.audio_dir, sel.dataset_revision)
         end = None if sel.limit is None else sel.start + sel.limit
         window = clipset.clips[sel.start : end]
         if not window:
             raise InputError(f"no clips selected: {sel.split} has {len(clipset.clips)} clips, --start {sel.start}")
         if cfg.with_audio and not clipset.audio_dir.is_dir():
             raise InputError(f"--judge-with-audio: audio folder {clipset.audio_dir} not found (give --audio-dir)")
-        all_names = {c.file_name for c in clipset.clips}
+        if cfg.with_audio:
+            st.read_audio = functools.lru_cache(maxsize=8)(functools.partial(read_clip_audio, clipset))
+        return window
+
+    def _load_captions(self, window: list[Clip]) -> None:
+        """Each ``--captions`` file as a system, with what was matched, left out or empty."""
+        st, sel = self.state, self.state.cfg.clips
+        assert st.clipset is not None
+        all_names = {c.file_name for c in st.clipset.clips}
         in_window = {c.file_name for c in window}
-        for src in cfg.captions:
+        for src in st.cfg.captions:
             captions = load_baselines(src.path)
             if not captions:
                 raise InputError(f"{src.path}: no captions (the file has no rows)")
@@ -136,44 +129,42 @@ class JudgeJob:
                 "judged_clips": len(matched),
                 "empty_captions": sum(not captions[n].strip() for n in matched),
             }
-            self.systems.append(SystemInput(src.name, Path(src.path), captions, counts))
+            st.systems.append(SystemInput(src.name, Path(src.path), captions, counts))
             if not_in:
-                self.warnings.append(
+                st.warnings.append(
                     f"{src.path}: {len(not_in)} of {len(captions)} captions name clips that are not in the "
                     f"{sel.split} split (e.g. {not_in[0]!r}); they are counted, not judged"
                 )
-        covered = {n for s in self.systems for n in s.captions}
-        self.clips = [c for c in window if not self.systems or c.file_name in covered]
-        if cfg.references:
-            if rubric.sources and rubric.sources_split in (None, sel.split):
-                judged = {c.file_name for c in self.clips}
-                self.excluded = {clip: k for clip, k in rubric.sources.items() if clip in judged}
-            n_refs = sum(len([t for t in c.captions if t.strip()]) for c in self.clips)
-            self.systems.append(
-                SystemInput(
-                    REFERENCES,
-                    None,
-                    {},
-                    {
-                        "captions": n_refs - len(self.excluded),
-                        "excluded_rubric_sources": len(self.excluded),
-                        "sources_known": rubric.kind in ("run_folder", "records"),
-                    },
-                )
-            )
-        self.units = plan_units(self)
-        self.settings = JudgeSettings(
-            rubric_sha256=rubric.sha256,
+
+    def _add_references(self) -> None:
+        """The human references as a system, without those the rubric was built from."""
+        st, rubric = self.state, self.state.rubric
+        assert rubric is not None
+        if rubric.sources and rubric.sources_split in (None, st.cfg.clips.split):
+            judged = {c.file_name for c in st.clips}
+            st.excluded = {clip: k for clip, k in rubric.sources.items() if clip in judged}
+        n_refs = sum(len([t for t in c.captions if t.strip()]) for c in st.clips)
+        counts = {
+            "captions": n_refs - len(st.excluded),
+            "excluded_rubric_sources": len(st.excluded),
+            "sources_known": rubric.kind in ("run_folder", "records"),
+        }
+        st.systems.append(SystemInput(REFERENCES, None, {}, counts))
+
+    def _settings(self) -> JudgeSettings:
+        """What identifies the run: a rerun with the same settings resumes it."""
+        st, cfg, sel = self.state, self.state.cfg, self.state.cfg.clips
+        assert st.rubric is not None and st.clipset is not None
+        return JudgeSettings(
+            rubric_sha256=st.rubric.sha256,
             split=sel.split,
             start=sel.start,
             limit=sel.limit,
-            clips_csv_sha256=sha256_file(clipset.csv_path),
-            dataset_revision=clipset.revision,
-            systems=[
-                {"name": s.name, "captions_sha256": sha256_file(s.path) if s.path else None} for s in self.systems
-            ],
+            clips_csv_sha256=sha256_file(st.clipset.csv_path),
+            dataset_revision=st.clipset.revision,
+            systems=[{"name": s.name, "captions_sha256": sha256_file(s.path) if s.path else None} for s in st.systems],
             references=cfg.references,
-            excluded_references=self.excluded,
+            excluded_references=st.excluded,
             judges=list(cfg.judges),
             samples=cfg.samples,
             per_criterion=cfg.per_criterion,
@@ -185,101 +176,69 @@ class JudgeJob:
             seed=cfg.seed,
             prompt_version=prompts.PROMPT_VERSION,
         )
-        urls = cfg.llm.base_urls
+
+    def _judges(self) -> dict[str, tuple[str, LLMOptions]]:
+        """One judge per ``--judge-model``: on the one server, or on its own (``--base-url`` per judge)."""
+        cfg, urls = self.state.cfg, self.state.cfg.llm.base_urls
+        wanted = {}
         for i, spec in enumerate(cfg.judges):
-            llm = replace(cfg.llm, base_urls=(urls[i],)) if len(urls) > 1 else cfg.llm
-            self.models[spec] = model = self.factory(spec, llm)
-            describe = getattr(model, "describe", None)
-            self.model_info[spec] = describe() if callable(describe) else {"name": spec}
-            self.server_of[spec] = urls[i] if len(urls) > 1 else "default"
-        self._open_folder()
-        for w in self.warnings:
+            wanted[spec] = (spec, replace(cfg.llm, base_urls=(urls[i],)) if len(urls) > 1 else cfg.llm)
+            self.state.server_of[spec] = urls[i] if len(urls) > 1 else "default"
+        return wanted
+
+    def open_runs(self, models: Models, lock: Lock) -> list[JudgeRun]:
+        """Lock the run folder (the output folder), check its settings, read its records back."""
+        st = self.state
+        assert st.settings is not None
+        st.models = models
+        out = Path(st.output.path)
+        extra = dict.fromkeys(p for f in ("parquet", "csv") for p in output_files(out, f).values())
+        folder = lock(RunFolder(out, extra=list(extra), another_run="another --output-dir"))
+        identity = st.settings.model_dump(mode="json")
+        resume = folder.check(identity, overwrite=st.output.overwrite, kind="judge run")
+        records = (
+            read_records(folder.log_path, JudgeRecord, key=lambda r: r.key(), what="judge record") if resume else []
+        )
+        planned = {u.key() for u in st.units}
+        for r in records:
+            if r.key() not in planned:
+                raise InputError(f"{folder.log_path}: a record ({r.key()!r}) is not part of this run")
+        st.run = JudgeRun(folder=folder, identity=identity, resumed=len(records))
+        st.records, st.resumed = records, len(records)
+        done = {r.key() for r in records}
+        st.todo = [u for u in st.units if u.key() not in done]
+        return [st.run]
+
+    def ready(self) -> None:
+        for w in self.state.warnings:
             print(f"warning: {w}", file=sys.stderr)
 
-    def _open_folder(self) -> None:
-        assert self.settings is not None
-        folder = RunFolder(
-            Path(self.output.path),
-            extra=list(
-                dict.fromkeys(p for f in ("parquet", "csv") for p in output_files(Path(self.output.path), f).values())
-            ),
-            another_run="another --output-dir",
-        )
-        folder.acquire()
-        try:
-            resume = folder.check(
-                self.settings.model_dump(mode="json"), overwrite=self.output.overwrite, kind="judge run"
-            )
-            records = (
-                read_records(folder.log_path, JudgeRecord, key=lambda r: r.key(), what="judge record") if resume else []
-            )
-            planned = {u.key(): u for u in self.units}
-            for r in records:
-                if r.key() not in planned:
-                    raise InputError(f"{folder.log_path}: a record ({r.key()!r}) is not part of this run")
-        except BaseException:
-            folder.release()
-            raise
-        self.folder, self.records, self.resumed = folder, records, len(records)
-        done = {r.key() for r in records}
-        self.todo = [u for u in self.units if u.key() not in done]
-
     # ---- running -------------------------------------------------------------------------------
-    async def run_async(self, on_record: OnRecord | None = None) -> None:
-        """Every remaining unit (or until a fatal error, which is raised after cleanup)."""
-        from lalm_bench.runs import RunLog, run_pool
+    def plan(self) -> list[Unit]:
+        return self.state.todo
 
-        assert self.folder is not None
-        folder = self.folder
-        if not folder.manifest_path.exists() or not self.records or self._settings_changed():
-            folder.write_manifest(run_manifest(self))
-        servers = sorted(set(self.server_of.values()))
-        limits = {s: asyncio.Semaphore(self.cfg.llm.concurrency) for s in servers}
-        log: RunLog[JudgeRecord] = RunLog(folder.log_path)
+    def start(self) -> None:
+        servers = sorted(set(self.state.server_of.values()))
+        self.limits = {s: asyncio.Semaphore(self.state.cfg.llm.concurrency) for s in servers}
 
-        def on_result(unit: Unit, record: JudgeRecord) -> None:
-            log.append(record)
-            folder.record_written()
-            self.records.append(record)
-            if on_record is not None:
-                on_record(record)
+    def concurrency(self) -> int:
+        return self.state.cfg.llm.concurrency * len(set(self.state.server_of.values()))
 
-        try:
-            await run_pool(
-                self.todo,
-                lambda u: self.judge_unit(u, limits[self.server_of[u.judge]]),
-                on_result,
-                concurrency=self.cfg.llm.concurrency * len(servers),
-            )
-        finally:
-            log.close()
-            for m in self.models.values():  # their HTTP clients belong to this event loop
-                with contextlib.suppress(Exception):
-                    await m.aclose()
-
-    @functools.cached_property
-    def _read_audio(self) -> Callable[[Clip], AudioPart]:
-        assert self.clipset is not None
-        return functools.lru_cache(maxsize=8)(functools.partial(read_clip_audio, self.clipset))
-
-    async def judge_unit(self, unit: Unit, limit: asyncio.Semaphore) -> JudgeRecord:
+    async def step(self, task: Unit) -> JudgeRecord:
         """Judge one caption against every criterion; judge errors are recorded, fatal errors raise."""
-        return await ask.judge_unit(self, unit, limit)
+        return await judge_unit(self.state, task, self.limits[self.state.server_of[task.judge]])
 
-    def close(self) -> None:
-        """Release the run folder and close the judges (idempotent)."""
-        if self.folder is not None:
-            self.folder.release()
-        for m in self.models.values():
-            with contextlib.suppress(Exception):
-                asyncio.run(m.aclose())
+    def run_of(self, task: Unit) -> JudgeRun:
+        assert self.state.run is not None
+        return self.state.run
 
-    def _settings_changed(self) -> bool:
-        assert self.folder is not None and self.settings is not None
-        old = self.folder.read_settings()
-        return old is None or bool(settings_diff(old, self.settings.model_dump(mode="json"), INFORMATIONAL))
+    def manifest(self, run: JudgeRun) -> dict[str, Any]:
+        return run_manifest(self.state)
+
+    def commit(self, run: JudgeRun, record: JudgeRecord) -> None:
+        self.state.records.append(record)
 
     # ---- results -------------------------------------------------------------------------------
     def result(self) -> JudgeResult:
         """The summary and the tables, from every record of the log."""
-        return build_result(self)
+        return build_result(self.state)

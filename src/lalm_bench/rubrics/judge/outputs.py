@@ -5,17 +5,15 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
 from lalm_bench.rubrics.judge import prompts
 from lalm_bench.rubrics.judge.config import REFERENCES
 from lalm_bench.rubrics.judge.schema import JudgeRecord
-from lalm_bench.rubrics.judge.scoring import AGGREGATION_RULE, score_rows, summarize, verdict_rows
-
-if TYPE_CHECKING:
-    from lalm_bench.rubrics.judge.job import JudgeJob
+from lalm_bench.rubrics.judge.scoring import AGGREGATION_RULE, Scoring, score_rows, summarize, verdict_rows
+from lalm_bench.rubrics.judge.state import JudgeState
 
 FORMAT = "lalm-bench/rubrics-judge/1"
 SUMMARY_NAME = "summary.json"
@@ -39,82 +37,122 @@ class JudgeResult(BaseModel):
     call: dict[str, int]
 
 
-def run_manifest(job: JudgeJob, **extra: Any) -> dict[str, Any]:
+def run_manifest(state: JudgeState, **extra: Any) -> dict[str, Any]:
     """The manifest of the run (``run.json``, and the summary's ``manifest``); ``extra`` adds keys."""
     from lalm_bench.manifest import build_manifest
 
-    cfg, clipset, rubric = job.cfg, job.clipset, job.rubric
-    assert clipset is not None and rubric is not None and job.settings is not None
-    inputs: list[str | Path] = [rubric.path, clipset.csv_path, *(s.path for s in job.systems if s.path)]
+    cfg, clipset, rubric = state.cfg, state.clipset, state.rubric
+    assert clipset is not None and rubric is not None and state.settings is not None
+    inputs: list[str | Path] = [rubric.path, clipset.csv_path, *(s.path for s in state.systems if s.path)]
     return build_manifest(
         "rubrics judge",
         parameters=cfg.parameters(),
         inputs=inputs,
-        model={"judges": list(cfg.judges), "providers": job.model_info},
-        settings=job.settings.model_dump(mode="json"),
+        model={"judges": list(cfg.judges), "providers": state.model_info},
+        settings=state.settings.model_dump(mode="json"),
         prompt_version=prompts.PROMPT_VERSION,
         rubric=rubric.identity(),
-        dataset=clipset.describe(cfg.clips.start, cfg.clips.limit, len(job.clips)),
-        log=job.folder.log_path.name if job.folder else "log.jsonl",
+        dataset=clipset.describe(cfg.clips.start, cfg.clips.limit, len(state.clips)),
+        log=state.run.folder.log_path.name if state.run else "log.jsonl",
         **extra,
     )
 
 
-def build_result(job: JudgeJob) -> JudgeResult:
+def build_result(state: JudgeState) -> JudgeResult:
     """The summary and the tables, from every record of the log."""
-    cfg, rubric = job.cfg, job.rubric
+    cfg, rubric = state.cfg, state.rubric
     assert rubric is not None
-    weights = [float(it["weight"]) for it in rubric.items]
-    order = {u.key(): i for i, u in enumerate(job.units)}
-    records = sorted(job.records, key=lambda r: order[r.key()])
-    names = [s.name for s in job.systems]
+    order = {u.key(): i for i, u in enumerate(state.units)}
+    records = sorted(state.records, key=lambda r: order[r.key()])
     scoring = summarize(
         records,
-        weights=weights,
-        systems=names,
+        weights=[float(it["weight"]) for it in rubric.items],
+        systems=[s.name for s in state.systems],
         judges=list(cfg.judges),
         policy=cfg.cannot_assess,
         bootstrap=cfg.bootstrap,
         seed=cfg.seed,
     )
-    summary = scoring.summary
     criteria = [{"index": i, **it} for i, it in enumerate(rubric.items)]
+    _label(scoring, state, criteria, records)
+    new = state.records[state.resumed :]
+    return JudgeResult(
+        summary=_summary(state, scoring, criteria, records),
+        scores=score_rows(scoring.captions, len(cfg.judges) * cfg.samples),
+        verdicts=verdict_rows(records, criteria, scoring.groups),
+        call={
+            "processed": len(new),
+            "errors": sum(r.status == "error" for r in new),
+            "resumed_from": state.resumed,
+        },
+    )
+
+
+def _label(scoring: Scoring, state: JudgeState, criteria: list[dict[str, Any]], records: list[JudgeRecord]) -> None:
+    """Name the criteria and systems of the scoring summary: text, weight, file, input counts, tokens."""
+    summary = scoring.summary
     for entry, item in zip(summary["criteria"], criteria, strict=True):
         entry["criterion"] = item["criterion"]
         entry["weight"] = item["weight"]
-    for entry, s in zip(summary["systems"], job.systems, strict=True):
+    for entry, s in zip(summary["systems"], state.systems, strict=True):
         entry["kind"] = "references" if s.name == REFERENCES else "captions"
         entry["file"] = str(s.path) if s.path else None
         entry["inputs"] = s.counts
         entry["tokens"] = _tokens([r for r in records if r.system == s.name])
-    new = job.records[job.resumed :]
+
+
+def _policy(state: JudgeState) -> dict[str, Any]:
+    """How the numbers of the summary are made, in words."""
+    cfg = state.cfg
+    return {
+        "cannot_assess": cfg.cannot_assess,
+        "score": "weight of met criteria / weight of assessed criteria, per caption; "
+        + (
+            "cannot_assess counts as not met"
+            if cfg.cannot_assess == "fail"
+            else "cannot_assess leaves numerator and denominator"
+        ),
+        "aggregation": AGGREGATION_RULE,
+        "judge_errors": "a caption with a judge error on any criterion has no score (counted, never 0)",
+        "system_score": "mean over clips of the clip's mean caption score; CI clustered by clip",
+        "evidence": "the clip's reference captions but one: a judged reference is never its own "
+        "evidence; a model caption sees all but one drawn per clip from the seed",
+        "criterion_order": "shuffled per clip and sample from the seed" if cfg.shuffle else "rubric order",
+    }
+
+
+def _run_counts(state: JudgeState, records: list[JudgeRecord]) -> dict[str, Any]:
+    """What the run has done so far and what this call added."""
     kinds = Counter(r.error_kind for r in records if r.status == "error")
+    return {
+        "folder": str(state.output.path),
+        "units": len(state.units),
+        "done": len(records),
+        "resumed_from": state.resumed,
+        "processed": len(state.records) - state.resumed,
+        "judge_errors": {k: kinds.get(k, 0) for k in ("call", "invalid", "audio")},
+        **_tokens(records),
+    }
+
+
+def _summary(
+    state: JudgeState, scoring: Scoring, criteria: list[dict[str, Any]], records: list[JudgeRecord]
+) -> dict[str, Any]:
+    """The document written as ``summary.json``."""
+    cfg, rubric, summary = state.cfg, state.rubric, scoring.summary
+    assert rubric is not None
     ceiling = next((e for e in summary["systems"] if e["name"] == REFERENCES), None)
-    doc: dict[str, Any] = {
+    return {
         "format": FORMAT,
         "prompt_version": prompts.PROMPT_VERSION,
-        "complete": len(records) == len(job.units),
+        "complete": len(records) == len(state.units),
         "rubric": {**rubric.identity(), "criteria": criteria},
-        "policy": {
-            "cannot_assess": cfg.cannot_assess,
-            "score": "weight of met criteria / weight of assessed criteria, per caption; "
-            + (
-                "cannot_assess counts as not met"
-                if cfg.cannot_assess == "fail"
-                else "cannot_assess leaves numerator and denominator"
-            ),
-            "aggregation": AGGREGATION_RULE,
-            "judge_errors": "a caption with a judge error on any criterion has no score (counted, never 0)",
-            "system_score": "mean over clips of the clip's mean caption score; CI clustered by clip",
-            "evidence": "the clip's reference captions but one: a judged reference is never its own "
-            "evidence; a model caption sees all but one drawn per clip from the seed",
-            "criterion_order": "shuffled per clip and sample from the seed" if cfg.shuffle else "rubric order",
-        },
+        "policy": _policy(state),
         "clips": {
             "split": cfg.clips.split,
-            "selected": len(job.clipset.clips[cfg.clips.start :][: cfg.clips.limit]) if job.clipset else 0,
-            "judged": len(job.clips),
-            "excluded_references": job.excluded,
+            "selected": len(state.clipset.clips[cfg.clips.start :][: cfg.clips.limit]) if state.clipset else 0,
+            "judged": len(state.clips),
+            "excluded_references": state.excluded,
         },
         "systems": summary["systems"],
         "human_ceiling": None
@@ -123,27 +161,9 @@ def build_result(job: JudgeJob) -> JudgeResult:
         "criteria": summary["criteria"],
         "differences": summary["differences"],
         "agreement": summary["agreement"],
-        "run": {
-            "folder": str(job.output.path),
-            "units": len(job.units),
-            "done": len(records),
-            "resumed_from": job.resumed,
-            "processed": len(new),
-            "judge_errors": {k: kinds.get(k, 0) for k in ("call", "invalid", "audio")},
-            **_tokens(records),
-        },
-        "manifest": run_manifest(job, wall_seconds=round(time.perf_counter() - job.t0, 3)),
+        "run": _run_counts(state, records),
+        "manifest": run_manifest(state, wall_seconds=round(time.perf_counter() - state.t0, 3)),
     }
-    return JudgeResult(
-        summary=doc,
-        scores=score_rows(scoring.captions, len(cfg.judges) * cfg.samples),
-        verdicts=verdict_rows(records, criteria, scoring.groups),
-        call={
-            "processed": len(new),
-            "errors": sum(r.status == "error" for r in new),
-            "resumed_from": job.resumed,
-        },
-    )
 
 
 def _tokens(records: list[JudgeRecord]) -> dict[str, int]:

@@ -3,59 +3,28 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from lalm_bench.rubrics.common.clips import Clip
 from lalm_bench.rubrics.judge.config import REFERENCES
-
-if TYPE_CHECKING:
-    from lalm_bench.rubrics.judge.job import JudgeJob
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One caption judged once."""
-
-    system: str
-    clip: Clip
-    caption_index: int
-    caption: str
-    judge: str
-    sample: int
-    evidence: tuple[int, ...]
-    order: tuple[int, ...]
-
-    def key(self) -> tuple[str, str, int, str, int]:
-        return (self.system, self.clip.file_name, self.caption_index, self.judge, self.sample)
-
-
-@dataclass
-class SystemInput:
-    name: str
-    path: Path | None  # None: the references
-    captions: dict[str, str]
-    counts: dict[str, Any]
+from lalm_bench.rubrics.judge.state import JudgeState, Unit
 
 
 def _text(value: str | None) -> str:
     return "" if value is None else str(value)
 
 
-def plan_units(job: JudgeJob) -> list[Unit]:
+def plan_units(state: JudgeState) -> list[Unit]:
     """Every unit of the run, clip by clip: the captions to judge, their evidence, the criterion order."""
-    cfg, split = job.cfg, job.cfg.clips.split
-    n = len(job.rubric.items) if job.rubric else 0
+    cfg, split = state.cfg, state.cfg.clips.split
+    n = len(state.rubric.items) if state.rubric else 0
     units = []
-    for clip in job.clips:
+    for clip in state.clips:
         refs = [i for i, t in enumerate(clip.captions, 1) if t.strip()]
         left_out = random.Random(f"{cfg.seed}:{split}:{clip.file_name}:evidence").choice(refs) if refs else None
         captions: list[tuple[str, int, str, tuple[int, ...]]] = []
-        for s in job.systems:
+        for s in state.systems:
             if s.name == REFERENCES:
                 for k in refs:
-                    if job.excluded.get(clip.file_name) != k:
+                    if state.excluded.get(clip.file_name) != k:
                         captions.append((s.name, k, clip.captions[k - 1], tuple(i for i in refs if i != k)))
             elif clip.file_name in s.captions:
                 ev = tuple(i for i in refs if i != left_out)

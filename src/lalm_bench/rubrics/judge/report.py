@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lalm_bench.rubrics.judge.job import JudgeJob, OnRecord
     from lalm_bench.rubrics.judge.outputs import JudgeResult
     from lalm_bench.rubrics.judge.schema import JudgeRecord
+    from lalm_bench.rubrics.judge.state import JudgeState
 
 MAX_PLOT_CRITERIA = 40
 
@@ -25,14 +26,14 @@ class JudgeProgress:
     def __enter__(self) -> JudgeProgress:
         return self
 
-    def attach(self, job: JudgeJob) -> OnRecord | None:
+    def attach(self, state: JudgeState) -> Callable[[JudgeRecord], None] | None:
         if not self.enabled:
             return None
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.errors = sum(r.status == "error" for r in job.records)
-        self.tokens = sum(r.tokens for r in job.records)
+        self.errors = sum(r.status == "error" for r in state.records)
+        self.tokens = sum(r.tokens for r in state.records)
         self.bar = Progress(
             TextColumn("[bold]judge"),
             BarColumn(),
@@ -43,7 +44,7 @@ class JudgeProgress:
         )
         self.bar.__enter__()
         self.task = self.bar.add_task(
-            "judge", total=len(job.units), completed=len(job.records), errors=self.errors, tokens=self.tokens
+            "judge", total=len(state.units), completed=len(state.records), errors=self.errors, tokens=self.tokens
         )
         return self._update
 

@@ -22,10 +22,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lalm_bench.io import OutputOptions
+from lalm_bench.llm.options import ModelFactory
 from lalm_bench.rubrics.judge.config import JudgeConfig
-from lalm_bench.rubrics.judge.job import JudgeJob, ModelFactory, OnRecord
+from lalm_bench.rubrics.judge.job import JudgeJob
 from lalm_bench.rubrics.judge.outputs import JudgeResult
-from lalm_bench.runs.engine import run_to_end
+from lalm_bench.rubrics.judge.schema import JudgeRecord
+from lalm_bench.rubrics.judge.state import JudgeState
+from lalm_bench.runs.engine import run_job
+
+OnRecord = Callable[[JudgeRecord], None]
 
 
 def run_judge(
@@ -33,17 +38,10 @@ def run_judge(
     output: OutputOptions,
     *,
     model_factory: ModelFactory | None = None,
-    on_start: Callable[[JudgeJob], OnRecord | None] | None = None,
+    on_start: Callable[[JudgeState], OnRecord | None] | None = None,
 ) -> JudgeResult:
     """Check, lock, judge every remaining unit (resuming), and return the summary from the whole log.
 
-    ``on_start(job)`` may return a callback called after each unit (progress bars)."""
-    job = JudgeJob(config, output, model_factory)
-    try:
-        job.prepare()
-        callback = on_start(job) if on_start is not None else None
-        run_to_end(lambda: job.run_async(callback), "caption")
-        result = job.result()
-    finally:
-        job.close()
-    return result
+    ``on_start(state)`` may return a callback called after each unit (progress bars)."""
+    job = JudgeJob(config, output)
+    return run_job(job, model_factory, (lambda: on_start(job.state)) if on_start is not None else None)
