@@ -10,15 +10,21 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from lalm_bench.rubrics.judge import prompts
+from lalm_bench.rubrics.judge.applicability import APPLICABILITY_RULE
 from lalm_bench.rubrics.judge.config import REFERENCES
+from lalm_bench.rubrics.judge.ratings import AGGREGATION_RULE
 from lalm_bench.rubrics.judge.schema import JudgeRecord
-from lalm_bench.rubrics.judge.scoring import AGGREGATION_RULE, score_rows, summarize, verdict_rows
+from lalm_bench.rubrics.judge.scoring import score_rows, summarize, verdict_rows
 
 if TYPE_CHECKING:
     from lalm_bench.rubrics.judge.job import JudgeJob
 
-FORMAT = "lalm-bench/rubrics-judge/1"
+FORMAT = "lalm-bench/rubrics-judge/2"
 SUMMARY_NAME = "summary.json"
+HUMAN_LEVEL_NOTE = (
+    "each reference caption judged against the others (leave-one-out): the level of one human caption, "
+    "not a ceiling; a model can exceed it"
+)
 TABLE_NAMES = ("scores", "verdicts")
 
 
@@ -76,6 +82,7 @@ def build_result(job: JudgeJob) -> JudgeResult:
         policy=cfg.cannot_assess,
         bootstrap=cfg.bootstrap,
         seed=cfg.seed,
+        reference_system=REFERENCES,
     )
     summary = scoring.summary
     criteria = [{"index": i, **it} for i, it in enumerate(rubric.items)]
@@ -89,7 +96,13 @@ def build_result(job: JudgeJob) -> JudgeResult:
         entry["tokens"] = _tokens([r for r in records if r.system == s.name])
     new = job.records[job.resumed :]
     kinds = Counter(r.error_kind for r in records if r.status == "error")
-    ceiling = next((e for e in summary["systems"] if e["name"] == REFERENCES), None)
+    human = next((e for e in summary["systems"] if e["name"] == REFERENCES), None)
+    human_level = (
+        None
+        if human is None
+        else {"system": REFERENCES, "score": human["score"], "captions": human["scored_captions"],
+              "note": HUMAN_LEVEL_NOTE}
+    )  # fmt: skip
     doc: dict[str, Any] = {
         "format": FORMAT,
         "prompt_version": prompts.PROMPT_VERSION,
@@ -97,12 +110,13 @@ def build_result(job: JudgeJob) -> JudgeResult:
         "rubric": {**rubric.identity(), "criteria": criteria},
         "policy": {
             "cannot_assess": cfg.cannot_assess,
-            "score": "weight of met criteria / weight of assessed criteria, per caption; "
+            "score": "weight of met criteria / weight of applicable criteria, per caption; "
             + (
-                "cannot_assess counts as not met"
+                "every criterion applies; cannot_assess counts as not met"
                 if cfg.cannot_assess == "fail"
-                else "cannot_assess leaves numerator and denominator"
+                else "applicability decided once per (clip, criterion): " + APPLICABILITY_RULE
             ),
+            "coverage": "per caption: the share of the applicable weight that the judge assessed (met or not_met)",
             "aggregation": AGGREGATION_RULE,
             "judge_errors": "a caption with a judge error on any criterion has no score (counted, never 0)",
             "system_score": "mean over clips of the clip's mean caption score; CI clustered by clip",
@@ -117,9 +131,9 @@ def build_result(job: JudgeJob) -> JudgeResult:
             "excluded_references": job.excluded,
         },
         "systems": summary["systems"],
-        "human_ceiling": None
-        if ceiling is None
-        else {"system": REFERENCES, "score": ceiling["score"], "captions": ceiling["scored_captions"]},
+        "human_level": human_level,
+        "human_ceiling": human_level,  # deprecated alias of human_level (format 1's name), removed in format 3
+        "applicability": summary["applicability"],
         "criteria": summary["criteria"],
         "differences": summary["differences"],
         "agreement": summary["agreement"],
@@ -137,7 +151,7 @@ def build_result(job: JudgeJob) -> JudgeResult:
     return JudgeResult(
         summary=doc,
         scores=score_rows(scoring.captions, len(cfg.judges) * cfg.samples),
-        verdicts=verdict_rows(records, criteria, scoring.groups),
+        verdicts=verdict_rows(records, criteria, scoring.groups, scoring.applicability),
         call={
             "processed": len(new),
             "errors": sum(r.status == "error" for r in new),
