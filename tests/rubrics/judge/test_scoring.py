@@ -10,8 +10,8 @@ import pytest
 from lalm_bench import stats
 from lalm_bench.errors import InputError
 from lalm_bench.rubrics.common.rubric_files import load_rubric, load_rubrics, rubric_sha256
-from lalm_bench.rubrics.judge.schema import JudgeRecord, reply_model
 from lalm_bench.rubrics.judge.ratings import majority
+from lalm_bench.rubrics.judge.schema import JudgeRecord, reply_model
 from lalm_bench.rubrics.judge.scoring import caption_score, summarize
 
 W = [3, 2, 1, 4]
