@@ -128,7 +128,7 @@ def _is_applicable(decided: Applicability, clip: str, c: int) -> bool:
 
 
 def system_entry(
-    name: str, items: Scored, decided: Applicability, n: int, describe_clips: Any
+    name: str, items: Scored, decided: Applicability, describe_clips: Any
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """Step 3: one system's score, coverage, verdict counts and rates; also its per-clip scores."""
     per_clip = _clip_means([(g.clip, sc["score"]) for g, _, sc in items if sc["score"] is not None])
@@ -258,7 +258,7 @@ def summarize(
     out_systems: list[dict[str, Any]] = []
     for name in systems:
         items = captions.get(name, [])
-        entry, by_system_clip[name] = system_entry(name, items, decided, n, describe_clips)
+        entry, by_system_clip[name] = system_entry(name, items, decided, describe_clips)
         if len(judges) > 1:
             entry["by_judge"] = by_judge(
                 items, judges, weights, policy, reference_system, list(groups.values()), describe_clips
