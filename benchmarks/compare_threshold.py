@@ -6,7 +6,8 @@
 Embeds the paraphrase calibration set shipped with lalm-bench (``rubrics/compare/calibration.json``, or
 ``--calibration FILE``), runs :func:`lalm_bench.rubrics.compare.core.calibrate_threshold` (the threshold
 that ``--threshold auto`` would use), and prints: cosine summaries per kind of pair; the chosen
-threshold with its bootstrap interval, recall, precision, F1 and false-positive rates; the same
+threshold with its bootstrap interval, recall, precision, F1 and false-positive rates, the AUC and the
+cross-validated J (and the warning of a weak model); the same
 figures on a grid of thresholds (to see how flat the choice is); and the pairs misclassified at the
 chosen threshold. ``--json FILE`` writes the calibration result with every pair's cosine.
 """
@@ -79,8 +80,18 @@ def main(argv: list[str] | None = None) -> int:
         f"\nthreshold (max Youden's J, paraphrase vs hard negative): {t:.4f} "
         f"[bootstrap 95%: {fmt(lo, '.4f')}, {fmt(hi, '.4f')}]\n"
         f"J {res['youden_j']:.3f}; recall {res['recall']:.3f}; precision {fmt(res['precision'])}; "
-        f"F1 {res['f1']:.3f}; FPR hard negative {fpr['hard_negative']:.3f}, unrelated {fmt(fpr['unrelated'])}\n"
+        f"F1 {res['f1']:.3f}; FPR hard negative {fpr['hard_negative']:.3f}, unrelated {fmt(fpr['unrelated'])}"
     )
+    cv = res["cross_validated"] or {}
+    auc_lo, auc_hi = res["auc_ci95"] or (None, None)
+    print(
+        f"AUC (paraphrase vs hard negative) {fmt(res['auc'])} [bootstrap 95%: {fmt(auc_lo)}, {fmt(auc_hi)}]; "
+        f"{cv.get('folds')}-fold cross-validated: J {fmt(cv.get('youden_j'))}, AUC {fmt(cv.get('auc'))}, "
+        f"fold thresholds {cv.get('fold_thresholds')}"
+    )
+    if res["warning"]:
+        print(f"warning: {res['warning']}")
+    print()
 
     grid = sorted({round(x, 2) for x in np.arange(0.30, 0.96, 0.05)} | {t})
     print("| threshold | recall | FPR hard | FPR unrelated | precision | J |")

@@ -91,6 +91,7 @@ def _digest(doc: dict | None) -> dict | None:
             "unscored": s["unscored"],
             "met_rate": s["verdicts"]["met_rate"],
             "cannot_assess_rate": s["verdicts"]["cannot_assess_rate"],
+            "coverage": (s.get("coverage") or {}).get("mean"),
             "error_rate": s["verdicts"]["error_rate"],
             "tokens": s["tokens"]["prompt_tokens"] + s["tokens"]["completion_tokens"],
             "by_judge": {j: v["mean"] for j, v in s.get("by_judge", {}).items()} or None,
@@ -112,6 +113,8 @@ def _digest(doc: dict | None) -> dict | None:
             "krippendorff_alpha": ag["overall"]["krippendorff_alpha"]["value"],
             "fleiss_kappa": (ag["overall"]["fleiss_kappa"] or {}).get("value"),
             "unanimous_share": ag["overall"]["unanimous_share"],
+            "alpha_applicability": ag["applicability"]["overall"]["krippendorff_alpha"]["value"],
+            "alpha_met_not_met": ag["met_not_met"]["overall"]["krippendorff_alpha"]["value"],
         },
     }
 

@@ -32,6 +32,7 @@ import numpy as np
 from lalm_bench.audio.files import (
     PCM_SUBTYPES,
     Audio,
+    AudioFile,
     encode_wav,
     on_grid,
     read_audio_head,
@@ -307,6 +308,93 @@ def _as_list(paths: str | Sequence[str] | None) -> list[str]:
     return [str(p) for p in paths]
 
 
+def _source_names(
+    condition: str,
+    audio_paths: str | Sequence[str] | None,
+    item_id: str,
+    partner: MismatchPartner | None,
+    partner_paths: str | Sequence[str] | None,
+) -> list[str]:
+    """Step 1: the files whose audio is decoded: the item's, or its partner's under ``mismatched``."""
+    names = _as_list(audio_paths)
+    if condition == "mismatched":
+        if partner is None:
+            raise InputError(f"item {item_id!r}: the mismatched condition needs a partner")
+        names = _as_list(partner_paths)
+    if not names:
+        whose = f"partner {partner.partner!r} of item {item_id!r}" if partner and condition == "mismatched" else ""
+        raise InputError(f"{whose or f'item {item_id!r}'} has no audio file")
+    return names
+
+
+@dataclass(frozen=True)
+class _Signal:
+    """What one file becomes under a condition, and the noise level used (``noise`` only)."""
+
+    audio: Audio
+    target_rms: float | None = None
+    noise_dbfs: float | None = None
+    silent_source: bool = False
+
+
+def _condition_signal(condition: str, audio: Audio, noise_dbfs: float | None, rng: np.random.Generator) -> _Signal:
+    """Step 2: the decoded clip as itself (``audio``, ``mismatched``), as noise or as silence of its shape."""
+    if condition == "silence":
+        return _Signal(silence_like(audio))
+    if condition != "noise":
+        return _Signal(audio)
+    level, silent = noise_dbfs, False
+    targets = _targets(audio, level, SEND_SUBTYPE)
+    if level is None and not np.any(targets) and audio.frames:
+        # RMS-matched noise for a digitally silent clip would be silence again: the bytes of `audio`
+        level, silent = SILENT_CLIP_NOISE_DBFS, True
+        targets = _targets(audio, level, SEND_SUBTYPE)
+    return _Signal(
+        noise_like(audio, rng, level),
+        target_rms=float(np.sqrt(np.mean(np.square(targets)))),
+        noise_dbfs=level,
+        silent_source=silent,
+    )
+
+
+def _sent(
+    condition: str, signal: _Signal, *, index: int, name: str, head: AudioFile,
+    seed: int, partner: MismatchPartner | None, max_seconds: float | None,
+) -> tuple[AudioPart, AudioSent]:  # fmt: skip
+    """Step 3: the 16-bit PCM WAV part that is sent, and its record (hashing exactly those bytes)."""
+    sent = on_grid(signal.audio, SEND_SUBTYPE)
+    data = encode_wav(sent, SEND_SUBTYPE)
+    scale, lo, hi = PCM_SUBTYPES[SEND_SUBTYPE]
+    ints = np.rint(sent.samples.astype(np.float64) * scale)
+    part = AudioPart(data=data, format="wav")
+    mismatched = condition == "mismatched" and partner is not None
+    record = AudioSent(
+        condition=condition,  # type: ignore[arg-type]
+        seed=int(seed),
+        index=index,
+        source=name,
+        source_sha256=head.sha256,
+        partner=partner.partner if mismatched and partner else None,
+        partner_within_category=partner.within_category if mismatched and partner else None,
+        sha256=part.sha256,
+        size_bytes=len(data),
+        frames=sent.frames,
+        seconds=sent.seconds,
+        original_seconds=head.seconds,
+        sample_rate=sent.sample_rate,
+        original_sample_rate=head.sample_rate,
+        channels=sent.channels,
+        truncated=head.truncated,
+        max_seconds=max_seconds,
+        rms=sent.rms,
+        target_rms=signal.target_rms,
+        noise_dbfs=signal.noise_dbfs,
+        silent_source=signal.silent_source,
+        full_scale_samples=int(np.count_nonzero((ints <= lo) | (ints >= hi))),
+    )
+    return part, record
+
+
 def build_condition_audio(
     condition: str,
     audio_paths: str | Sequence[str] | None,
@@ -337,64 +425,19 @@ def build_condition_audio(
         return [], []
     if noise_dbfs is not None:
         dbfs_to_rms(noise_dbfs)  # validate up front, for every condition
-    names = _as_list(audio_paths)
-    if condition == "mismatched":
-        if partner is None:
-            raise InputError(f"item {item_id!r}: the mismatched condition needs a partner")
-        names = _as_list(partner_paths)
-    if not names:
-        whose = f"partner {partner.partner!r} of item {item_id!r}" if partner and condition == "mismatched" else ""
-        whose = whose or f"item {item_id!r}"
-        raise InputError(f"{whose} has no audio file")
     parts: list[AudioPart] = []
     records: list[AudioSent] = []
-    for index, name in enumerate(names):
+    for index, name in enumerate(_source_names(condition, audio_paths, item_id, partner, partner_paths)):
         head = read_audio_head(resolve_under(root, name, also_under=also_under), max_seconds)
-        audio, cut = head.audio, head.truncated
+        audio = head.audio
         if sample_rate is not None:
             audio = resample(audio, sample_rate)
-        target: float | None = None
-        level, silent = noise_dbfs, False
-        if condition == "noise":
-            targets = _targets(audio, noise_dbfs, SEND_SUBTYPE)
-            if noise_dbfs is None and not np.any(targets) and audio.frames:
-                # RMS-matched noise for a digitally silent clip would be silence again: the bytes of `audio`
-                level, silent = SILENT_CLIP_NOISE_DBFS, True
-                targets = _targets(audio, level, SEND_SUBTYPE)
-            target = float(np.sqrt(np.mean(np.square(targets))))
-            audio = noise_like(audio, item_rng(seed, item_id, index), level)
-        elif condition == "silence":
-            audio = silence_like(audio)
-        sent = on_grid(audio, SEND_SUBTYPE)
-        data = encode_wav(sent, SEND_SUBTYPE)
-        scale, lo, hi = PCM_SUBTYPES[SEND_SUBTYPE]
-        ints = np.rint(sent.samples.astype(np.float64) * scale)
-        part = AudioPart(data=data, format="wav")
+        rng = item_rng(seed, item_id, index)
+        signal = _condition_signal(condition, audio, noise_dbfs, rng)
+        part, record = _sent(
+            condition, signal, index=index, name=name, head=head, seed=seed, partner=partner,
+            max_seconds=max_seconds,
+        )  # fmt: skip
         parts.append(part)
-        records.append(
-            AudioSent(
-                condition=condition,  # type: ignore[arg-type]
-                seed=int(seed),
-                index=index,
-                source=name,
-                source_sha256=head.sha256,
-                partner=partner.partner if condition == "mismatched" and partner else None,
-                partner_within_category=partner.within_category if condition == "mismatched" and partner else None,
-                sha256=part.sha256,
-                size_bytes=len(data),
-                frames=sent.frames,
-                seconds=sent.seconds,
-                original_seconds=head.seconds,
-                sample_rate=sent.sample_rate,
-                original_sample_rate=head.sample_rate,
-                channels=sent.channels,
-                truncated=cut,
-                max_seconds=max_seconds,
-                rms=sent.rms,
-                target_rms=target,
-                noise_dbfs=level if condition == "noise" else None,
-                silent_source=silent,
-                full_scale_samples=int(np.count_nonzero((ints <= lo) | (ints >= hi))),
-            )
-        )
+        records.append(record)
     return parts, records

@@ -190,7 +190,7 @@ def judge(
         typer.Option(
             "--references",
             help="Also judge the clips' human reference captions, each on its own with the others as evidence "
-            "(leave-one-out): the human ceiling.",
+            "(leave-one-out): the human level (not a ceiling).",
         ),
     ] = False,
     judge_model: Annotated[

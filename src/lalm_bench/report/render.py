@@ -165,7 +165,7 @@ def _panels(data: dict[str, Any]) -> str:
                 rate = (v or {}).get("met_rate") or {}
                 row[f"met rate: {name}"] = rate.get("mean")
             crit_rows.append(row)
-        hc = j.get("human_ceiling") or {}
+        hc = j.get("human_level") or {}  # judge format 2; format 1 named it human_ceiling
         hs = hc.get("score") or {}
         out.append(
             f"<h3>rubrics judge: {esc(j['file'])}</h3>"

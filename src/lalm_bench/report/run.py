@@ -163,7 +163,8 @@ def _rubric_panels(inputs: Inputs) -> dict[str, Any]:
         d = job.doc.get("summary", job.doc)
         verdicts = _judge_verdicts(job.path)
         out["judge"].append({
-            "file": str(job.path), "systems": d.get("systems"), "human_ceiling": d.get("human_ceiling"),
+            "file": str(job.path), "systems": d.get("systems"),
+            "human_level": d.get("human_level") or d.get("human_ceiling"),  # judge format 1: human_ceiling
             "criteria": (d.get("criteria") or [])[:200] if isinstance(d.get("criteria"), list) else d.get("criteria"),
             "differences": d.get("differences"), "policy": d.get("policy"), "verdicts": verdicts,
         })  # fmt: skip

@@ -197,6 +197,46 @@ def test_calibrate_threshold_minilm(calibration):
     assert c["precision"] == pytest.approx(tp / (tp + fp), abs=1e-4)
 
 
+def test_minilm_is_flagged_as_too_weak_with_honest_held_out_figures(calibration):
+    """all-MiniLM-L6-v2 barely tells a reworded criterion from a same-topic, different requirement."""
+    c = calibration
+    assert c["auc"] < 0.7 and c["auc_ci95"][0] <= c["auc"] <= c["auc_ci95"][1]
+    cv = c["cross_validated"]
+    assert cv["folds"] == 5 and len(cv["fold_thresholds"]) == 5 and cv["stratified"]
+    assert cv["youden_j"] < c["youden_j"]  # the in-sample J is optimistic
+    assert cv["youden_j"] == pytest.approx(cv["recall"] - cv["false_positive_rate"], abs=1e-4)
+    assert "AUC" in c["warning"] and "BAAI/bge-base-en-v1.5" in c["warning"] and "--model" in c["warning"]
+
+
+def test_auc_by_hand():
+    from lalm_bench.rubrics.compare.calibrate import auc
+
+    # pairs (pos > neg): 0.9 beats all 3; 0.5 beats 0.1 and ties 0.5 (half); 0.3 beats 0.1 -> 5.5 / 9
+    assert auc(np.array([0.9, 0.5, 0.3]), np.array([0.1, 0.5, 0.7])) == pytest.approx(5.5 / 9)
+    assert auc(np.array([1.0]), np.array([0.0])) == 1.0 and auc(np.array([0.2]), np.array([0.2])) == 0.5
+    assert auc(np.array([]), np.array([0.1])) is None
+
+
+def test_cross_validation_by_hand():
+    from lalm_bench.rubrics.compare.calibrate import cross_validate
+
+    separable = cross_validate(np.array([0.9, 0.8, 0.85, 0.95]), np.array([0.1, 0.2, 0.15, 0.3]), folds=2, seed=0)
+    assert separable is not None
+    assert separable["youden_j"] == 1.0 and separable["auc"] == 1.0 and separable["folds"] == 2
+    rng = np.random.default_rng(0)
+    noise = cross_validate(rng.normal(size=60), rng.normal(size=60), folds=5, seed=1)
+    assert noise is not None and abs(noise["youden_j"]) < 0.25 and 0.3 < noise["auc"] < 0.7
+    assert cross_validate(np.array([0.9]), np.array([0.1, 0.2])) is None  # fewer pairs than two folds
+
+
+def test_weak_model_warning_rule():
+    from lalm_bench.rubrics.compare.calibrate import MIN_AUC, weak_model_warning
+
+    assert weak_model_warning(MIN_AUC) is None and weak_model_warning(None) is None
+    w = weak_model_warning(0.59, "all-MiniLM-L6-v2")
+    assert w is not None and w.startswith("all-MiniLM-L6-v2 ") and "AUC 0.59 < 0.7" in w
+
+
 def test_auto_threshold_is_recorded(embedder, calibration):
     out = compare_rubrics({"a": RUBRIC, "b": RUBRIC[:5]}, embedder, "auto")
     assert out["threshold"]["source"] == "auto"

@@ -74,6 +74,8 @@ def test_sanity_cases_with_minilm(tmp_path, run_cli, minilm_path):
     assert x["matched"] == 0 and x["f1"] == 0
     t = doc["threshold"]
     assert t["source"] == "auto" and t["value"] == pytest.approx(0.7607) and t["calibration"]["threshold"] == t["value"]
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "AUC" in warnings[0] and t["calibration"]["warning"] in warnings[0]
     assert doc["manifest"]["threshold"]["value"] == t["value"] and doc["manifest"]["command"] == "rubrics compare"
     assert doc["manifest"]["model"]["name"] and len(doc["manifest"]["inputs"]) == 6
     assert doc["f1_matrix"]["values"][0][1] == 1 and doc["growth"]["curves"] == {}

@@ -92,13 +92,13 @@ def systems(doc) -> dict:
     return {s["name"]: s for s in doc["systems"]}
 
 
-def test_judge_scores_by_hand_with_the_human_ceiling(setup, run_cli, tmp_path):
+def test_judge_scores_by_hand_with_the_human_level(setup, run_cli, tmp_path):
     args, out, server = setup
     code, _, err = run_cli(*args("--plot", out / "judge.png"))
     assert code == 0, err
     assert "1 of 6 captions name clips that are not in the evaluation split" in err
     doc = summary(out)
-    assert doc["format"] == "lalm-bench/rubrics-judge/1" and doc["complete"] and doc["prompt_version"] == PROMPT_VERSION
+    assert doc["format"] == "lalm-bench/rubrics-judge/2" and doc["complete"] and doc["prompt_version"] == PROMPT_VERSION
     s = systems(doc)
     base, refs = s["baseline"], s["references"]
     assert base["score"]["mean"] == pytest.approx(sum(BASELINE_SKIP) / 5)
@@ -108,7 +108,11 @@ def test_judge_scores_by_hand_with_the_human_ceiling(setup, run_cli, tmp_path):
         "outside_selection": 0, "judged_clips": 5, "empty_captions": 1,
     }  # fmt: skip
     assert refs["captions"] == 25 and refs["scored_captions"] == 25 and refs["score"]["mean"] == 1.0
-    assert doc["human_ceiling"]["score"]["mean"] == 1.0 and doc["human_ceiling"]["captions"] == 25
+    assert doc["human_level"]["score"]["mean"] == 1.0 and doc["human_level"]["captions"] == 25
+    assert doc["human_ceiling"] == doc["human_level"]  # the old key, kept one format as an alias
+    # applicability from the references: the criteria whose key word the clip's references hold
+    assert doc["applicability"]["units"] == 20 and doc["applicability"]["decided_by"]["references"] == 20
+    assert base["coverage"]["mean"] == 1.0 and refs["coverage"]["mean"] == 1.0
     (diff,) = doc["differences"]
     assert (diff["a"], diff["b"], diff["n"]) == ("baseline", "references", 5)
     assert diff["difference"] == pytest.approx(sum(BASELINE_SKIP) / 5 - 1.0)

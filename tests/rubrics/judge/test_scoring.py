@@ -10,8 +10,9 @@ import pytest
 from lalm_bench import stats
 from lalm_bench.errors import InputError
 from lalm_bench.rubrics.common.rubric_files import load_rubric, load_rubrics, rubric_sha256
+from lalm_bench.rubrics.judge.ratings import majority
 from lalm_bench.rubrics.judge.schema import JudgeRecord, reply_model
-from lalm_bench.rubrics.judge.scoring import caption_score, majority, summarize
+from lalm_bench.rubrics.judge.scoring import caption_score, summarize
 
 W = [3, 2, 1, 4]
 
@@ -79,47 +80,119 @@ M, N, C, E = "met", "not_met", "cannot_assess", "error"
 
 def test_summary_by_hand():
     records = [
-        rec("a", "c1", [M, M, C, N]),  # 5/9
-        rec("a", "c2", [M, N, N, N]),  # 3/10
+        rec("a", "c1", [M, M, C, N]),  # every criterion applies (references): 5/10, coverage 9/10
+        rec("a", "c2", [M, N, N, N]),  # only criterion 0 applies: 3/3
         rec("a", "c3", [N, N, M, M]),  # 5/10
-        rec("a", "c4", [C, C, C, C]),  # nothing assessed
+        rec("a", "c4", [C, C, C, C]),  # no reference: its captions decide; nothing applies
         rec("b", "c1", [E, E, E, E]),  # judge error
-        rec("b", "c2", [M, M, M, M]),  # 1
-        rec("b", "c3", [N, M, C, M]),  # 6/9
+        rec("b", "c2", [M, M, M, M]),  # 3/3 (three met verdicts on criteria that do not apply)
+        rec("b", "c3", [N, M, C, M]),  # 6/10: cannot_assess on an applicable criterion is not met
         rec("r", "c1", [M, M, M, M], k=1),  # 1
         rec("r", "c1", [N, N, N, N], k=2),  # 0 -> clip c1: 0.5
         rec("r", "c2", [M, C, C, C], k=3),  # 1
         rec("r", "c3", [N, N, N, M], k=1),  # 4/10
     ]
-    out = summarize(records, weights=W, systems=["a", "b", "r"], judges=["j"], policy="skip", bootstrap=200, seed=0)
+    out = summarize(
+        records, weights=W, systems=["a", "b", "r"], judges=["j"], policy="skip", bootstrap=200, seed=0,
+        reference_system="r",
+    )  # fmt: skip
+    assert out.applicability is not None
+    assert out.applicability["c2"].applies == (True, False, False, False)
+    assert out.applicability["c4"].source == ("all_captions",) * 4 and not any(out.applicability["c4"].applies)
     s = {x["name"]: x for x in out.summary["systems"]}
-    a = [5 / 9, 3 / 10, 5 / 10]
+    a = [5 / 10, 1.0, 5 / 10]
     assert s["a"]["score"]["mean"] == pytest.approx(sum(a) / 3)
     assert s["a"]["captions"] == 4 and s["a"]["scored_captions"] == 3
     assert s["a"]["unscored"] == {"judge_error": 0, "nothing_assessed": 1}
     ci = stats.describe(a, 200, 0, clusters=["c1", "c2", "c3"], bounds=(0.0, 1.0))
     assert s["a"]["score"] == ci and s["a"]["score"]["ci_method"] == "cluster-t"
+    assert s["a"]["coverage"]["mean"] == pytest.approx((9 / 10 + 1 + 1) / 3)
     assert s["b"]["unscored"]["judge_error"] == 1 and s["b"]["scored_clips"] == 2
-    assert s["b"]["score"]["mean"] == pytest.approx((1 + 6 / 9) / 2)
+    assert s["b"]["score"]["mean"] == pytest.approx((1 + 6 / 10) / 2)
+    assert s["b"]["verdicts"]["met_not_applicable"] == 3 and s["b"]["verdicts"]["cannot_assess_on_applicable"] == 1
     assert s["b"]["score"]["ci95"] is None and "too few" in s["b"]["score"]["ci_note"]
     r = [0.5, 1.0, 0.4]  # the clip's mean over its reference captions, then the mean over clips
     assert s["r"]["score"]["mean"] == pytest.approx(sum(r) / 3)
     assert s["b"]["verdicts"]["error"] == 4 and s["b"]["verdicts"]["error_rate"] == pytest.approx(4 / 12)
-    # a: 5 met of 11 assessed (met + not_met), 5 cannot_assess of 16 verdicts
-    assert s["a"]["verdicts"]["met_rate"] == pytest.approx(5 / 11)
+    # a: 5 met of the 9 verdicts on applicable criteria; 5 cannot_assess of 16 verdicts
+    assert s["a"]["verdicts"]["met_rate"] == pytest.approx(5 / 9)
     assert s["a"]["verdicts"]["cannot_assess_rate"] == pytest.approx(5 / 16)
     diffs = {(d["a"], d["b"]): d for d in out.summary["differences"]}
-    ab = diffs[("a", "b")]  # clips both scored: c2, c3
-    assert ab["n"] == 2 and ab["difference"] == pytest.approx(((3 / 10 - 1) + (5 / 10 - 6 / 9)) / 2)
+    ab = diffs[("a", "b")]  # clips both scored: c2, c3 -- on the same criteria
+    assert ab["n"] == 2 and ab["difference"] == pytest.approx(((1 - 1) + (5 / 10 - 6 / 10)) / 2)
     ar = diffs[("a", "r")]
     assert ar["n"] == 3 and ar["difference"] == pytest.approx(sum(x - y for x, y in zip(a, r, strict=True)) / 3)
     expected = stats.paired_difference(a, r, clusters=["c1", "c2", "c3"], n_resamples=200, seed=0)
     assert {k: ar[k] for k in expected} == expected
-    # per-criterion met rate of criterion 0 for a: assessed in c1 (met), c2 (met), c3 (not_met)
-    c0 = out.summary["criteria"][0]["systems"]["a"]
-    assert c0["assessed"] == 3 and c0["met_rate"]["mean"] == pytest.approx(2 / 3)
-    assert c0["met_rate"]["ci_method"] == "cluster-wilson"
+    # per-criterion met rate of criterion 0 for a: applies in c1 (met), c2 (met), c3 (not_met)
+    c0 = out.summary["criteria"][0]
+    assert c0["applicable_clips"] == 3 and out.summary["criteria"][1]["applicable_clips"] == 2
+    assert c0["systems"]["a"]["assessed"] == 3 and c0["systems"]["a"]["met_rate"]["mean"] == pytest.approx(2 / 3)
+    assert c0["systems"]["a"]["met_rate"]["ci_method"] == "cluster-wilson"
+    appl = out.summary["applicability"]
+    assert (appl["units"], appl["applicable"]) == (16, 9)
+    assert appl["decided_by"] == {"references": 12, "all_captions": 4, "none": 0}
     assert out.summary["agreement"] is None  # one rater
+
+
+def test_every_caption_of_a_clip_is_scored_on_the_same_criteria():
+    """Per-caption applicability would score a on {0} (1.0) and b on {0, 1} (0.6): a gap made of coverage.
+    Decided once per clip, both are scored on the criteria the references assess."""
+    records = [
+        rec("a", "c1", [M, C, C, C]),
+        rec("b", "c1", [M, N, C, C]),
+        rec("r", "c1", [M, M, C, C], k=1),
+        rec("r", "c1", [M, N, C, C], k=2),
+        rec("r", "c1", [M, C, M, C], k=3),
+    ]
+    out = summarize(
+        records, weights=W, systems=["a", "b", "r"], judges=["j"], policy="skip", bootstrap=0, seed=0,
+        reference_system="r",
+    )  # fmt: skip
+    assert out.applicability["c1"].applies == (True, True, False, False)  # criterion 2: 1 of 3 references
+    scores = {g.system: sc for items in out.captions.values() for g, _, sc in items if g.caption_index == 0}
+    assert scores["a"]["score"] == pytest.approx(3 / 5) and scores["a"]["coverage"] == pytest.approx(3 / 5)
+    assert scores["b"]["score"] == pytest.approx(3 / 5) and scores["b"]["coverage"] == 1.0
+    assert caption_score([M, C, C, C], W, "skip")["score"] == 1.0  # the old per-caption rule
+
+
+@pytest.mark.parametrize(
+    ("refs", "others", "applies", "source"),
+    [
+        ([[M], [N], [C]], [], True, "references"),  # 2 assessed of 3
+        ([[M], [C]], [[M]], False, "references"),  # a tie does not apply; other captions do not vote
+        ([[C], [C], [N]], [[M], [M]], False, "references"),
+        ([[E], [M]], [], True, "references"),  # judge errors do not vote
+        ([[E]], [[M], [N], [C]], True, "all_captions"),  # no reference verdict: every caption decides
+        ([], [[C], [M]], False, "all_captions"),
+        ([[E]], [[E]], False, "none"),
+    ],
+)
+def test_applicability_rule(refs, others, applies, source):
+    from lalm_bench.rubrics.judge.applicability import decide_clip
+
+    out = decide_clip(refs, others, 1)
+    assert out.applies == (applies,) and out.source == (source,)
+
+
+def test_agreement_is_split_into_applicability_and_met_among_assessors():
+    """Two raters who never disagree on met vs not met but often on whether a criterion can be assessed."""
+    r0 = {"c1": [M, N, C, M], "c2": [N, M, M, C], "c3": [M, M, N, N], "c4": [C, N, M, M]}
+    r1 = {"c1": [M, C, C, M], "c2": [C, M, C, C], "c3": [M, C, N, N], "c4": [C, N, C, M]}
+    records = [rec("a", c, v, sample=0) for c, v in r0.items()] + [rec("a", c, v, sample=1) for c, v in r1.items()]
+    out = summarize(records, weights=W, systems=["a"], judges=["j"], policy="skip", bootstrap=0, seed=0)
+    ag = out.summary["agreement"]
+    both = [(x, y) for c in r0 for x, y in zip(r0[c], r1[c], strict=True)]
+    applicability = [[("cannot_assess" if v == C else "assessed") for v, _ in both],
+                     [("cannot_assess" if v == C else "assessed") for _, v in both]]  # fmt: skip
+    met = [[None if v == C else v for v, _ in both], [None if v == C else v for _, v in both]]
+    assert ag["applicability"]["overall"]["krippendorff_alpha"] == stats.krippendorff_alpha(applicability)
+    assert ag["met_not_met"]["overall"]["krippendorff_alpha"] == stats.krippendorff_alpha(met)
+    assert ag["met_not_met"]["overall"]["krippendorff_alpha"]["value"] == pytest.approx(1.0)
+    assert ag["applicability"]["overall"]["krippendorff_alpha"]["value"] < 0.5
+    assert ag["overall"]["krippendorff_alpha"]["value"] < 1.0  # the mixed alpha hides the split
+    assert ag["met_not_met"]["overall"]["units_complete"] == 8  # units both raters assessed
+    assert len(ag["applicability"]["per_criterion"]) == 4
 
 
 def test_summary_fail_policy_by_hand():

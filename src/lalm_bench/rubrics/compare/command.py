@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,9 @@ def compare_command(config: CompareConfig, output: OutputOptions, *, embedder: E
     if embedder is None:
         check_embedding_options(config.embedding)
     result = run_compare(config, rubrics=rubrics, embedder=embedder, progress=not output.quiet)
+    warning = (result.threshold.get("calibration") or {}).get("warning")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     doc = result.to_json()
     with OutputSet() as out:
         out.json(output.path, doc)

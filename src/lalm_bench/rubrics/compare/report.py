@@ -16,8 +16,11 @@ def print_summary(doc: dict[str, Any]) -> None:
     console = Console()
     t = doc["threshold"]
     cal = t.get("calibration") or {}
+    cv = cal.get("cross_validated") or {}
     how = (
-        f"calibrated (J {cal.get('youden_j')}, 95% interval {cal.get('threshold_ci95')})"
+        f"calibrated, 95% interval {cal.get('threshold_ci95')}; paraphrase vs hard negative: "
+        f"J {cal.get('youden_j')} in sample, {cv.get('youden_j', '–')} held out ({cv.get('folds', '–')}-fold), "
+        f"AUC {cal.get('auc')} {cal.get('auc_ci95')}"
         if t["source"] == "auto"
         else "given"
     )

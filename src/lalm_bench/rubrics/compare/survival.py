@@ -18,6 +18,100 @@ SURVIVAL_RULE = (
 )
 
 
+Node = tuple[int, int]  # (input position, criterion index)
+Edge = tuple[float, int, int, int, int]  # (cosine, x, i, y, j): criterion i of input x matches j of y
+
+
+def _edges(
+    labels: Sequence[str],
+    emb: Mapping[str, np.ndarray],
+    t: float,
+    matches: Mapping[tuple[str, str], Sequence[Match]] | None,
+) -> list[Edge]:
+    """Step 1: the pairwise matches of every two inputs (given, or computed at ``t``)."""
+    edges: list[Edge] = []
+    for x in range(len(labels)):
+        for y in range(x + 1, len(labels)):
+            la, lb = labels[x], labels[y]
+            ms = matches[(la, lb)] if matches is not None else match_rubrics(emb[la], emb[lb], t)
+            edges += [(c, x, i, y, j) for i, j, c in ms]
+    return edges
+
+
+def _join(sizes: Sequence[int], edges: Sequence[Edge]) -> list[list[Node]]:
+    """Step 2: constrained single linkage (strongest edge first; two clusters join only when they share no
+    input); every criterion is a node of ``sizes[x]`` per input ``x``. Returns the clusters' members."""
+    parent: dict[Node, Node] = {}
+    inputs: dict[Node, set[int]] = {}
+    for x, size in enumerate(sizes):
+        for i in range(size):
+            parent[(x, i)] = (x, i)
+            inputs[(x, i)] = {x}
+
+    def find(node: Node) -> Node:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for _, x, i, y, j in sorted(edges, key=lambda e: (-e[0], *e[1:])):
+        ra, rb = find((x, i)), find((y, j))
+        if ra != rb and not inputs[ra] & inputs[rb]:
+            parent[rb] = ra
+            inputs[ra] |= inputs.pop(rb)
+    groups: dict[Node, list[Node]] = {}
+    for node in parent:
+        groups.setdefault(find(node), []).append(node)
+    return [sorted(m) for m in groups.values()]
+
+
+def _cluster_entries(
+    members: list[list[Node]],
+    labels: Sequence[str],
+    items: Mapping[str, Sequence[Any]],
+    emb: Mapping[str, np.ndarray],
+    matched_pairs: set[tuple[Node, Node]],
+) -> list[dict[str, Any]]:
+    """Step 3: one entry per cluster, survivors first, then by weight, then by the first criterion's position."""
+    clusters: list[dict[str, Any]] = []
+    for m in sorted(members, key=lambda m: (-len(m), -sum(items[labels[x]][i].weight for x, i in m), m[0])):
+        cos = [
+            float(cosine_matrix(emb[labels[x]][i : i + 1], emb[labels[y]][j : j + 1])[0, 0])
+            for k, (x, i) in enumerate(m)
+            for (y, j) in m[k + 1 :]
+        ]
+        clusters.append(
+            {
+                "id": len(clusters),
+                "span": len(m),
+                "criteria": {labels[x]: items[labels[x]][i].text for x, i in m},
+                "weights": {labels[x]: items[labels[x]][i].weight for x, i in m},
+                "indices": {labels[x]: i for x, i in m},
+                "total_weight": sum(items[labels[x]][i].weight for x, i in m),
+                "min_cosine": round(min(cos), 6) if cos else None,
+                "all_pairs_matched": all((p, q) in matched_pairs for k, p in enumerate(m) for q in m[k + 1 :]),
+            }
+        )
+    return clusters
+
+
+def _per_rubric(
+    labels: Sequence[str], items: Mapping[str, Sequence[Any]], survivors: Sequence[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Step 4: each input's size and the share (count and weight) of its criteria that survive."""
+    out: dict[str, dict[str, Any]] = {}
+    for label in labels:
+        size = len(items[label])
+        kept = [items[label][c["indices"][label]].weight for c in survivors]
+        out[label] = {
+            "size": size,
+            "surviving": len(kept),
+            "surviving_share": _ratio(len(kept), size),
+            "surviving_weight_share": _ratio(sum(kept), sum(it.weight for it in items[label])),
+        }
+    return out
+
+
 def survival(
     rubrics: Mapping[str, Sequence[Any]],
     embeddings: Mapping[str, np.ndarray],
@@ -43,76 +137,12 @@ def survival(
     for label in labels:
         if emb[label].shape[0] != len(items[label]):
             raise ValueError(f"{label}: {emb[label].shape[0]} embeddings for {len(items[label])} criteria")
-
-    edges: list[tuple[float, int, int, int, int]] = []
-    for x in range(len(labels)):
-        for y in range(x + 1, len(labels)):
-            la, lb = labels[x], labels[y]
-            ms = matches[(la, lb)] if matches is not None else match_rubrics(emb[la], emb[lb], t)
-            edges += [(c, x, i, y, j) for i, j, c in ms]
+    edges = _edges(labels, emb, t, matches)
+    members = _join([len(items[label]) for label in labels], edges)
     matched_pairs = {((x, i), (y, j)) for _, x, i, y, j in edges}
-
-    parent: dict[tuple[int, int], tuple[int, int]] = {}
-    inputs: dict[tuple[int, int], set[int]] = {}
-    for x, label in enumerate(labels):
-        for i in range(len(items[label])):
-            parent[(x, i)] = (x, i)
-            inputs[(x, i)] = {x}
-
-    def find(node: tuple[int, int]) -> tuple[int, int]:
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for _, x, i, y, j in sorted(edges, key=lambda e: (-e[0], *e[1:])):
-        ra, rb = find((x, i)), find((y, j))
-        if ra != rb and not inputs[ra] & inputs[rb]:
-            parent[rb] = ra
-            inputs[ra] |= inputs.pop(rb)
-
-    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for node in parent:
-        groups.setdefault(find(node), []).append(node)
-
-    clusters: list[dict[str, Any]] = []
-    # survivors first, then by weight, then by the first criterion's position (input order, index)
-    for members in sorted(
-        (sorted(m) for m in groups.values()),
-        key=lambda m: (-len(m), -sum(items[labels[x]][i].weight for x, i in m), m[0]),
-    ):
-        cos = [
-            float(cosine_matrix(emb[labels[x]][i : i + 1], emb[labels[y]][j : j + 1])[0, 0])
-            for k, (x, i) in enumerate(members)
-            for (y, j) in members[k + 1 :]
-        ]
-        complete = all((p, q) in matched_pairs for k, p in enumerate(members) for q in members[k + 1 :])
-        clusters.append(
-            {
-                "id": len(clusters),
-                "span": len(members),
-                "criteria": {labels[x]: items[labels[x]][i].text for x, i in members},
-                "weights": {labels[x]: items[labels[x]][i].weight for x, i in members},
-                "indices": {labels[x]: i for x, i in members},
-                "total_weight": sum(items[labels[x]][i].weight for x, i in members),
-                "min_cosine": round(min(cos), 6) if cos else None,
-                "all_pairs_matched": complete,
-            }
-        )
-
+    clusters = _cluster_entries(members, labels, items, emb, matched_pairs)
     k = len(labels)
     survivors = [c for c in clusters if c["span"] == k]
-    per_rubric: dict[str, dict[str, Any]] = {}
-    for label in labels:
-        size = len(items[label])
-        weight = sum(it.weight for it in items[label])
-        kept = [items[label][c["indices"][label]].weight for c in survivors]
-        per_rubric[label] = {
-            "size": size,
-            "surviving": len(kept),
-            "surviving_share": _ratio(len(kept), size),
-            "surviving_weight_share": _ratio(sum(kept), weight),
-        }
     return {
         "rule": SURVIVAL_RULE,
         "n_inputs": k,
@@ -121,7 +151,7 @@ def survival(
         "span_histogram": {str(s): sum(c["span"] == s for c in clusters) for s in range(1, k + 1)},
         "n_survivors": len(survivors),
         "n_survivors_all_pairs_matched": sum(c["all_pairs_matched"] for c in survivors),
-        "per_rubric": per_rubric,
+        "per_rubric": _per_rubric(labels, items, survivors),
         "survivors": survivors,
         "clusters": clusters,
     }

@@ -10,12 +10,18 @@ from typing import Any
 from pydantic import BaseModel
 
 from lalm_bench.rubrics.judge import prompts
+from lalm_bench.rubrics.judge.applicability import APPLICABILITY_RULE
 from lalm_bench.rubrics.judge.config import REFERENCES
+from lalm_bench.rubrics.judge.ratings import AGGREGATION_RULE
 from lalm_bench.rubrics.judge.schema import JudgeRecord
-from lalm_bench.rubrics.judge.scoring import AGGREGATION_RULE, Scoring, score_rows, summarize, verdict_rows
+from lalm_bench.rubrics.judge.scoring import Scoring, score_rows, summarize, verdict_rows
 from lalm_bench.rubrics.judge.state import JudgeState
 
-FORMAT = "lalm-bench/rubrics-judge/1"
+FORMAT = "lalm-bench/rubrics-judge/2"
+HUMAN_LEVEL_NOTE = (
+    "each reference caption judged against the others (leave-one-out): the level of one human caption, "
+    "not a ceiling; a model can exceed it"
+)
 SUMMARY_NAME = "summary.json"
 TABLE_NAMES = ("scores", "verdicts")
 
@@ -72,6 +78,7 @@ def build_result(state: JudgeState) -> JudgeResult:
         policy=cfg.cannot_assess,
         bootstrap=cfg.bootstrap,
         seed=cfg.seed,
+        reference_system=REFERENCES,
     )
     criteria = [{"index": i, **it} for i, it in enumerate(rubric.items)]
     _label(scoring, state, criteria, records)
@@ -79,7 +86,7 @@ def build_result(state: JudgeState) -> JudgeResult:
     return JudgeResult(
         summary=_summary(state, scoring, criteria, records),
         scores=score_rows(scoring.captions, len(cfg.judges) * cfg.samples),
-        verdicts=verdict_rows(records, criteria, scoring.groups),
+        verdicts=verdict_rows(records, criteria, scoring.groups, scoring.applicability),
         call={
             "processed": len(new),
             "errors": sum(r.status == "error" for r in new),
@@ -106,12 +113,13 @@ def _policy(state: JudgeState) -> dict[str, Any]:
     cfg = state.cfg
     return {
         "cannot_assess": cfg.cannot_assess,
-        "score": "weight of met criteria / weight of assessed criteria, per caption; "
+        "score": "weight of met criteria / weight of applicable criteria, per caption; "
         + (
-            "cannot_assess counts as not met"
+            "every criterion applies; cannot_assess counts as not met"
             if cfg.cannot_assess == "fail"
-            else "cannot_assess leaves numerator and denominator"
+            else "applicability decided once per (clip, criterion): " + APPLICABILITY_RULE
         ),
+        "coverage": "per caption: the share of the applicable weight that the judge assessed (met or not_met)",
         "aggregation": AGGREGATION_RULE,
         "judge_errors": "a caption with a judge error on any criterion has no score (counted, never 0)",
         "system_score": "mean over clips of the clip's mean caption score; CI clustered by clip",
@@ -141,7 +149,13 @@ def _summary(
     """The document written as ``summary.json``."""
     cfg, rubric, summary = state.cfg, state.rubric, scoring.summary
     assert rubric is not None
-    ceiling = next((e for e in summary["systems"] if e["name"] == REFERENCES), None)
+    human = next((e for e in summary["systems"] if e["name"] == REFERENCES), None)
+    human_level = (
+        None
+        if human is None
+        else {"system": REFERENCES, "score": human["score"], "captions": human["scored_captions"],
+              "note": HUMAN_LEVEL_NOTE}
+    )  # fmt: skip
     return {
         "format": FORMAT,
         "prompt_version": prompts.PROMPT_VERSION,
@@ -155,9 +169,9 @@ def _summary(
             "excluded_references": state.excluded,
         },
         "systems": summary["systems"],
-        "human_ceiling": None
-        if ceiling is None
-        else {"system": REFERENCES, "score": ceiling["score"], "captions": ceiling["scored_captions"]},
+        "human_level": human_level,
+        "human_ceiling": human_level,  # deprecated alias of human_level (format 1's name), removed in format 3
+        "applicability": summary["applicability"],
         "criteria": summary["criteria"],
         "differences": summary["differences"],
         "agreement": summary["agreement"],

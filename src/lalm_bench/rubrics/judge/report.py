@@ -62,6 +62,15 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
 
 
+def _agreement(overall: dict[str, Any]) -> str:
+    alpha = (overall["krippendorff_alpha"] or {}).get("value")
+    kappa = (overall["fleiss_kappa"] or {}).get("value")
+    return (
+        f"{'–' if alpha is None else f'{alpha:.3f}'} / {'–' if kappa is None else f'{kappa:.3f}'} / "
+        f"{_pct(overall['unanimous_share'])}"
+    )
+
+
 def print_summary(result: JudgeResult) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -71,7 +80,9 @@ def print_summary(result: JudgeResult) -> None:
     rubric = doc["rubric"]
     policy = doc["policy"]["cannot_assess"]
     table = Table(title=f"rubrics judge: {rubric['label']} ({rubric['size']} criteria, cannot-assess {policy})")
-    for header in ("system", "scored", "clips", "score", "95% CI", "met", "cannot assess", "judge errors", "tokens"):
+    for header in (
+        "system", "scored", "clips", "score", "95% CI", "coverage", "met", "cannot assess", "judge errors", "tokens",
+    ):  # fmt: skip
         table.add_column(header, justify="left" if header == "system" else "right")
     methods = set()
     for s in doc["systems"]:
@@ -84,14 +95,15 @@ def print_summary(result: JudgeResult) -> None:
             str(s["scored_clips"]),
             "–" if d.get("mean") is None else f"{d['mean']:.3f}",
             f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "–",
+            _pct((s.get("coverage") or {}).get("mean")),
             _pct(v["met_rate"]),
             _pct(v["cannot_assess_rate"]),
             str(s["unscored"]["judge_error"]),
             str(s["tokens"]["prompt_tokens"] + s["tokens"]["completion_tokens"]),
         )
     table.caption = (
-        f"CI: {', '.join(sorted(methods))}, clustered by clip; met: share of the assessed verdicts; "
-        "cannot assess: share of all verdicts"
+        f"CI: {', '.join(sorted(methods))}, clustered by clip; met: share of the verdicts on applicable criteria; "
+        "coverage: share of the applicable weight the judge assessed; cannot assess: share of all verdicts"
     )
     console.print(table)
     if doc["differences"]:
@@ -106,15 +118,29 @@ def print_summary(result: JudgeResult) -> None:
                 str(d.get("ci_method") or d.get("ci_note") or ""),
             )  # fmt: skip
         console.print(diffs)
+    applicable = doc.get("applicability")
+    if applicable:
+        mean = applicable["criteria_per_clip"]["mean"]
+        console.print(
+            f"applicability (once per clip and criterion, from the references' verdicts): "
+            f"{applicable['applicable']}/{applicable['units']} (clip, criterion) apply, "
+            f"{'–' if mean is None else f'{mean:.1f}'} criteria per clip"
+        )
+    human = doc.get("human_level")
+    if human:
+        console.print("human level: each reference judged against the others; not a ceiling, a model can exceed it")
     agreement = doc.get("agreement")
     if agreement:
-        overall = agreement["overall"]
-        alpha = (overall["krippendorff_alpha"] or {}).get("value")
-        kappa = (overall["fleiss_kappa"] or {}).get("value")
         console.print(
-            f"agreement of {len(agreement['raters'])} raters: Krippendorff's alpha "
-            f"{'–' if alpha is None else f'{alpha:.3f}'}, Fleiss' kappa {'–' if kappa is None else f'{kappa:.3f}'}, "
-            f"unanimous {_pct(overall['unanimous_share'])}"
+            f"agreement of {len(agreement['raters'])} raters (Krippendorff's alpha / Fleiss' kappa / unanimous): "
+            + "; ".join(
+                f"{what} {_agreement(view['overall'])}"
+                for what, view in (
+                    ("verdicts", agreement),
+                    ("applicability", agreement["applicability"]),
+                    ("met vs not met among assessors", agreement["met_not_met"]),
+                )
+            )
         )
     run = doc["run"]
     errors = run["judge_errors"]
@@ -127,7 +153,7 @@ def print_summary(result: JudgeResult) -> None:
 
 
 def plot_judge(doc: dict[str, Any], fh: IO[bytes]) -> None:
-    """Scores per system with 95% CIs (the human ceiling as a band), and per-criterion met rates."""
+    """Scores per system with 95% CIs (the human level as a band), and per-criterion met rates."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -151,7 +177,7 @@ def plot_judge(doc: dict[str, Any], fh: IO[bytes]) -> None:
         color = "tab:gray" if s["kind"] == "references" else "tab:blue"
         ax1.errorbar(d["mean"], i, xerr=err, fmt="o", color=color, capsize=4)
         if s["kind"] == "references" and ci:
-            ax1.axvspan(ci[0], ci[1], color="tab:gray", alpha=0.15, label="human ceiling (95% CI)")
+            ax1.axvspan(ci[0], ci[1], color="tab:gray", alpha=0.15, label="human level (95% CI)")
             band = True
     ax1.set_yticks(y, names)
     ax1.set_xlim(0, 1)
