@@ -118,14 +118,14 @@ class JudgeJob:
         all_names = {c.file_name for c in clipset.clips}
         in_window = {c.file_name for c in window}
         for src in cfg.captions:
-            captions = load_baselines(src.path)
+            captions = load_baselines(src.path, src.id_column, src.text_column)
             if not captions:
                 raise InputError(f"{src.path}: no captions (the file has no rows)")
             not_in = [n for n in captions if n not in all_names]
             matched = [n for n in captions if n in in_window]
             if not matched:
                 raise InputError(
-                    f"{src.path}: no file_name matches a selected clip of the {sel.split} split "
+                    f"{src.path}: no {src.id_column} matches a selected clip of the {sel.split} split "
                     f"({len(not_in)} of {len(captions)} are not in the split at all)"
                 )
             counts = {
@@ -170,7 +170,12 @@ class JudgeJob:
             clips_csv_sha256=sha256_file(clipset.csv_path),
             dataset_revision=clipset.revision,
             systems=[
-                {"name": s.name, "captions_sha256": sha256_file(s.path) if s.path else None} for s in self.systems
+                {
+                    "name": s.name,
+                    "captions_sha256": sha256_file(s.path) if s.path else None,
+                    **next((c.columns() for c in cfg.captions if c.name == s.name), {}),
+                }
+                for s in self.systems
             ],
             references=cfg.references,
             excluded_references=self.excluded,
