@@ -16,7 +16,7 @@ The loop (every command's --help has an example and its README section):
 
   listen:   predict --condition audio,noise  ->  similarity | accuracy
   rubrics:  rubrics generate  ->  rubrics collect  ->  rubrics judge  ->  rubrics compare
-  data:     data download clotho; clotho-refs (how much the human captions agree)
+  data:     data download clotho  ->  clotho-refs (how much the human captions agree)
 """
 
 app = typer.Typer(
