@@ -100,11 +100,28 @@ def test_generate_warns_when_every_quote_is_rejected(tmp_path, run_cli, small_cl
     assert "all 2 proposed criteria were rejected: their quotes are not words of the reference" in res.stderr
 
 
-def test_generate_warns_when_every_clip_failed(tmp_path, run_cli, small_clotho):
+def test_generate_with_every_clip_failed_is_one_error_line(tmp_path, run_cli, small_clotho):
     with ScriptedOpenAIServer(lambda req: completion("not JSON at all")) as server:
         res = _generate(
             run_cli, tmp_path, small_clotho, "--rubric-model", "openai/m", "--base-url", server.base_url,
             "--max-retries", "0", *FAST_OPTIONS,
         )  # fmt: skip
-    assert res.exit_code == 3
-    assert "every one of the 2 clips failed" in res.stderr and "empty rubric" in res.stderr
+    assert res.exit_code == 3 and res.stderr.count("\n") == 1  # the error line says why; no warning besides
+    assert res.stderr.startswith("error: all 2 clips processed failed")
+
+
+def test_why_a_rubric_is_empty():
+    from lalm_bench.rubrics.common.records import RunRecord
+    from lalm_bench.rubrics.generate.report import why_empty
+
+    def record(status: str, **fields) -> RunRecord:
+        base = {"run": "run_0", "position": 0, "clip": "a.wav", "split": "evaluation", "reference_index": 0}
+        return RunRecord(**base, reference="a dog", baseline_source="file", status=status, **fields)
+
+    failed = record("failed", failed_step="extract", error="HTTP 500")
+    assert why_empty([]) == "no clip was processed"
+    assert why_empty([failed]).startswith("every one of the 1 clips failed (e.g. a.wav, step extract: HTTP 500)")
+    merged_away = record("ok", new_criteria=[{"criterion": "mentions a dog", "weight": 2, "quote": "dog"}])
+    assert (
+        why_empty([merged_away, failed]) == "the merge step kept none of the 1 accepted criteria; 1 other clips failed"
+    )

@@ -255,12 +255,13 @@ def judge(
             rich_help_panel="Statistics",
         ),
     ] = "skip",
-    no_shuffle: Annotated[
+    shuffle: Annotated[
         bool,
         typer.Option(
-            "--no-shuffle", help="Show the criteria in rubric order (default: shuffled per clip and sample, seeded)."
+            "--shuffle/--no-shuffle",
+            help="Shuffle the criteria per clip and sample (seeded), or show them in rubric order.",
         ),
-    ] = False,
+    ] = True,
     seed: SeedOpt = DEFAULT_SEED,
     bootstrap: BootstrapOpt = 1000,
     table_format: Annotated[
@@ -297,7 +298,7 @@ def judge(
         samples=samples,
         per_criterion=per_criterion,
         with_audio=judge_with_audio,
-        shuffle=not no_shuffle,
+        shuffle=shuffle,
         cannot_assess=cannot_assess,  # type: ignore[arg-type]
         seed=seed,
         bootstrap=bootstrap,

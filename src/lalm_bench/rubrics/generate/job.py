@@ -93,7 +93,7 @@ class GenerateJob:
             raise InputError("give --audio-model (captions the audio) or --baseline-file (captions made before)")
         if cfg.rubric_model is None and cfg.audio_model is None:
             raise InputError("--rubric-model is required with --baseline-file and no --audio-model")
-        check_folder_writable(self.output.path, "--output-dir")
+        check_folder_writable(self.output.path, "-o/--output")
 
     def prepare(self) -> None:
         """Validate inputs, load clips, build models, lock and check every run folder. No requests."""

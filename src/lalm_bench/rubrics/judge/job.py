@@ -96,7 +96,7 @@ class JudgeJob:
                 f"{len(urls)} --base-url for {len(cfg.judges)} --judge-model: give one server for all judges, "
                 "or one per judge (in the same order)"
             )
-        check_folder_writable(self.output.path, "--output-dir")
+        check_folder_writable(self.output.path, "-o/--output")
 
     def prepare(self) -> None:
         """Validate inputs, load rubric, clips and captions, plan the units, build the judges, lock and
@@ -216,7 +216,7 @@ class JudgeJob:
                     self.settings.model_dump(mode="json"), overwrite=self.output.overwrite, kind="judge run"
                 )
             except OutputExistsError as exc:  # this job has no --run-name: another folder is the other way
-                raise OutputExistsError(str(exc).replace("--run-name to start", "another --output-dir for")) from None
+                raise OutputExistsError(str(exc).replace("--run-name to start", "another -o for")) from None
             records = (
                 read_records(folder.log_path, JudgeRecord, key=lambda r: r.key(), what="judge record") if resume else []
             )
