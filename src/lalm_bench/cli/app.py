@@ -14,7 +14,7 @@ LOOP = """Evaluation toolkit for Large Audio-Language Models: listening probes, 
 
 The loop (every command's --help has an example and its README section):
 
-  listen:   predict --condition audio,noise  ->  similarity | accuracy
+  listen:   predict --condition audio,noise  ->  similarity | accuracy  ->  report
   rubrics:  rubrics generate  ->  rubrics collect  ->  rubrics judge  ->  rubrics compare
   data:     data download clotho  ->  clotho-refs (how much the human captions agree)
 """
