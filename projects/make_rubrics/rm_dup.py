@@ -15,9 +15,9 @@ HERE = Path(__file__).resolve().parent
 
 def build_argv(argv: list[str]) -> list[str]:
     args = ["rubrics", "collect"]
-    for flag, default in (("--src-dir", HERE / "stoch"), ("--dst-dir", HERE / "stoch_new")):
-        if not any(a == flag or a.startswith(flag + "=") for a in argv):
-            args += [flag, str(default)]
+    for flags, default in ((("--src-dir",), HERE / "stoch"), (("--dst-dir", "-o", "--output"), HERE / "stoch_new")):
+        if not any(a == f or a.startswith(f + "=") for a in argv for f in flags):
+            args += [flags[0], str(default)]
     return args + argv
 
 

@@ -11,6 +11,9 @@ from typing import Any
 from lalm_bench import __version__
 from lalm_bench.io import sha256_file
 
+#: The seed of every job's random choices unless ``--seed`` says otherwise (the original scripts' 42).
+DEFAULT_SEED = 42
+
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

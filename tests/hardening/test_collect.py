@@ -1,4 +1,4 @@
-"""``rubrics collect`` reads only under --src-dir, refuses a --dst-dir that is a file before work, and
+"""``rubrics collect`` reads only under --src-dir, refuses an output folder (-o) that is a file before work, and
 counts a file it cannot use (nested too deeply, a clip logged twice, a link leading out) as failed while
 collecting the others."""
 
@@ -30,7 +30,7 @@ def test_a_dst_dir_that_is_a_file_is_refused_before_work(tmp_path, run_cli):
     dst = tmp_path / "dst"
     dst.write_text("keep me")
     code, _, err = run_cli("rubrics", "collect", "--src-dir", tmp_path / "src", "--dst-dir", dst)
-    assert code == 2 and err.count("\n") == 1 and "--dst-dir" in err and "is a file" in err
+    assert code == 2 and err.count("\n") == 1 and "-o/--output" in err and "is a file" in err
     assert dst.read_text() == "keep me"
 
 

@@ -35,5 +35,5 @@ def test_judge_refuses_an_output_folder_another_process_is_writing(tmp_path, run
             "--output-dir", out, "-q",
         )  # fmt: skip
     assert res.exit_code == 2 and "being written by another process" in res.stderr
-    assert "use another --output-dir for another run" in res.stderr and "--run-name" not in res.stderr  # issue 19
+    assert "use another -o/--output for another run" in res.stderr and "--run-name" not in res.stderr  # issue 19
     assert not (out / "summary.json").exists()

@@ -48,7 +48,8 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, run_cli):
     before = noise.read_bytes()
     for flag in ("--output", "--plot"):
         extra = ["--output", tmp_path / "r.json"] if flag == "--plot" else []
-        code, _, err = run_cli(*NOT_CACHED, "--noise-file", noise, *extra, flag, noise, "--overwrite")
+        files = ["--noise-file", noise, "--audio-file", SAMPLE_AUDIO]
+        code, _, err = run_cli(*NOT_CACHED, *files, *extra, flag, noise, "--overwrite")
         _one_error(code, err, "is one of the inputs")
     assert noise.read_bytes() == before
 
@@ -73,11 +74,11 @@ def test_outputs_at_a_folder_or_inside_a_file_are_refused(tmp_path, run_cli):
         "rubrics", "generate", "--csv", csv, "--baseline-file", baseline, "--rubric-model", "mock/echo",
         "--output-dir", a_file, "--quiet",
     )  # fmt: skip
-    _one_error(code, err, "--output-dir", "is a file, not a folder")
+    _one_error(code, err, "-o/--output", "is a file, not a folder")
     src = tmp_path / "runs"
     src.mkdir()
     code, _, err = run_cli("rubrics", "collect", "--src-dir", src, "--dst-dir", a_file)
-    _one_error(code, err, "--dst-dir", "is a file, not a folder")
+    _one_error(code, err, "-o/--output", "is a file, not a folder")
     assert a_file.read_text() == "x"
 
 

@@ -61,7 +61,7 @@ def test_sample_with_second_noise_against_brute_force(run_cli, tmp_path: Path, m
     second_noise(pd.read_parquet(SAMPLE_NOISE), pd.read_parquet(SAMPLE_AUDIO), seed=1).to_parquet(noise2)
     out, plot = tmp_path / "r.json", tmp_path / "r.png"
     r = _run(run_cli, out, "--noise-file-2", noise2, "--plot", plot, "--bootstrap", "300", model=minilm_path)
-    assert r["format"] == "lalm-bench/similarity/2"
+    assert r["format"] == "lalm-bench/similarity/3"
     ref = per_item(SAMPLE_NOISE, SAMPLE_AUDIO, noise2, minilm_path)
     got = pd.DataFrame(r["detailed"]).set_index("id").loc[ref["id"]]
     for col, want in (

@@ -133,6 +133,7 @@ def test_seed_script_path(tmp_path: Path, minilm_path: str) -> None:
     # bad input through the seed path: one line, no traceback
     proc = subprocess.run(
         [sys.executable, str(SEED_SCRIPT), "--noise-file", str(tmp_path / "missing.parquet")]
+        + ["--audio-file", str(tmp_path / "missing_too.parquet")]
         + ["--output", str(tmp_path / "other.json")],
         capture_output=True,
         text=True,

@@ -11,7 +11,7 @@ from lalm_bench.accuracy.extraction import DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMIL
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.errors import InputError
 from lalm_bench.llm.options import LLMOptions
-from lalm_bench.manifest import config_parameters
+from lalm_bench.manifest import DEFAULT_SEED, config_parameters
 from lalm_bench.samples import SAMPLE_AUDIO, SAMPLE_NOISE
 
 DEFAULT_MODEL = "BAAI/bge-base-en-v1.5"
@@ -57,7 +57,7 @@ class AccuracyConfig:
     embedding: EmbeddingOptions = field(default_factory=lambda: EmbeddingOptions(model=DEFAULT_MODEL))
     llm: LLMOptions = field(default_factory=LLMOptions)
     bootstrap: int = 1000
-    seed: int = 0
+    seed: int = DEFAULT_SEED
 
     def parameters(self) -> dict[str, Any]:
         params = config_parameters(self)

@@ -7,18 +7,55 @@ from typing import Annotated, Any
 
 import typer
 
-from lalm_bench.cli.app import app
-from lalm_bench.cli.options import EMBEDDING, LLM, OUTPUT_FILE, BootstrapOpt, Flag, SeedOpt, with_groups
+from lalm_bench.cli.app import app, command_help
+from lalm_bench.cli.options import (
+    BENCHMARK_COLUMNS,
+    DEFAULT_SEED,
+    EMBEDDING,
+    LLM,
+    OUTPUT_FILE,
+    BootstrapOpt,
+    Flag,
+    SeedOpt,
+    with_groups,
+)
+from lalm_bench.datasets.benchmark import BenchmarkColumns
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
 from lalm_bench.llm.options import LLMOptions
 
-_COLUMNS = "Columns"
 _READING = "Reading the answers"
+_COLS = BENCHMARK_COLUMNS.flags
 
 
-@app.command()
+@app.command(
+    **command_help(
+        "lalm-bench accuracy --audio-file preds_audio.parquet --noise-file preds_noise.parquet "
+        "--condition none=preds_none.parquet -o accuracy.json --items items.parquet",
+        section="The choice-level probe: `lalm-bench accuracy`",
+    )
+)
 @with_groups(
+    columns=BENCHMARK_COLUMNS.but(
+        audio=None,
+        question=None,
+        choices="choices",
+        category="category",
+        answer="answer",
+        flags={
+            "category": _COLS["category"].but("Column with the category (from the audio file).", extra={}),
+            "choices": _COLS["choices"].but("Column with the item's choices (a list).", extra={}),
+            "answer": _COLS["answer"].but("Column with the correct answer (one of the choices).", extra={}),
+            "question": _COLS["question"].but(
+                "Column with the question, shown to the fallback extractor.",
+                extra={"show_default": "question, if present"},
+            ),
+            "audio": _COLS["audio"].but(
+                "Column with the audio path(s): items sharing a clip are one cluster for the CIs.",
+                extra={"show_default": "audio_path, if present"},
+            ),
+        },
+    ),
     embedding=EMBEDDING.but(
         model="BAAI/bge-base-en-v1.5",
         flags={  # no old spellings: --no-cache would mean both caches
@@ -53,39 +90,10 @@ def accuracy(
             "needs-audio needs; repeatable.",
         ),
     ] = None,
-    id_column: Annotated[
-        str, typer.Option("--id-column", help="Column joining the files.", rich_help_panel=_COLUMNS)
-    ] = "id",
     text_column: Annotated[
-        str, typer.Option("--text-column", help="Column holding the model's answer.", rich_help_panel=_COLUMNS)
+        str,
+        typer.Option("--text-column", help="Column holding the model's answer.", rich_help_panel="Benchmark columns"),
     ] = "model_output",
-    category_column: Annotated[
-        str, typer.Option("--category-column", help="Category (from the audio file).", rich_help_panel=_COLUMNS)
-    ] = "category",
-    choices_column: Annotated[
-        str, typer.Option("--choices-column", help="The item's choices (a list).", rich_help_panel=_COLUMNS)
-    ] = "choices",
-    answer_column: Annotated[
-        str, typer.Option("--answer-column", help="The correct answer (one of the choices).", rich_help_panel=_COLUMNS)
-    ] = "answer",
-    question_column: Annotated[
-        str | None,
-        typer.Option(
-            "--question-column",
-            help="The question, shown to the fallback extractor.",
-            show_default="question, if present",
-            rich_help_panel=_COLUMNS,
-        ),
-    ] = None,
-    audio_column: Annotated[
-        str | None,
-        typer.Option(
-            "--audio-column",
-            help="Audio path(s) of each item: items sharing a clip are one cluster for the CIs.",
-            show_default="audio_path, if present",
-            rich_help_panel=_COLUMNS,
-        ),
-    ] = None,
     cluster_column: Annotated[
         str | None,
         typer.Option(
@@ -93,7 +101,7 @@ def accuracy(
             help="Items sharing a value of this column (of the audio file; list cells: any value) are one cluster "
             "in every CI, in place of shared audio files.",
             show_default="clusters of shared audio files",
-            rich_help_panel=_COLUMNS,
+            rich_help_panel="Benchmark columns",
         ),
     ] = None,
     extractor: Annotated[
@@ -146,7 +154,8 @@ def accuracy(
         ),
     ] = None,
     bootstrap: BootstrapOpt = 1000,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = DEFAULT_SEED,
+    columns: BenchmarkColumns = BenchmarkColumns(),
     embedding: EmbeddingOptions = EmbeddingOptions(),
     llm: LLMOptions = LLMOptions(),
     output: OutputOptions = OutputOptions(Path()),
@@ -171,13 +180,13 @@ def accuracy(
         audio_file=audio_file,
         noise_file=noise_file,
         conditions=tuple(parse_condition(c) for c in condition or []),
-        id_column=id_column,
+        id_column=columns.id,
         text_column=text_column,
-        category_column=category_column,
-        choices_column=choices_column,
-        answer_column=answer_column,
-        question_column=question_column,
-        audio_column=audio_column,
+        category_column=columns.category or "category",
+        choices_column=columns.choices or "choices",
+        answer_column=columns.answer or "answer",
+        question_column=columns.question,
+        audio_column=columns.audio,
         cluster_column=cluster_column,
         extractor=extractor,  # type: ignore[arg-type]  # checked by the command
         llm_model=llm_model,

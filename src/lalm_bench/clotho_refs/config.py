@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lalm_bench.embeddings.options import EmbeddingOptions
-from lalm_bench.manifest import config_parameters
+from lalm_bench.manifest import DEFAULT_SEED, config_parameters
 
 DEFAULT_MODEL = "BAAI/bge-m3"
 CHANCE_CAP = 100_000
@@ -28,7 +28,7 @@ class ClothoRefsConfig:
     chance_quantile: float = 0.5  # pairs below this quantile of the chance distribution are flagged
     caption_rule: Literal["split", "clip"] = "split"  # z over the split's caption means, or within-clip (loo)
     bootstrap: int = 1000
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     chance_cap: int = CHANCE_CAP
 
     def parameters(self) -> dict[str, Any]:

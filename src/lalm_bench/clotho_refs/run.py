@@ -147,7 +147,7 @@ def _chance_similarities(c: _Captions, config: ClothoRefsConfig) -> np.ndarray:
 
 
 def _pair_z_rule(p: _Pairs, thr: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-    """Rule 1: pair z (the seed's rule, kept for compatibility)."""
+    """Rule 1: pair z (the original scripts' rule, kept for compatibility)."""
     z, low, high, doc = z_rule(p.sims, thr, "pairs")
     doc["clips"] = int(np.unique(p.clip[low | high]).size)
     doc["finds"] = (

@@ -8,7 +8,7 @@ from typing import Any
 
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.errors import InputError
-from lalm_bench.manifest import config_parameters
+from lalm_bench.manifest import DEFAULT_SEED, config_parameters
 
 DEFAULT_MODELS = ("mock/listener", "mock/deaf")
 CONDITIONS = ("audio", "noise", "silence", "none", "mismatched")
@@ -22,7 +22,7 @@ class DemoConfig:
     """What the demo runs: the benchmark's seed, the models, the seeds of the two noise runs, the
     embedding model of ``similarity`` and the resamples of every CI."""
 
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     models: tuple[str, ...] = DEFAULT_MODELS
     predict_seed: int = 42
     second_noise_seed: int = 43

@@ -1,4 +1,5 @@
-"""Chat models for the rubric pipeline: one interface, providers chosen by ``provider/model`` strings.
+"""Chat models for every LLM job (predict, accuracy's LLM reader, rubrics generate and judge): one interface,
+providers chosen by ``provider/model`` strings.
 
 ``get_chat_model("openai/Qwen/Qwen3-Omni-30B-A3B-Instruct", base_url=...)`` returns a
 :class:`ChatModel`; provider SDKs (``openai``, ``transformers``) are imported only on first use.

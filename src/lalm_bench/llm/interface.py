@@ -84,7 +84,7 @@ class ChatResult:
 
 @runtime_checkable
 class ChatModel(Protocol):
-    """What the rubric pipeline needs from a chat model."""
+    """What the LLM jobs need from a chat model."""
 
     name: str  # the full "provider/model" string
 

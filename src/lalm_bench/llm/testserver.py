@@ -16,6 +16,9 @@ Replies: :func:`completion` (200 with a chat completion), :func:`error` (any sta
 ``Retry-After``), :func:`slow` (answers after a delay: beyond the client timeout it is a timeout),
 :func:`dropped` (closes the connection without answering). :class:`FaultInjector` wraps a responder
 and injects faults at seeded random rates (for end-to-end fault runs).
+
+From a shell, ``python -m lalm_bench.llm.testserver --help`` serves it for a dry run of any command
+(modes ``listening``, ``deaf``, ``faults``, ``schema-following``; see :mod:`lalm_bench.llm.dryrun`).
 """
 
 from __future__ import annotations
@@ -219,7 +222,7 @@ def default_responder(request: RecordedRequest) -> Reply:
     return completion("ok")
 
 
-def _as_reply(value: Reply | str | dict) -> Reply:
+def as_reply(value: Reply | str | dict) -> Reply:
     if isinstance(value, Reply):
         return value
     if isinstance(value, str):
@@ -230,14 +233,19 @@ def _as_reply(value: Reply | str | dict) -> Reply:
 
 
 class ScriptedOpenAIServer:
-    """A threaded HTTP server on 127.0.0.1 (port 0): scripted replies first, then ``responder``."""
+    """A threaded HTTP server on 127.0.0.1 (``port`` 0: a free one): scripted replies first, then ``responder``."""
 
     def __init__(
-        self, responder: Callable[[RecordedRequest], Reply | str | dict] | None = None, *, check_audio: bool = True
+        self,
+        responder: Callable[[RecordedRequest], Reply | str | dict] | None = None,
+        *,
+        check_audio: bool = True,
+        port: int = 0,
     ) -> None:
         self.responder = responder or default_responder
         #: Answer 400 to audio parts a real server refuses (see :func:`parse_audio_part`), as vLLM does.
         self.check_audio = check_audio
+        self.requested_port = port
         self.requests: list[RecordedRequest] = []
         self._queue: collections.deque[Reply] = collections.deque()
         self._lock = threading.Lock()
@@ -280,7 +288,7 @@ class ScriptedOpenAIServer:
                         reply = error(400, f"invalid audio content part: {exc}")
                 if reply is None:
                     try:
-                        reply = _as_reply(server.responder(req))
+                        reply = as_reply(server.responder(req))
                     except Exception as exc:  # a broken responder shows up as a 500, not a hang
                         reply = error(500, f"responder failed: {exc!r}")
                 if reply.delay_s:
@@ -309,7 +317,7 @@ class ScriptedOpenAIServer:
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                     self.close_connection = True
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.requested_port), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-openai"
@@ -343,7 +351,7 @@ class ScriptedOpenAIServer:
     def script(self, *replies: Reply | str | dict) -> None:
         """Queue replies; each request consumes the next one before ``responder`` is asked."""
         with self._lock:
-            self._queue.extend(_as_reply(r) for r in replies)
+            self._queue.extend(as_reply(r) for r in replies)
 
     @property
     def pending(self) -> int:
@@ -409,7 +417,13 @@ class FaultInjector:
             return dropped()
         if kind == "invalid":
             return completion("Sorry, I cannot produce JSON right now.")
-        reply = _as_reply(self.responder(request))
+        reply = as_reply(self.responder(request))
         if kind == "slow":
             reply.delay_s = self.slow_s
         return reply
+
+
+if __name__ == "__main__":  # python -m lalm_bench.llm.testserver: a server for a user's own dry run
+    from lalm_bench.llm.dryrun import main
+
+    raise SystemExit(main())

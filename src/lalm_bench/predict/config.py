@@ -11,7 +11,7 @@ from lalm_bench.audio.sent import CONDITIONS  # every condition, in the order a 
 from lalm_bench.datasets.benchmark import BenchmarkColumns
 from lalm_bench.errors import InputError
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
-from lalm_bench.manifest import config_parameters
+from lalm_bench.manifest import DEFAULT_SEED, config_parameters
 
 AUDIO_CONDITIONS = ("audio", "noise", "silence", "mismatched")  # the ones that send audio
 DEFAULT_OUTPUT = Path("predictions.parquet")
@@ -31,7 +31,7 @@ class PredictConfig:
     limit: int | None = None
     prompt_template: Path | None = None  # default: the built-in template (prompts.DEFAULT_TEMPLATE)
     system_prompt: str | None = None
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     noise_dbfs: float | None = None  # default: noise RMS-matched to each real clip
     max_audio_seconds: float | None = None
     sample_rate: int | None = None  # default: each file's own rate

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lalm_bench.manifest import DEFAULT_SEED
+
 AUDIO_MODES = ("embed", "link", "none")
 FORMATS = ("html", "md", "tex", "csv")
 DEFAULT_AUDIO_ITEMS = 10
@@ -23,7 +25,7 @@ class ReportConfig:
     audio_items: int = DEFAULT_AUDIO_ITEMS
     format: str = "html"
     bootstrap: int = 1000
-    seed: int = 0
+    seed: int = DEFAULT_SEED
 
     def parameters(self) -> dict[str, Any]:
         return {

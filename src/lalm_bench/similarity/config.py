@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from lalm_bench.embeddings.options import EmbeddingOptions
-from lalm_bench.manifest import config_parameters
+from lalm_bench.errors import InputError
+from lalm_bench.manifest import DEFAULT_SEED, config_parameters
 from lalm_bench.samples import SAMPLE_AUDIO, SAMPLE_NOISE
 
 DEFAULT_MODEL = "BAAI/bge-base-en-v1.5"
@@ -32,8 +33,19 @@ class SimilarityConfig:
     cluster_column: str | None = None  # CIs resample clusters of this column (question template, audio clip)
     embedding: EmbeddingOptions = field(default_factory=lambda: EmbeddingOptions(model=DEFAULT_MODEL))
     bootstrap: int = 1000
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     allow_empty: bool = False
 
     def parameters(self) -> dict[str, Any]:
         return config_parameters(self)
+
+
+def prediction_files(noise_file: Path | None, audio_file: Path | None) -> tuple[Path, Path]:
+    """``(noise, audio)``: both given, or neither (the bundled sample); one alone is refused, so that a
+    forgotten flag never scores the user's file against the sample."""
+    if noise_file is None and audio_file is None:
+        return SAMPLE_NOISE, SAMPLE_AUDIO
+    if noise_file is None or audio_file is None:
+        given, missing = ("--audio-file", "--noise-file") if noise_file is None else ("--noise-file", "--audio-file")
+        raise InputError(f"{given} needs {missing} too (without both, similarity runs on the bundled sample)")
+    return Path(noise_file), Path(audio_file)

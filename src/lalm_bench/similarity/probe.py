@@ -79,13 +79,12 @@ def _isna(value: Any) -> bool:
 
 
 def match_predictions(noise: Predictions, audio: Predictions) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Inner join on ID (noise-file order); category from the noise file. Returns rows and a report."""
-    n, a = noise.frame, audio.frame
+    """Inner join on ID (noise-file order); the category comes from the audio file (the reference run, as in
+    ``accuracy``) and disagreements with the noise file are counted. Returns rows and a report."""
+    n, a = noise.frame.rename(columns={"category": "category_noise"}), audio.frame
     try:
         merged = n.merge(
-            a[[c for c in ("id", "text", "category") if c in a.columns]].rename(
-                columns={"text": "text_audio", "category": "category_audio"}
-            ),
+            a[[c for c in ("id", "text", "category") if c in a.columns]].rename(columns={"text": "text_audio"}),
             on="id",
             how="inner",
             sort=False,
@@ -106,8 +105,9 @@ def match_predictions(noise: Predictions, audio: Predictions) -> tuple[pd.DataFr
         "matched": len(merged),
         "only_in_noise": len(n) - len(merged),
         "only_in_audio": len(a) - len(merged),
+        "category_from": "audio",
         "category_mismatches": (
-            int((merged["category"] != merged["category_audio"]).sum()) if audio.has_category else None
+            int((merged["category"] != merged["category_noise"]).sum()) if noise.has_category else None
         ),
     }
     return merged, report

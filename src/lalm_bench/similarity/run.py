@@ -220,11 +220,11 @@ def _load_inputs(config: SimilarityConfig) -> _Inputs:
     if config.choices_column is None and config.question_column != "":
         optional["choices"] = DEFAULT_CHOICES_COLUMN
     noise = load_predictions(
-        Path(config.noise_file), config.id_column, config.text_column, config.category_column, True, extra, optional
+        Path(config.noise_file), config.id_column, config.text_column, config.category_column, False, extra, optional
     )
     q_col = (config.question_column or DEFAULT_QUESTION_COLUMN) if "question" in noise.frame.columns else None
     audio = load_predictions(
-        Path(config.audio_file), config.id_column, config.text_column, config.category_column, False
+        Path(config.audio_file), config.id_column, config.text_column, config.category_column, True
     )
     merged, matching = match_predictions(noise, audio)
     matching["empty_texts"] = check_texts(merged, noise.path, audio.path, config.allow_empty)

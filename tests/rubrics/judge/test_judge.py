@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from lalm_bench.llm.testserver import ScriptedOpenAIServer, completion, error
+from lalm_bench.manifest import DEFAULT_SEED
 from lalm_bench.rubrics.common.fakes import JudgeLLM
 from lalm_bench.rubrics.common.rubric_files import rubric_sha256
 from lalm_bench.rubrics.judge.prompts import PROMPT_VERSION
@@ -143,7 +144,7 @@ def test_judge_scores_by_hand_with_the_human_level(setup, run_cli, tmp_path):
     assert manifest["rubric"]["kind"] == "criteria" and "base_url" not in json.dumps(manifest["settings"])
     # the requests: strict schema naming the ids; deterministic; seeded
     body = server.requests[0].body
-    assert body["temperature"] == 0 and body["seed"] == 0 and body["max_tokens"] == 4096
+    assert body["temperature"] == 0 and body["seed"] == DEFAULT_SEED and body["max_tokens"] == 4096
     schema = body["response_format"]["json_schema"]
     assert schema["strict"] and schema["schema"]["$defs"]["Verdict"]["properties"]["id"]["enum"] == [
         "C1", "C2", "C3", "C4",
@@ -280,7 +281,7 @@ def test_samples_and_two_judges_report_agreement(setup, run_cli):
     )
     assert code == 0, err
     assert len(server.requests) == (3 + 15) * 2 * 3
-    assert {r.body["seed"] for r in server.requests} == {0, 1, 2}
+    assert {r.body["seed"] for r in server.requests} == {DEFAULT_SEED, DEFAULT_SEED + 1, DEFAULT_SEED + 2}
     assert {r.body["model"] for r in server.requests} == {"judge", "judge-2"}
     doc = summary(out)
     ag = doc["agreement"]

@@ -1,4 +1,4 @@
-"""``lalm-bench rubrics collect`` end to end (the seed's ``rm_dup``)."""
+"""``lalm-bench rubrics collect`` end to end (the original scripts' ``rm_dup.py``)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""``lalm-bench rubrics collect`` (the seed's ``rm_dup.py``): the final record of every run.
+"""``lalm-bench rubrics collect`` (the original scripts' ``rm_dup.py``): the final record of every run.
 
-A seed results file (``results_<k>.json``) is a JSON list of records, the last one holding the
-final rubric (``final_criteria``); a run log (``<run>/log.jsonl``) holds one record per line. For
-each input the last record is written to ``dst_dir`` under the same name (a run log
-``<run>/log.jsonl`` or ``<name>.jsonl`` becomes ``<run>.json`` / ``<name>.json``), as the object
-itself or, with ``wrap_list``, as a one-element list.
+A results file of the original scripts (``results_<k>.json``) is a JSON list of records, the last one
+holding the final rubric (``final_criteria``); a run log (``<run>/log.jsonl``) holds one record per
+line. For each input the last record is written to ``dst_dir`` under the same name (a run log
+``<run>/log.jsonl`` or ``<name>.jsonl`` becomes ``<run>.json`` / ``<name>.json``; a run log deeper
+down, ``deter/<run>/log.jsonl``, becomes ``deter_<run>.json``), as the object itself or, with
+``wrap_list``, as a one-element list.
 
 A file that cannot be used (not JSON, nested too deeply, a run log holding a clip twice, a link
 leading outside ``src_dir``) is counted as failed with its reason, and the others are still
@@ -20,7 +21,7 @@ from typing import Any
 
 from lalm_bench.errors import InputError, first_line
 from lalm_bench.io import check_folder_writable, write_json
-from lalm_bench.rubrics.collect.config import DEFAULT_PATTERN, RUN_LOG_PATTERN, CollectConfig
+from lalm_bench.rubrics.collect.config import DEFAULT_PATTERN, PATTERNS, CollectConfig
 
 
 @dataclass
@@ -41,10 +42,15 @@ class BadFile(ValueError):
     """An input that holds no usable last record (the reason is one line)."""
 
 
-def output_name(path: Path) -> str:
-    if path.suffix.lower() == ".jsonl":
-        return f"{path.parent.name if path.name == 'log.jsonl' else path.stem}.json"
-    return path.name
+def output_name(path: Path, src_dir: Path | None = None) -> str:
+    """``<name>.json`` for ``<name>.json``/``<name>.jsonl``; a run log is named for its run folder, with the
+    folders between ``src_dir`` and it joined by ``_`` (``deter/run_0/log.jsonl`` -> ``deter_run_0.json``)."""
+    if path.suffix.lower() != ".jsonl":
+        return path.name
+    if path.name != "log.jsonl":
+        return f"{path.stem}.json"
+    parts = path.parent.relative_to(src_dir).parts if src_dir is not None else ()
+    return f"{'_'.join(parts) or path.parent.name}.json"
 
 
 def _loads(text: str, what: str = "not valid JSON") -> Any:
@@ -118,21 +124,26 @@ def check_pattern(pattern: str) -> str:
 def run_collect(config: CollectConfig, dst_dir: Path, *, overwrite: bool = False) -> CollectResult:
     """Write the last record of each matching file in ``config.src_dir`` to ``dst_dir``.
 
-    Without a pattern: ``*.json`` files, or the run logs ``*/log.jsonl`` when there are none.
+    Without a pattern: the first of ``*.json``, ``*/log.jsonl`` and ``*/*/log.jsonl`` (a ``rubrics generate``
+    output folder) that matches a file.
     """
     src_dir, dst_dir, pattern = Path(config.src_dir), Path(dst_dir), config.pattern
     if not src_dir.is_dir():
-        raise InputError(f"--src-dir {src_dir}: not a directory")
+        raise InputError(
+            f"--src-dir {src_dir}: not a directory (the default is where rubrics generate writes, ./rubrics)"
+        )
     if pattern is not None:
         check_pattern(pattern)
     if dst_dir.resolve() == src_dir.resolve():
-        raise InputError("--dst-dir must differ from --src-dir")
-    check_folder_writable(dst_dir, "--dst-dir")
+        raise InputError("-o/--output must differ from --src-dir")
+    check_folder_writable(dst_dir, "-o/--output")
     result = CollectResult(pattern=pattern or DEFAULT_PATTERN, src_dir=str(src_dir), dst_dir=str(dst_dir))
-    files = sorted(p for p in src_dir.glob(result.pattern) if p.is_file())
-    if not files and pattern is None:
-        result.pattern = RUN_LOG_PATTERN
-        files = sorted(p for p in src_dir.glob(RUN_LOG_PATTERN) if p.is_file())
+    files: list[Path] = []
+    for candidate in [pattern] if pattern is not None else PATTERNS:
+        result.pattern = candidate
+        files = sorted(p for p in src_dir.glob(candidate) if p.is_file())
+        if files:
+            break
     result.matched = len(files)
     root = src_dir.resolve()
     seen: dict[str, Path] = {}
@@ -140,7 +151,7 @@ def run_collect(config: CollectConfig, dst_dir: Path, *, overwrite: bool = False
         if not path.resolve().is_relative_to(root):
             result.failed.append((str(path), "a link leading outside --src-dir (not read)"))
             continue
-        name = output_name(path)
+        name = output_name(path, src_dir)
         if name in seen:
             result.failed.append((str(path), f"output name {name} already used by {seen[name]}"))
             continue

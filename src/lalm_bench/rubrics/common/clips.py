@@ -25,7 +25,6 @@ class ClipSelection:
     limit: int | None = None
 
 
-
 @dataclass(frozen=True)
 class Clip:
     file_name: str
@@ -81,19 +80,28 @@ def load_clip_set(
     return ClipSet(split=split, clips=clips, csv_path=Path(csv), audio_dir=Path(audio_dir), revision=commit)
 
 
-def load_baselines(path: Path) -> dict[str, str]:
-    """``file_name -> model_output`` from a Parquet/CSV file (text kept verbatim)."""
+def load_baselines(path: Path, id_column: str = "file_name", text_column: str = "model_output") -> dict[str, str]:
+    """``clip -> caption`` from a Parquet/CSV file (text kept verbatim). A clip is named by its file name; a
+    path in ``id_column`` counts by its last part, so ``predict``'s ``audio_path`` names clips too."""
     from lalm_bench.io import read_table, require_columns
 
     df = read_table(path)  # CSV/TSV are read as strings, verbatim
-    require_columns(df, ["file_name", "model_output"], path)
-    dup = df["file_name"].duplicated()
-    if dup.any():
-        raise InputError(f"{path}: file_name {df.loc[dup, 'file_name'].iloc[0]!r} occurs more than once")
+    require_columns(df, [id_column, text_column], path)
+    names = [_clip_name(v) for v in df[id_column]]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"{path}: {id_column} {name!r} occurs more than once")
+        seen.add(name)
     out: dict[str, str] = {}
-    for name, text in zip(df["file_name"], df["model_output"], strict=True):
-        out[str(name)] = "" if text is None or (isinstance(text, float) and text != text) else str(text)
+    for name, text in zip(names, df[text_column], strict=True):
+        out[name] = "" if text is None or (isinstance(text, float) and text != text) else str(text)
     return out
+
+
+def _clip_name(value: object) -> str:
+    text = str(value)
+    return text.replace("\\", "/").rsplit("/", 1)[-1] if "/" in text or "\\" in text else text
 
 
 def read_clip_audio(clipset: ClipSet, clip: Clip) -> AudioPart:

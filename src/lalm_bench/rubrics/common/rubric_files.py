@@ -8,7 +8,7 @@ Accepted (the kind is recorded with the rubric):
   run that is still being written.
 * ``record``: a collected file of ``rubrics collect`` (one record object, or a one-element list with
   ``--wrap-list``);
-* ``records``: a JSON list of records (the seed's ``results_<k>.json``): its last successful record;
+* ``records``: a JSON list of records (the original scripts' ``results_<k>.json``): its last successful record;
 * ``criteria``: a JSON list of ``{"criterion": ..., "weight": ...}``.
 
 Run folders and record lists also give the rubric size after each clip (the growth curve) and,

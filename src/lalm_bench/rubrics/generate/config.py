@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Literal
 
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
+from lalm_bench.manifest import DEFAULT_SEED
+from lalm_bench.rubrics.common import RUBRICS_DIR
 from lalm_bench.rubrics.common.clips import ClipSelection
 
 MODE_DIRS = {"deterministic": "deter", "stochastic": "stoch"}
-DEFAULT_OUTPUT_DIR = Path("rubrics")
+DEFAULT_OUTPUT_DIR = RUBRICS_DIR
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class GenerateConfig:
     runs: int = 1
     mode: Literal["deterministic", "stochastic"] = "deterministic"
     sampling: SamplingOptions = field(default_factory=lambda: SamplingOptions(temperature=0.7))
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     rubric_lag: int = 0
     llm: LLMOptions = field(default_factory=LLMOptions)
     run_name: str = "run"

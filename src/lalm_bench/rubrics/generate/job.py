@@ -77,7 +77,7 @@ class GenerateJob(LLMJob[Clip, RunRecord, RunState, GenerateResult]):
             raise InputError("give --audio-model (captions the audio) or --baseline-file (captions made before)")
         if cfg.rubric_model is None and cfg.audio_model is None:
             raise InputError("--rubric-model is required with --baseline-file and no --audio-model")
-        check_folder_writable(self.output.path, "--output-dir")
+        check_folder_writable(self.output.path, "-o/--output")
 
     def check(self) -> dict[str, tuple[str, LLMOptions]]:
         """Validate inputs, load clips and baselines; the audio and rubric models."""

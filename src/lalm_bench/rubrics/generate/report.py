@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -73,3 +73,45 @@ def print_summary(result: GenerateResult) -> None:
     Console().print(table)
     for row in result.runs:
         print(f"wrote {row['folder']}/log.jsonl")
+
+
+def why_empty(records: Sequence[RunRecord]) -> str:
+    """Why a run's clips left its rubric without a criterion, in one clause."""
+    ok = [r for r in records if r.status == "ok"]
+    failed = len(records) - len(ok)
+    if not records:
+        return "no clip was processed"
+    if not ok:
+        first = next((r for r in records if r.error), None)
+        example = f" (e.g. {first.clip}, step {first.failed_step}: {first.error})" if first else ""
+        return f"every one of the {failed} clips failed{example}"
+    rejected = sum(len(r.rejected_criteria) for r in ok)
+    accepted = sum(len(r.new_criteria) for r in ok)
+    also = f"; {failed} other clips failed" if failed else ""
+    if not accepted and not rejected:
+        return f"the model proposed no criteria for any of the {len(ok)} clips it answered{also}"
+    if not accepted:
+        return (
+            f"all {rejected} proposed criteria were rejected: their quotes are not words of the reference "
+            f"caption (see rejected_criteria in the log){also}"
+        )
+    return f"the merge step kept none of the {accepted} accepted criteria{also}"
+
+
+def empty_rubric_warnings(result: GenerateResult) -> list[str]:
+    """One line per run that ended with no criterion, saying why (``rubrics judge`` refuses such a rubric)."""
+    from pathlib import Path
+
+    from lalm_bench.rubrics.common.records import RunRecord
+    from lalm_bench.runs.log import read_records
+
+    warnings = []
+    for row in result.runs:
+        if row["rubric_size"]:
+            continue
+        records = read_records(Path(row["folder"]) / "log.jsonl", RunRecord, repair=False)
+        warnings.append(
+            f"run {row['run']} has an empty rubric after {len(records)} clips: {why_empty(records)}; "
+            "rubrics judge refuses an empty rubric"
+        )
+    return warnings

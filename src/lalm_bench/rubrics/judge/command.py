@@ -27,7 +27,7 @@ def judge_command(
 
     files = output_files(Path(output.path), config.table_format)
     check_outputs(
-        {"--plot": output.plot, **{f"--output-dir ({p.name})": p for p in files.values()}},
+        {"--plot": output.plot, **{f"-o/--output ({p.name})": p for p in files.values()}},
         inputs=[config.rubric, *(c.path for c in config.captions)],
         overwrite=True,  # the run folder's own files: RunFolder decides (resume, or refuse, or --overwrite)
     )

@@ -72,7 +72,7 @@ class JudgeJob(LLMJob[Unit, JudgeRecord, JudgeRun, JudgeResult]):
                 f"{len(urls)} --base-url for {len(cfg.judges)} --judge-model: give one server for all judges, "
                 "or one per judge (in the same order)"
             )
-        check_folder_writable(self.state.output.path, "--output-dir")
+        check_folder_writable(self.state.output.path, "-o/--output")
 
     def check(self) -> dict[str, tuple[str, LLMOptions]]:
         """Validate inputs, load rubric, clips and captions, plan the units; the judge of each ``--judge-model``."""
@@ -111,14 +111,14 @@ class JudgeJob(LLMJob[Unit, JudgeRecord, JudgeRun, JudgeResult]):
         all_names = {c.file_name for c in st.clipset.clips}
         in_window = {c.file_name for c in window}
         for src in st.cfg.captions:
-            captions = load_baselines(src.path)
+            captions = load_baselines(src.path, src.id_column, src.text_column)
             if not captions:
                 raise InputError(f"{src.path}: no captions (the file has no rows)")
             not_in = [n for n in captions if n not in all_names]
             matched = [n for n in captions if n in in_window]
             if not matched:
                 raise InputError(
-                    f"{src.path}: no file_name matches a selected clip of the {sel.split} split "
+                    f"{src.path}: no {src.id_column} matches a selected clip of the {sel.split} split "
                     f"({len(not_in)} of {len(captions)} are not in the split at all)"
                 )
             counts = {
@@ -162,7 +162,14 @@ class JudgeJob(LLMJob[Unit, JudgeRecord, JudgeRun, JudgeResult]):
             limit=sel.limit,
             clips_csv_sha256=sha256_file(st.clipset.csv_path),
             dataset_revision=st.clipset.revision,
-            systems=[{"name": s.name, "captions_sha256": sha256_file(s.path) if s.path else None} for s in st.systems],
+            systems=[
+                {
+                    "name": s.name,
+                    "captions_sha256": sha256_file(s.path) if s.path else None,
+                    **next((c.columns() for c in st.cfg.captions if c.name == s.name), {}),
+                }
+                for s in st.systems
+            ],
             references=cfg.references,
             excluded_references=st.excluded,
             judges=list(cfg.judges),
@@ -193,7 +200,7 @@ class JudgeJob(LLMJob[Unit, JudgeRecord, JudgeRun, JudgeResult]):
         st.models = models
         out = Path(st.output.path)
         extra = dict.fromkeys(p for f in ("parquet", "csv") for p in output_files(out, f).values())
-        folder = lock(RunFolder(out, extra=list(extra), another_run="another --output-dir"))
+        folder = lock(RunFolder(out, extra=list(extra), another_run="another -o/--output"))
         identity = st.settings.model_dump(mode="json")
         resume = folder.check(identity, overwrite=st.output.overwrite, kind="judge run")
         records = (
