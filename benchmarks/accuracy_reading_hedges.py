@@ -74,13 +74,13 @@ def read(items: list[dict]) -> list:
 
 
 def stratum(item: dict, rules) -> str | None:
-    from lalm_bench.accuracy.answer_text import _prepare
-    from lalm_bench.accuracy.rules import _refs, _split_negated, _strip_md
+    from lalm_bench.accuracy.answer_text import prepare
+    from lalm_bench.accuracy.rules import _refs, _split_negated, strip_md
 
     if rules.rule == "negated":
         return "negation"
-    _, denied = _split_negated(_strip_md(item["answer"] or ""))
-    if denied and _refs(denied, _prepare(tuple(item["choices"])), strong=True, decision=False):
+    _, denied = _split_negated(strip_md(item["answer"] or ""))
+    if denied and _refs(denied, prepare(tuple(item["choices"])), strong=True, decision=False):
         return "negation"
     if rules.parsed:
         return "hedged" if rules.hedged else "plain-pick"

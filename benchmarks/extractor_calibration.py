@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def ablation(items: list[dict], rules: list, silver: list[int], embedder, min_sim: float, min_margin: float) -> dict:
     """Silver top-1 agreement and precision/coverage at the defaults, for three texts to embed."""
-    from lalm_bench.accuracy.answer_text import _NUMBER, _tokens
+    from lalm_bench.accuracy.answer_text import NUMBER, text_tokens
     from lalm_bench.accuracy.extraction import Extraction
     from lalm_bench.accuracy.fallback import answer_focus, extract_embedding
 
@@ -344,7 +344,7 @@ def ablation(items: list[dict], rules: list, silver: list[int], embedder, min_si
                 sims = np.array([vec[at[c]] @ vec[at[t]] if c and t else -1.0 for c in items[i]["choices"]])
                 order = np.argsort(-sims, kind="stable")
                 best = int(order[0])
-                numeric = bool(_NUMBER.fullmatch(_tokens(items[i]["choices"][best]).lower()))
+                numeric = bool(NUMBER.fullmatch(text_tokens(items[i]["choices"][best]).lower()))
                 picks.append((best, float(sims[best]), float(sims[best] - sims[order[1]]), numeric))
             picks = [
                 Extraction(None if num else b, "unparsed" if num else "embedding", None, sc, mg)

@@ -17,8 +17,8 @@ _DASH = re.compile(r"[‐‑‒–—−]")
 # words (hyphenated compounds kept whole), numbers (3.5, 1,000, 0:42) and the symbols that tell
 # choices apart (C vs C#, 1.013 vs -1.013, 4/4); other punctuation is dropped
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:-[^\W_]+)*|[#+\-/%=<>&♯♭]")
-_MARKDOWN = re.compile(r"\*\*|__|[*`$]|\\text\{|\\mathrm\{")
-_NUMBER = re.compile(r"[-+]?\s?\d+(?:[.,]\d+)?")
+MARKDOWN = re.compile(r"\*\*|__|[*`$]|\\text\{|\\mathrm\{")
+NUMBER = re.compile(r"[-+]?\s?\d+(?:[.,]\d+)?")
 
 
 _ORDINAL = re.compile(r"\b(1st|2nd|3rd|[4-9]th|10th)\b", re.IGNORECASE)
@@ -31,7 +31,7 @@ _ORDINAL_WORDS = dict(
 )
 
 
-def _tokens(text: str, ordinals: bool = True) -> str:
+def text_tokens(text: str, ordinals: bool = True) -> str:
     """Case-kept tokens joined by single spaces: what choice texts are matched on (``4th`` reads
     ``fourth`` unless ``ordinals`` is off: with numeric choices "**4th** position" is the value 4)."""
     text = _APOS.sub("", _DASH.sub("-", text))
@@ -40,11 +40,11 @@ def _tokens(text: str, ordinals: bool = True) -> str:
     return " ".join(_TOKEN.findall(text))
 
 
-def _strip_md(text: str) -> str:
-    return _MARKDOWN.sub("", text)
+def strip_md(text: str) -> str:
+    return MARKDOWN.sub("", text)
 
 
-def _lower(text: str) -> str:
+def lower_text(text: str) -> str:
     """Lower case with every index kept (cue patterns run on it, spans are cut from the original)."""
     low = text.lower()
     return low if len(low) == len(text) else "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
@@ -56,11 +56,11 @@ _GENERIC = frozenset(
     "yes no none both neither either all first second third fourth last left right center centre middle "  # noqa: SIM905
     "front back behind high low medium true false same different one two three four five more less".split()
 )
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @dataclass(frozen=True)
-class _Choices:
+class Choices:
     n: int
     keys: tuple[str | None, ...]  # lower-cased token string of each choice (None: empty or ambiguous)
     numeric: bool  # some choice is a number: a bare number is then a value, not an option number
@@ -81,12 +81,12 @@ def _is_letterish(choice: str) -> bool:
 
 
 @lru_cache(maxsize=8192)
-def _prepare(choices: tuple[str, ...]) -> _Choices:
+def prepare(choices: tuple[str, ...]) -> Choices:
     keys: list[str | None] = []
     lookup: dict[str, int] = {}
     first: dict[str, int] = {}
     for i, c in enumerate(choices):
-        k = _tokens(c).lower() or None
+        k = text_tokens(c).lower() or None
         if k is not None and k in first:  # two choices read the same once normalised: neither is matched
             keys[first[k]] = None
             lookup.pop(k, None)
@@ -110,16 +110,16 @@ def _prepare(choices: tuple[str, ...]) -> _Choices:
     free = [
         i
         for i in valid
-        if not _NUMBER.fullmatch(keys[i] or "")
+        if not NUMBER.fullmatch(keys[i] or "")
         and not _is_letterish(choices[i])
         and len(keys[i] or "") > 3
         and keys[i] not in _GENERIC
     ]
-    return _Choices(
+    return Choices(
         n=len(choices),
         keys=tuple(keys),
-        numeric=any(k is not None and _NUMBER.fullmatch(k) for k in keys),  # "3", "-1.013", "$3"
-        letters=not any(_is_letterish(c) for c in choices) and len(choices) <= len(_LETTERS),
+        numeric=any(k is not None and NUMBER.fullmatch(k) for k in keys),  # "3", "-1.013", "$3"
+        letters=not any(_is_letterish(c) for c in choices) and len(choices) <= len(LETTERS),
         strong_re=alternation(valid),
         free_re=alternation(free),
         lookup=lookup,

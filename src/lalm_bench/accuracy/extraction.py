@@ -56,5 +56,5 @@ def needs_fallback(extraction: Extraction) -> bool:
     return extraction.method == "unparsed" and extraction.rule in FALLBACK_RULES
 
 
-def _unparsed(rule: str | None, score: float | None = None, margin: float | None = None) -> Extraction:
+def unparsed_extraction(rule: str | None, score: float | None = None, margin: float | None = None) -> Extraction:
     return Extraction(None, "unparsed", rule, score, margin)

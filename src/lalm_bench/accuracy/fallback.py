@@ -12,17 +12,17 @@ from pydantic import BaseModel, Field, StrictInt
 if TYPE_CHECKING:
     from lalm_bench.embeddings import Embedder
 
-from lalm_bench.accuracy.answer_text import _NUMBER, _lower, _strip_md, _tokens
-from lalm_bench.accuracy.extraction import DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY, Extraction, _unparsed
+from lalm_bench.accuracy.answer_text import NUMBER, lower_text, strip_md, text_tokens
+from lalm_bench.accuracy.extraction import DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY, Extraction, unparsed_extraction
 from lalm_bench.accuracy.rules import (
-    _BOLD,
-    _NOT_A_DECISION,
-    _SENTENCE_START,
-    _STRONG_CUE,
-    _WEAK_CUE,
-    _opens_list,
-    _prose_lines,
-    _scope,
+    BOLD,
+    NOT_A_DECISION,
+    SENTENCE_START,
+    STRONG_CUE,
+    WEAK_CUE,
+    decision_scope,
+    opens_list,
+    prose_lines,
 )
 
 # -- embedding fallback --------------------------------------------------------------------------
@@ -39,17 +39,17 @@ def answer_focus(answer: str) -> str:
     the pick is."""
     if not answer or not answer.strip():
         return ""
-    low = _lower(answer)
-    prose = [line for _, line in _prose_lines(answer)]
-    starts = {at for at, _ in _prose_lines(answer)}
+    low = lower_text(answer)
+    prose = [line for _, line in prose_lines(answer)]
+    starts = {at for at, _ in prose_lines(answer)}
     spans: list[tuple[int, int]] = []
-    for cue, in_lists in ((_STRONG_CUE, True), (_WEAK_CUE, False)):
+    for cue, in_lists in ((STRONG_CUE, True), (WEAK_CUE, False)):
         for m in cue.finditer(low):
-            if _NOT_A_DECISION.search(low, max(0, m.start() - 8), m.start()) or _opens_list(answer, m.end()):
+            if NOT_A_DECISION.search(low, max(0, m.start() - 8), m.start()) or opens_list(answer, m.end()):
                 continue
             if not in_lists and low.rfind("\n", 0, m.start()) + 1 not in starts:
                 continue
-            begin, end = _scope(answer, m.end())
+            begin, end = decision_scope(answer, m.end())
             if answer[begin:end].strip(" *_.:"):
                 spans.append((m.start(), end))
         if spans:
@@ -57,12 +57,12 @@ def answer_focus(answer: str) -> str:
     if spans:
         start, end = max(spans)
         line_start = low.rfind("\n", 0, start) + 1
-        sentence = [x.end() for x in _SENTENCE_START.finditer(low, line_start, start)]
+        sentence = [x.end() for x in SENTENCE_START.finditer(low, line_start, start)]
         text = answer[sentence[-1] if sentence else line_start : end]
     else:
         lines = prose or [answer]
-        text = next((x for x in lines if _BOLD.search(x)), lines[0])
-    return " ".join(_strip_md(text).split())[:_FOCUS_CHARS]
+        text = next((x for x in lines if BOLD.search(x)), lines[0])
+    return " ".join(strip_md(text).split())[:_FOCUS_CHARS]
 
 
 _WORDS = re.compile(r"[\w']+")
@@ -122,7 +122,7 @@ def extract_embedding(
     out: list[Extraction] = []
     for answer, cs, item in zip(answers, choices, items, strict=True):
         if item is None:
-            out.append(_unparsed("single-choice" if answer and answer.strip() and len(cs) < 2 else "empty"))
+            out.append(unparsed_extraction("single-choice" if answer and answer.strip() and len(cs) < 2 else "empty"))
             continue
         assert vectors is not None
         a = vectors[texts[item[0]]]
@@ -130,13 +130,13 @@ def extract_embedding(
         order = np.argsort(-sims, kind="stable")
         best, second = float(sims[order[0]]), float(sims[order[1]])
         score, margin = round(best, 6), round(best - second, 6)
-        key = _tokens(str(cs[int(order[0])])).lower()
-        if _NUMBER.fullmatch(key):
-            out.append(_unparsed("numeric-choice", score, margin))
+        key = text_tokens(str(cs[int(order[0])])).lower()
+        if NUMBER.fullmatch(key):
+            out.append(unparsed_extraction("numeric-choice", score, margin))
         elif best >= min_similarity and best - second >= min_margin:
             out.append(Extraction(int(order[0]), "embedding", "nearest-choice", score, margin))
         else:
-            out.append(_unparsed("below-threshold", score, margin))
+            out.append(unparsed_extraction("below-threshold", score, margin))
     return out
 
 
@@ -210,9 +210,9 @@ def llm_pick_prompt(question: str, choices: Sequence[str], answer: str) -> tuple
 def pick_to_extraction(pick: ChoicePick | None, n_choices: int) -> Extraction:
     """An LLM's :class:`ChoicePick` as an :class:`Extraction`; a null, missing or out-of-range pick is unparsed."""
     if pick is None:
-        return _unparsed("llm-failed")
+        return unparsed_extraction("llm-failed")
     if pick.choice is None:
-        return _unparsed("llm-none")
+        return unparsed_extraction("llm-none")
     if not 1 <= pick.choice <= n_choices:
-        return _unparsed("llm-out-of-range")
+        return unparsed_extraction("llm-out-of-range")
     return Extraction(pick.choice - 1, "llm", "llm-pick")

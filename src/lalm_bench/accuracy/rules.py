@@ -12,8 +12,8 @@ import numpy as np
 if TYPE_CHECKING:
     pass
 
-from lalm_bench.accuracy.answer_text import _LETTERS, _MARKDOWN, _Choices, _lower, _prepare, _strip_md, _tokens
-from lalm_bench.accuracy.extraction import Extraction, _unparsed
+from lalm_bench.accuracy.answer_text import LETTERS, MARKDOWN, Choices, lower_text, prepare, strip_md, text_tokens
+from lalm_bench.accuracy.extraction import Extraction, unparsed_extraction
 
 _OPTION_WORD = re.compile(
     r"\b(?:option|choice)\s*(?:is\s+|number\s+|no\.\s*|#\s*)?\(?(\d{1,2}|(?-i:[A-Z]))\)?(?!\w|\.\d)",
@@ -39,25 +39,25 @@ _BARE = re.compile(
 )
 
 
-def _option_index(token: str, cs: _Choices) -> int | None:
+def _option_index(token: str, cs: Choices) -> int | None:
     """A 1-based number or a letter as a 0-based index; ``None`` out of range or with letters off."""
     if token.isdigit():
         k = int(token)
         return k - 1 if 1 <= k <= cs.n else None
     if cs.letters and len(token) == 1 and token.isupper():
-        k = _LETTERS.index(token)
+        k = LETTERS.index(token)
         return k if k < cs.n else None
     return None
 
 
-def _refs(text: str, cs: _Choices, *, strong: bool, decision: bool) -> set[int]:
+def _refs(text: str, cs: Choices, *, strong: bool, decision: bool) -> set[int]:
     """Indices of the options ``text`` names.
 
     Explicit option forms (``option 3``, ``3)``, ``(B)``) are read and masked first; then choice
     texts (longest first, so a choice inside a longer one does not win; numbers inside a choice text
     stay part of it); then, in a decision statement, a bare number or letter right after the cue,
     unless some choice is a number (a bare number is then matched as that choice's text, a value)."""
-    plain = _strip_md(text)
+    plain = strip_md(text)
     found: set[int] = set()
 
     def take(m: re.Match[str]) -> str:
@@ -75,7 +75,7 @@ def _refs(text: str, cs: _Choices, *, strong: bool, decision: bool) -> set[int]:
     rest = _PAREN.sub(take_paren, _OPTION_WORD.sub(take, plain))
     pattern = cs.strong_re if strong else cs.free_re
     if pattern is not None:
-        for m in pattern.finditer(_tokens(rest, ordinals=not cs.numeric)):
+        for m in pattern.finditer(text_tokens(rest, ordinals=not cs.numeric)):
             idx = cs.lookup.get(m.group(0).lower())
             if idx is not None:
                 found.add(idx)
@@ -90,7 +90,7 @@ def _refs(text: str, cs: _Choices, *, strong: bool, decision: bool) -> set[int]:
 
 # -- the answer's structure ----------------------------------------------------------------------
 # Cue patterns are lower case and run on the lower-cased answer.
-_STRONG_CUE = re.compile(
+STRONG_CUE = re.compile(
     r"\b(?:answer|option|choice|response|selection|description|statement)\b(?:\s+(?:choice|option))?"
     r"(?:,[^,.\n]{1,60},|\s+(?:based\s+on|for|to|given|in|among|from)\b[^,.\n]{1,60}?)?\**\s*\**"
     r"(?:would\s+be|should\s+be|must\s+be|will\s+be|is|=|:|remains|seems\s+to\s+be|appears\s+to\s+be)"
@@ -102,14 +102,14 @@ _STRONG_CUE = re.compile(
     r"|\bfinal\s+answer\b"
 )
 # "each option is", "this option is incorrect", "the other options:" are not decisions
-_NOT_A_DECISION = re.compile(r"\b(?:each|other|these|every|this|that|any|an|one|no)\s+$")
+NOT_A_DECISION = re.compile(r"\b(?:each|other|these|every|this|that|any|an|one|no)\s+$")
 # "X is the most likely answer": the option is named before the cue, in the same sentence
 _REVERSED_CUE = re.compile(
     r"\b(?:is|are|seems|appears|remains)\s+(?:to\s+be\s+)?(?:the\s+|my\s+)?"
     r"(?:(?:most|more)\s+\w+|correct|best|right|likely|final|only|closest)(?:\s+and\s+(?:most\s+)?\w+)?\s+"
     r"(?:answer|option|choice|description|statement)\b"
 )
-_WEAK_CUE = re.compile(
+WEAK_CUE = re.compile(
     r"\b(?:therefore|thus|hence|in\s+conclusion|in\s+summary|to\s+summarize|overall|ultimately|consequently)\b"
 )
 _REFUSAL = re.compile(
@@ -134,7 +134,7 @@ _NONE_OF_OPTIONS = re.compile(
     r"|\bneither\s+of\s+the\s+(?:options|choices)\b"
 )
 _BOXED = re.compile(r"\\boxed\{\s*((?:[^{}]|\{[^{}]*\})*)\}")
-_SENTENCE_START = re.compile(r"[.!?]\s|\n")
+SENTENCE_START = re.compile(r"[.!?]\s|\n")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
 _LEAD = re.compile(r"[\s:*_]*")
 _NEGATION = re.compile(r",?\s+(?:not|rather\s+than|instead\s+of|as\s+opposed\s+to|but)\b", re.IGNORECASE)
@@ -170,7 +170,7 @@ _NEGATED_AFTER = re.compile(
 )
 _CLAUSE_END = re.compile(r"[.;:!?\n]|,?\s+(?:but|whereas|however|while)\b", re.IGNORECASE)
 _HEDGE = re.compile(r"\*\*[^*\n]+\*\*,?\s+or\s+(?:an?\s+|the\s+)?\*\*", re.IGNORECASE)  # "**X** or **Y**"
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _BOLD_NUMBER = re.compile(r"\*\*\s*(\d+)(?:\s+\w+)?\s*\*\*")
 _BULLET = re.compile(r"^\s*(?:[*\-•+]\s|\d{1,2}\.\s|#+\s)")
 _MARKER_LINE = re.compile(r"^\s*\**\s*\(?(?:\d{1,2}|[A-Z])[).]")
@@ -190,7 +190,7 @@ def _unquote(line: str) -> str:
 _UNNAMED = -1  # stands for an alternative the statement offers that is not one of the choices
 
 
-def _scope(text: str, start: int) -> tuple[int, int]:
+def decision_scope(text: str, start: int) -> tuple[int, int]:
     """Span of the statement after a cue: to the end of its sentence or line, a bold span kept whole."""
     begin = _LEAD.match(text, start).end()  # type: ignore[union-attr]
     line_start = text.rfind("\n", 0, begin) + 1
@@ -203,7 +203,7 @@ def _scope(text: str, start: int) -> tuple[int, int]:
     return begin, limit
 
 
-def _decide(scope: str, cs: _Choices, before: str = "", option_cue: bool = False) -> set[int]:
+def _decide(scope: str, cs: Choices, before: str = "", option_cue: bool = False) -> set[int]:
     """Options named by the decision statement ``scope``; ``before`` is the answer's text before it,
     ``option_cue`` whether the cue itself says "option" or "choice" ("the correct option is **4**")."""
     if _NEGATIVE_START.match(scope):
@@ -221,7 +221,7 @@ def _decide(scope: str, cs: _Choices, before: str = "", option_cue: bool = False
         # with numeric choices a bare number is a value, except after "the correct option is" and when the
         # answer stated option N's value, and never N itself, before: "**3 years** … the correct answer is
         # **2**" with choices ["half a year", "3", "2", "1"] reads option 2
-        plain = _strip_md(scope)
+        plain = strip_md(scope)
         bare = _BARE.match(plain, _FILLER.match(plain).end())  # type: ignore[union-attr]
         if bare and bare.group(1).isdigit():
             opt = _option_index(bare.group(1), cs)
@@ -261,10 +261,10 @@ def _split_negated(text: str) -> tuple[str, str]:
 
 def is_hedged(answer: str) -> bool:
     """Whether ``answer`` guesses or says it cannot hear or judge the audio (a pick in it is ``hedged``)."""
-    return bool(_HEDGED.search(_strip_md(_lower(answer))))
+    return bool(_HEDGED.search(strip_md(lower_text(answer))))
 
 
-def _opens_list(answer: str, end: int) -> bool:
+def opens_list(answer: str, end: int) -> bool:
     """The cue ends its line and a list follows ("you can choose the correct option:\\n* 1) …")."""
     nl = answer.find("\n", end)
     if nl < 0 or answer[end:nl].strip(" \t:*_"):
@@ -288,12 +288,12 @@ class _Statement:
     found: frozenset[int]
 
 
-def _statements(answer: str, low: str, cs: _Choices, cue: re.Pattern[str]) -> list[_Statement]:
+def _statements(answer: str, low: str, cs: Choices, cue: re.Pattern[str]) -> list[_Statement]:
     out = []
     for m in cue.finditer(low):
-        if _NOT_A_DECISION.search(low, max(0, m.start() - 8), m.start()) or _opens_list(answer, m.end()):
+        if NOT_A_DECISION.search(low, max(0, m.start() - 8), m.start()) or opens_list(answer, m.end()):
             continue
-        begin, end = _scope(answer, m.end())
+        begin, end = decision_scope(answer, m.end())
         option_cue = "option" in m.group(0) or "choice" in m.group(0)
         found = _decide(answer[begin:end], cs, answer[: m.start()], option_cue)
         if found:
@@ -301,12 +301,12 @@ def _statements(answer: str, low: str, cs: _Choices, cue: re.Pattern[str]) -> li
     return out
 
 
-def _reversed_statements(answer: str, low: str, cs: _Choices) -> list[_Statement]:
+def _reversed_statements(answer: str, low: str, cs: Choices) -> list[_Statement]:
     out = []
     for m in _REVERSED_CUE.finditer(low):
         lo = max(0, m.start() - 600)
         # the sentence holding the cue; a full stop inside a bold choice text does not end it
-        starts = [x.end() for x in _SENTENCE_START.finditer(low, lo, m.start())]
+        starts = [x.end() for x in SENTENCE_START.finditer(low, lo, m.start())]
         starts = [p for p in starts if low.count("**", p, m.start()) % 2 == 0]
         begin = starts[-1] if starts else lo
         found = _refs(answer[begin : m.start()], cs, strong=True, decision=False)
@@ -315,9 +315,9 @@ def _reversed_statements(answer: str, low: str, cs: _Choices) -> list[_Statement
     return out
 
 
-def _final_statements(answer: str, low: str, cs: _Choices) -> list[_Statement]:
+def _final_statements(answer: str, low: str, cs: Choices) -> list[_Statement]:
     """Decision statements (strong cues, reversed cues, ``\\boxed{}``) in the answer, in text order."""
-    found = _statements(answer, low, cs, _STRONG_CUE) + _reversed_statements(answer, low, cs)
+    found = _statements(answer, low, cs, STRONG_CUE) + _reversed_statements(answer, low, cs)
     for m in _BOXED.finditer(answer):
         f = _decide(m.group(1), cs, answer[: m.start()])
         if f:
@@ -325,7 +325,7 @@ def _final_statements(answer: str, low: str, cs: _Choices) -> list[_Statement]:
     return sorted(found, key=lambda s: s.start)
 
 
-def _prose_lines(answer: str) -> list[tuple[int, str]]:
+def prose_lines(answer: str) -> list[tuple[int, str]]:
     """(offset, line) of the lines that are not list items (bullets, numbered lists, runs of ``N)`` lines)."""
     lines = answer.split("\n")
     offsets = np.cumsum([0] + [len(x) + 1 for x in lines[:-1]])
@@ -345,38 +345,38 @@ def _prose_lines(answer: str) -> list[tuple[int, str]]:
     return out
 
 
-def _refusal_at(low: str, cs: _Choices) -> int | None:
+def _refusal_at(low: str, cs: Choices) -> int | None:
     """Where the answer first says it cannot hear or judge (an index into ``low``), if it does.
 
     Never, when a choice itself abstains ("Not enough information"): saying so picks that choice."""
     if any(k and _ABSTAIN.search(k) for k in cs.keys):
         return None
-    flat = _strip_md(low)
+    flat = strip_md(low)
     hits = [m.start() for m in _REFUSAL.finditer(flat)][:1]
     if not any(k and k.startswith(("none", "neither")) for k in cs.keys):
         hits += [m.start() for m in _NONE_OF_OPTIONS.finditer(flat)][:1]
     if not hits:
         return None
     at, removed = min(hits), 0  # back from the markdown-free text to the answer's own index
-    for m in _MARKDOWN.finditer(low):
+    for m in MARKDOWN.finditer(low):
         if m.start() - removed > at:
             break
         removed += m.end() - m.start()
     return at + removed
 
 
-def _whole(answer: str, cs: _Choices) -> int | None:
+def _whole(answer: str, cs: Choices) -> int | None:
     """The answer is nothing but an option (``B``, ``(2)``, ``**2) text**``, the text of a choice)."""
     if len(answer) > 400 or "\n" in answer.strip():
         return None
-    plain = _strip_md(answer).strip().strip(".!:;,\"' ")
+    plain = strip_md(answer).strip().strip(".!:;,\"' ")
     if not plain:
         return None
     found = _refs(plain, cs, strong=True, decision=True)
     if len(found) != 1:
         return None
     idx = next(iter(found))
-    rest = _tokens(_PAREN.sub(" ", _OPTION_WORD.sub(" ", plain))).lower().split()
+    rest = text_tokens(_PAREN.sub(" ", _OPTION_WORD.sub(" ", plain))).lower().split()
     key = (cs.keys[idx] or "").split()
     if key and rest[: len(key)] == key:
         rest = rest[len(key) :]
@@ -424,14 +424,14 @@ def _extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
     option 2). Letters are off when a choice is itself a letter (musical keys, ``"A, C"``).
     """
     if answer is None or not answer.strip():
-        return _unparsed("empty")
+        return unparsed_extraction("empty")
     if len(choices) == 0:
-        return _unparsed("no-choices")
-    cs = _prepare(tuple("" if c is None else str(c) for c in choices))
+        return unparsed_extraction("no-choices")
+    cs = prepare(tuple("" if c is None else str(c) for c in choices))
     whole = _whole(answer, cs)
     if whole is not None:
         return Extraction(whole, "rules", "whole-answer")
-    low = _lower(answer)
+    low = lower_text(answer)
     refusal = _refusal_at(low, cs)
     final = _final_statements(answer, low, cs)
     if final:
@@ -439,19 +439,19 @@ def _extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
         if len(found) == 1:
             rule = "refusal-final-statement" if refusal is not None and refusal < final[-1].start else "final-statement"
             return Extraction(next(iter(found)), "rules", rule)
-        return _unparsed("several-options")
+        return unparsed_extraction("several-options")
     # below, a pick counts only where the answer makes it before any refusal ("2) X ... without hearing
     # the original it's impossible to say" picks 2; "I cannot determine ... 1) first: if ..." picks nothing)
     before = len(answer) if refusal is None else refusal
-    prose = [(at, _unquote(line)) for at, line in _prose_lines(answer)]
+    prose = [(at, _unquote(line)) for at, line in prose_lines(answer)]
     starts = {at for at, _ in prose}
-    weak = [s for s in _statements(answer, low, cs, _WEAK_CUE) if low.rfind("\n", 0, s.start) + 1 in starts]
+    weak = [s for s in _statements(answer, low, cs, WEAK_CUE) if low.rfind("\n", 0, s.start) + 1 in starts]
     if weak and len(weak[-1].found) == 1 and weak[-1].span[1] <= before:
         return Extraction(next(iter(weak[-1].found)), "rules", "conclusion")
     for at, line in prose:
         bold: set[int] = set()
         last = at
-        for m in _BOLD.finditer(line):
+        for m in BOLD.finditer(line):
             named = _refs(m.group(1), cs, strong=True, decision=False)
             bold |= named
             last = at + m.end() if named else last
@@ -460,25 +460,25 @@ def _extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
         if len(bold) == 1:
             return Extraction(next(iter(bold)), "rules", "bold-option")
         if bold:
-            return _unparsed("several-options")
+            return unparsed_extraction("several-options")
     if refusal is not None:
-        return _unparsed("refusal")
-    text, denied = _split_negated(_strip_md("\n".join(line for _, line in prose)))
+        return unparsed_extraction("refusal")
+    text, denied = _split_negated(strip_md("\n".join(line for _, line in prose)))
     free = _refs(text, cs, strong=False, decision=False)
     if len(free) == 1:
         marker = bool(_OPTION_WORD.search(text) or _PAREN.search(text))
         return Extraction(next(iter(free)), "rules", "option-marker" if marker else "choice-text")
     if free:
-        return _unparsed("several-options")
+        return unparsed_extraction("several-options")
     if denied and (_refs(denied, cs, strong=True, decision=False) or _negated_decision(answer, low, cs)):
-        return _unparsed("negated")
-    return _unparsed("no-option")
+        return unparsed_extraction("negated")
+    return unparsed_extraction("no-option")
 
 
-def _negated_decision(answer: str, low: str, cs: _Choices) -> bool:
+def _negated_decision(answer: str, low: str, cs: Choices) -> bool:
     """A decision statement that denies an option: "the answer is not A"."""
-    for m in _STRONG_CUE.finditer(low):
-        begin, end = _scope(answer, m.end())
+    for m in STRONG_CUE.finditer(low):
+        begin, end = decision_scope(answer, m.end())
         scope = answer[begin:end]
         neg = _NEGATIVE_START.match(scope)
         if neg and _refs(scope[neg.end() :], cs, strong=True, decision=True):

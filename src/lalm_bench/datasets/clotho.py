@@ -31,9 +31,7 @@ class HubDataset:
         return f"{self.name}_audio_{split}.7z"
 
     def archives(self, captions_only: bool = False) -> list[str]:
-        return [self.captions_archive] + (
-            [] if captions_only else [self.audio_archive(s) for s in self.splits]
-        )
+        return [self.captions_archive] + ([] if captions_only else [self.audio_archive(s) for s in self.splits])
 
     def download_command(self, revision: str | None = None) -> str:
         return f"lalm-bench data download {self.name}" + (f" --revision {revision}" if revision else "")

@@ -129,9 +129,7 @@ def extract_archive(archive: Path, dest: Path, progress: bool = True) -> str:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # corrupt or truncated archives
-        raise LalmBenchError(
-            f"{archive}: cannot extract ({first_line(exc)}); delete it and download again"
-        ) from None
+        raise LalmBenchError(f"{archive}: cannot extract ({first_line(exc)}); delete it and download again") from None
     raise InputError(f"{archive}: unsupported archive type {suffix!r}")
 
 

@@ -18,9 +18,7 @@ class DatasetNotFoundError(InputError):
     """A dataset (or one of its files) is not in the local cache."""
 
 
-def list_snapshots(
-    repo_id: str, repo_type: str = "dataset", cache_dir: str | Path | None = None
-) -> list[Path]:
+def list_snapshots(repo_id: str, repo_type: str = "dataset", cache_dir: str | Path | None = None) -> list[Path]:
     snaps = repo_folder(repo_id, repo_type, cache_dir) / "snapshots"
     return sorted(p for p in snaps.iterdir() if p.is_dir()) if snaps.is_dir() else []
 
@@ -57,8 +55,7 @@ def resolve_snapshot(
         return snaps[0]
     if not snaps:
         raise DatasetNotFoundError(
-            f"{repo_id} is not downloaded (searched {folder / 'refs' / 'main'} and "
-            f"{folder / 'snapshots'}){hint}"
+            f"{repo_id} is not downloaded (searched {folder / 'refs' / 'main'} and {folder / 'snapshots'}){hint}"
         )
     names = ", ".join(p.name[:12] for p in snaps)
     raise DatasetNotFoundError(

@@ -126,9 +126,7 @@ class EmbeddingCache(SqliteStore):
     what = "embedding cache"
     clear_hint = "`lalm-bench cache clear` removes it"
 
-    def __init__(
-        self, directory: str | Path | None = None, *, read_only: bool = False, warn: bool = True
-    ) -> None:
+    def __init__(self, directory: str | Path | None = None, *, read_only: bool = False, warn: bool = True) -> None:
         self.directory = Path(directory).expanduser() if directory else default_cache_dir()
         self.path = self.directory / DB_NAME
         self.read_only = read_only
@@ -244,8 +242,7 @@ class EmbeddingCache(SqliteStore):
                 chunk = list(hashes[start : start + 500])
                 marks = ",".join("?" * len(chunk))
                 rows = self._conn.execute(
-                    "SELECT text_sha256, tokens, vector FROM vectors "
-                    f"WHERE model_id = ? AND text_sha256 IN ({marks})",
+                    f"SELECT text_sha256, tokens, vector FROM vectors WHERE model_id = ? AND text_sha256 IN ({marks})",
                     (model_id, *chunk),
                 )
                 for sha, tokens, blob in rows:
@@ -266,9 +263,7 @@ class EmbeddingCache(SqliteStore):
         """Store (hash, vector, token count) items in one transaction (nothing once damaged or unwritable)."""
         if self._conn is None or self.read_only or self.write_error is not None:
             return
-        rows = [
-            (sha, int(tokens), np.ascontiguousarray(vec, dtype=np.float32).tobytes()) for sha, vec, tokens in items
-        ]
+        rows = [(sha, int(tokens), np.ascontiguousarray(vec, dtype=np.float32).tobytes()) for sha, vec, tokens in items]
         try:
             model_id = self._model_id(model, create=True)
             with self._transaction():
@@ -337,9 +332,9 @@ class EmbeddingCache(SqliteStore):
                     ids = [r[0] for r in self._conn.execute("SELECT id FROM models WHERE name = ?", (model_name,))]
                     marks = ",".join("?" * len(ids))
                     n = (
-                        self._conn.execute(
-                            f"SELECT COUNT(*) FROM vectors WHERE model_id IN ({marks})", ids
-                        ).fetchone()[0]
+                        self._conn.execute(f"SELECT COUNT(*) FROM vectors WHERE model_id IN ({marks})", ids).fetchone()[
+                            0
+                        ]
                         if ids
                         else 0
                     )

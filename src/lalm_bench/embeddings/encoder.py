@@ -164,11 +164,7 @@ class Embedder:
         return self.max_seq_length if self.max_seq_length is not None else configured_max_seq_length(self.ref)
 
     def _export_root(self) -> Path:
-        return (
-            Path(self.cache_dir).expanduser() / "exports"
-            if self.cache_dir
-            else default_cache_dir() / "exports"
-        )
+        return Path(self.cache_dir).expanduser() / "exports" if self.cache_dir else default_cache_dir() / "exports"
 
     # -- cache -------------------------------------------------------------------------------
     def _open_cache(self) -> EmbeddingCache | None:

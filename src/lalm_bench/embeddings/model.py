@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 
-
 @dataclass(frozen=True)
 class ModelRef:
     """What identifies an embedding model: the name as given, a local path, a resolved revision."""
@@ -101,9 +100,7 @@ def resolve_device(device: str = "auto") -> str:
         if ":" in device:
             idx = device.split(":", 1)[1]
             if not idx.isdigit() or int(idx) >= torch.cuda.device_count():
-                raise InputError(
-                    f"--device {device}: no such CUDA device ({torch.cuda.device_count()} found)"
-                )
+                raise InputError(f"--device {device}: no such CUDA device ({torch.cuda.device_count()} found)")
         return device
     if device == "mps":
         mps = getattr(torch.backends, "mps", None)
@@ -215,8 +212,7 @@ def check_backend(backend: str, precision: str = "fp32") -> None:
         raise InputError(f"--backend {backend}: unknown backend (use {', '.join(BACKENDS)})")
     if precision not in PRECISIONS[backend]:
         raise InputError(
-            f"--precision {precision}: not available with --backend {backend} "
-            f"(use {', '.join(PRECISIONS[backend])})"
+            f"--precision {precision}: not available with --backend {backend} (use {', '.join(PRECISIONS[backend])})"
         )
     if backend in _EXTRAS:
         module, hint = _EXTRAS[backend]
@@ -288,9 +284,7 @@ def _transformer_config(folder: Path) -> dict[str, Any] | None:
     sub = ""
     try:
         modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
-        sub = next(
-            (str(m.get("path") or "") for m in modules if str(m.get("type", "")).endswith(".Transformer")), ""
-        )
+        sub = next((str(m.get("path") or "") for m in modules if str(m.get("type", "")).endswith(".Transformer")), "")
     except (OSError, ValueError, TypeError, AttributeError):
         pass
     for candidate in (folder / sub / "config.json", folder / "config.json"):

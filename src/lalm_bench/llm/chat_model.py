@@ -224,8 +224,7 @@ class BaseChatModel:
                 parsed = parse_reply(comp.text, schema)
             except ReplyParseError as err2:
                 exc = LLMResponseError(
-                    f"{self.name}: invalid structured reply ({schema.__name__}) even after a repair retry: "
-                    f"{err2}",
+                    f"{self.name}: invalid structured reply ({schema.__name__}) even after a repair retry: {err2}",
                     raw_text=comp.text,
                     raw_texts=texts,
                 )
@@ -234,9 +233,7 @@ class BaseChatModel:
                 raise exc from None
         else:
             extra["repaired"] = False
-        return ChatResult(
-            text=comp.text, parsed=parsed, usage=usage, attempts=attempts, model=self.name, extra=extra
-        )
+        return ChatResult(text=comp.text, parsed=parsed, usage=usage, attempts=attempts, model=self.name, extra=extra)
 
     async def aclose(self) -> None:
         if self.cache is not None and self._owns_cache:

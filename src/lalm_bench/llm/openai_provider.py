@@ -32,10 +32,10 @@ from lalm_bench.llm.errors import LLMAuthError, LLMConfigError, LLMError
 from lalm_bench.llm.interface import Message, Sampling
 from lalm_bench.llm.openai_transport import Endpoint, RetryPolicy, send
 from lalm_bench.llm.openai_wire import (
-    _RANK,
     AUDIO_ENCODINGS,
     AUDIO_FORMATS,
     FALLBACK,
+    RANK,
     STRUCTURED_MODES,
     AudioEncoding,
     AudioFormat,
@@ -222,7 +222,7 @@ class OpenAIChatModel(BaseChatModel):
     def _fall_back(self, mode: StructuredMode, exc: LLMError) -> None:
         """The server rejected ``mode``: use the next one from now on."""
         nxt = FALLBACK[mode]
-        if _RANK[nxt] <= _RANK[self.structured_output]:
+        if RANK[nxt] <= RANK[self.structured_output]:
             return  # a concurrent call fell back already
         log.warning(
             "%s: the server rejected structured output '%s' (%s); using '%s' from now on",

@@ -24,7 +24,7 @@ from lalm_bench.llm.errors import (
     LLMUnreachableError,
     scrub,
 )
-from lalm_bench.llm.openai_wire import _BadReply, rejects_structured_output, to_completion
+from lalm_bench.llm.openai_wire import BadReply, rejects_structured_output, to_completion
 from lalm_bench.llm.urls import redact_url
 
 log = logging.getLogger("lalm_bench.llm")
@@ -88,7 +88,7 @@ def _retry_after_s(exc: BaseException) -> float | None:
 def _is_retryable(exc: BaseException) -> bool:
     import openai
 
-    if isinstance(exc, (openai.APIConnectionError, _BadReply)):  # includes APITimeoutError
+    if isinstance(exc, (openai.APIConnectionError, BadReply)):  # includes APITimeoutError
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 429) or exc.status_code >= 500
@@ -134,7 +134,7 @@ class _Attempts:
         if isinstance(exc, openai.APIStatusError) and self.structured and _rejects_structured(exc, self.endpoint):
             return False  # a rejected response_format is not retried as such, whatever the status
         key = None
-        if isinstance(exc, _BadReply):
+        if isinstance(exc, BadReply):
             key = "reply:" + exc.body[:4000]
         elif isinstance(exc, openai.APIStatusError) and exc.status_code >= 500 and exc.status_code not in TRANSIENT_5XX:
             key = f"{exc.status_code}:{_error_text(exc)[:4000]}"
@@ -163,7 +163,7 @@ def _rejects_structured(exc: Any, endpoint: Endpoint) -> bool:
 async def _attempt(
     endpoint: Endpoint, client: Any, payload: list[dict[str, Any]], kwargs: dict[str, Any], seen: _Attempts
 ) -> Completion:
-    """One HTTP attempt; an empty or non-JSON 200 body becomes :class:`_BadReply` (retried)."""
+    """One HTTP attempt; an empty or non-JSON 200 body becomes :class:`BadReply` (retried)."""
     import openai
 
     seen.count += 1
@@ -176,7 +176,7 @@ async def _attempt(
     except ValueError as exc:  # json.JSONDecodeError: an empty or non-JSON 200 body
         seen.answered = True
         body = str(getattr(exc, "doc", "") or "")
-        raise _BadReply("empty body" if not body.strip() else "not JSON", body) from None
+        raise BadReply("empty body" if not body.strip() else "not JSON", body) from None
     seen.answered = True
     return to_completion(response, seen.count)
 
@@ -209,7 +209,7 @@ async def send(
                 comp = await _attempt(endpoint, client, payload, kwargs, seen)
     except openai.APIError as exc:
         raise _api_failure(endpoint, exc, seen) from None
-    except _BadReply as exc:
+    except BadReply as exc:
         raise _bad_reply_failure(endpoint, exc, seen) from None
     return comp
 
@@ -226,7 +226,7 @@ def _api_failure(endpoint: Endpoint, exc: Exception, seen: _Attempts) -> LLMErro
     return err
 
 
-def _bad_reply_failure(endpoint: Endpoint, exc: _BadReply, seen: _Attempts) -> LLMError:
+def _bad_reply_failure(endpoint: Endpoint, exc: BadReply, seen: _Attempts) -> LLMError:
     """The error a 200 reply that is no chat completion becomes once retries are over."""
     n = seen.count
     again = " (the same reply twice)" if seen.repeated else ""

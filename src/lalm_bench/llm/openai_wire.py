@@ -16,7 +16,7 @@ StructuredMode = Literal["json_schema", "vllm", "json_object", "none"]
 STRUCTURED_MODES: tuple[str, ...] = ("json_schema", "vllm", "json_object", "none")
 #: What a structured call falls back to when the server rejects a mode.
 FALLBACK: dict[str, StructuredMode] = {"json_schema": "json_object", "vllm": "json_object", "json_object": "none"}
-_RANK = {"json_schema": 0, "vllm": 0, "json_object": 1, "none": 2}
+RANK = {"json_schema": 0, "vllm": 0, "json_object": 1, "none": 2}
 #: Words in an error message that mean the server rejected the structured-output request itself.
 _STRUCTURED_WORDS = ("response_format", "json_schema", "json_object", "structured_output", "guided_json", "guided")
 SCHEMA_PROMPT = "Reply with one JSON object only (no prose, no code fences) that matches this JSON schema:\n{schema}"
@@ -120,7 +120,7 @@ def rejects_structured_output(message: str) -> bool:
     return any(word in text for word in _STRUCTURED_WORDS)
 
 
-class _BadReply(Exception):
+class BadReply(Exception):
     """A 200 reply that is no chat completion (empty, not JSON, or JSON of another shape)."""
 
     def __init__(self, reason: str, body: str) -> None:
@@ -130,22 +130,22 @@ class _BadReply(Exception):
 
 
 def to_completion(response: Any, attempts: int) -> Completion:
-    """The :class:`Completion` in a chat-completions reply; ``_BadReply`` when it holds none."""
+    """The :class:`Completion` in a chat-completions reply; ``BadReply`` when it holds none."""
     try:
         choice = response.choices[0]
         text = choice.message.content
         finish_reason = choice.finish_reason
     except (AttributeError, IndexError, TypeError):
-        raise _BadReply("JSON that is not a chat completion", str(response)[:4000]) from None
+        raise BadReply("JSON that is not a chat completion", str(response)[:4000]) from None
     if text is None:  # no answer at all (a refusal, tool calls only, a reasoning model out of tokens): not ""
         dump = getattr(choice.message, "model_dump", None)
         message: Any = dump(exclude_none=True) if callable(dump) else str(choice.message)
-        raise _BadReply(
+        raise BadReply(
             f"no answer text: message content is null (finish_reason {finish_reason})",
             json.dumps({"message": message, "finish_reason": finish_reason}, default=str)[:4000],
         )
     if not isinstance(text, str):
-        raise _BadReply("a message content that is not text", str(text)[:4000])
+        raise BadReply("a message content that is not text", str(text)[:4000])
     usage = Usage()
     raw_usage = getattr(response, "usage", None)
     if raw_usage is not None:

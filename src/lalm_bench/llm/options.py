@@ -112,12 +112,12 @@ def _provider_options(given: dict[str, Any], params: Any) -> dict[str, Any]:
 
 
 def _options_of_other_providers() -> set[str]:
-    from lalm_bench.llm.registry import _factory, known_providers
+    from lalm_bench.llm.registry import known_providers, provider_constructor
 
     names: set[str] = set()
     for provider in known_providers():
         try:
-            names |= set(inspect.signature(_factory(provider)).parameters)
+            names |= set(inspect.signature(provider_constructor(provider)).parameters)
         except (ImportError, TypeError, ValueError):  # a provider that cannot even be imported here
             continue
     return names

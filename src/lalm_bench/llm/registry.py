@@ -39,13 +39,12 @@ def parse_model_spec(spec: str) -> tuple[str, str]:
         )
     if provider not in _PROVIDERS:
         raise LLMConfigError(
-            f"unknown model provider {provider!r} in {spec!r} "
-            f"(known providers: {', '.join(known_providers())})"
+            f"unknown model provider {provider!r} in {spec!r} (known providers: {', '.join(known_providers())})"
         )
     return provider, model
 
 
-def _factory(provider: str) -> Callable[..., ChatModel]:
+def provider_constructor(provider: str) -> Callable[..., ChatModel]:
     target = _PROVIDERS[provider]
     if not isinstance(target, str):
         return target
@@ -56,7 +55,7 @@ def _factory(provider: str) -> Callable[..., ChatModel]:
 
 def provider_factory(spec: str) -> Callable[..., ChatModel]:
     """The factory of ``spec``'s provider (its module is imported here)."""
-    return _factory(parse_model_spec(spec)[0])
+    return provider_constructor(parse_model_spec(spec)[0])
 
 
 def get_chat_model(spec: str, **options: Any) -> ChatModel:
@@ -66,7 +65,7 @@ def get_chat_model(spec: str, **options: Any) -> ChatModel:
     pass all its flags), except ``cache=None``, which disables the response cache. An option the
     provider does not take raises a one-line :class:`~lalm_bench.llm.errors.LLMConfigError`."""
     provider, model = parse_model_spec(spec)
-    factory = _factory(provider)
+    factory = provider_constructor(provider)
     opts = {k: v for k, v in options.items() if v is not None or k == "cache"}
     try:
         params = inspect.signature(factory).parameters

@@ -80,7 +80,5 @@ def parse_reply(text: str, schema: type[BaseModel]) -> BaseModel:
                 return schema.model_validate(value[0])
             except ValidationError:
                 pass
-        errors = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:10]
-        )
+        errors = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:10])
         raise ReplyParseError(f"the JSON does not match the schema: {errors}") from None

@@ -20,10 +20,7 @@ def redact_url(url: str | None) -> str | None:
     if parts.port is not None:
         netloc = f"{netloc}:{parts.port}"
     query = urlencode(
-        [
-            (k, "***" if _SECRET_QUERY.search(k) else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ]
+        [(k, "***" if _SECRET_QUERY.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 

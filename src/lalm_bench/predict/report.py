@@ -13,7 +13,7 @@ def _num(value: float | None, fmt: str = "{:.1f}") -> str:
     return "–" if value is None else fmt.format(value)
 
 
-def _tokens(c: dict[str, Any]) -> str:
+def text_tokens(c: dict[str, Any]) -> str:
     if c["mean_prompt_tokens"] is None:
         return "–"
     ci = c["prompt_tokens_ci"]
@@ -42,7 +42,7 @@ def print_summary(result: PredictResult) -> None:
     for cond, *counts in rows:
         c = canary[cond.split(" ")[0]]
         table.add_row(
-            cond, *map(str, counts), _tokens(c), _num(c["mean_audio_seconds"], "{:.1f}"), str(c["finish_length"])
+            cond, *map(str, counts), text_tokens(c), _num(c["mean_audio_seconds"], "{:.1f}"), str(c["finish_length"])
         )
     console = Console()
     if not console.is_terminal:  # a log file: no need to squeeze into 80 columns

@@ -104,10 +104,10 @@ def _leaderboard(data: dict[str, Any]) -> str:
 
 
 def _tables(result: ReportResult) -> str:
-    from lalm_bench.report.tables import _display
+    from lalm_bench.report.tables import display
 
     out = []
-    for title, head, body in _display(result.tables):
+    for title, head, body in display(result.tables):
         out.append(
             f'<h3>{esc(title)}</h3><table class="tbl"><thead><tr>'
             + "".join(f"<th>{esc(h)}</th>" for h in head)

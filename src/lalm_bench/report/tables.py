@@ -98,7 +98,7 @@ def _with_ci(v: Any, lo: Any, hi: Any, pct: bool = False, signed: bool = False) 
     return f"{s} [{_num(lo, pct, signed)}, {_num(hi, pct, signed)}]"
 
 
-def _display(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[str], list[list[str]]]]:
+def display(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows of text) of each non-empty table."""
     shown = []
     acc_head = [
@@ -159,7 +159,7 @@ def _md_cell(s: str) -> str:
 
 def to_markdown(tables: dict[str, list[dict[str, Any]]]) -> str:
     parts = []
-    for title, head, body in _display(tables):
+    for title, head, body in display(tables):
         parts.append(f"### {_md_cell(title)}\n")
         parts.append("| " + " | ".join(_md_cell(h) for h in head) + " |")
         parts.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|")
@@ -181,7 +181,7 @@ def _tex(s: str) -> str:
 
 def to_latex(tables: dict[str, list[dict[str, Any]]]) -> str:
     parts = ["% lalm-bench report: headline tables (booktabs)"]
-    for title, head, body in _display(tables):
+    for title, head, body in display(tables):
         spec = "ll" + "r" * (len(head) - 2)
         parts += [
             "\\begin{table}[t]",

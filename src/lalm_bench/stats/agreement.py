@@ -8,7 +8,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
-from lalm_bench.stats.arrays import _is_zero_spread
+from lalm_bench.stats.arrays import is_zero_spread
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 
@@ -97,7 +97,7 @@ def fleiss_kappa(table: Sequence[Sequence[int]] | np.ndarray) -> dict[str, Any]:
     p_unit = (np.sum(t * t, axis=1) - r) / (r * (r - 1))
     p_cat = t.sum(axis=0) / (n_units * r)
     p_bar, p_e = float(p_unit.mean()), float(np.sum(p_cat * p_cat))
-    if _is_zero_spread(1.0 - p_e, 1.0):
+    if is_zero_spread(1.0 - p_e, 1.0):
         out["reason"] = "all ratings in one category: chance agreement is 1, kappa undefined"
         return out
     out["value"] = (p_bar - p_e) / (1.0 - p_e)

@@ -9,10 +9,10 @@ import numpy as np
 REL_TOL = 1e-12  # spreads at or below REL_TOL * max|x| are float noise, i.e. zero
 
 
-def _arr(values: Sequence[float] | np.ndarray) -> np.ndarray:
+def as_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).ravel()
 
 
-def _is_zero_spread(spread: float, scale: float) -> bool:
+def is_zero_spread(spread: float, scale: float) -> bool:
     """True when ``spread`` is zero up to float noise relative to the data's scale ``max|x|``."""
     return not spread > REL_TOL * scale

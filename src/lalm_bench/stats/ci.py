@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lalm_bench.stats.arrays import _arr, _is_zero_spread
+from lalm_bench.stats.arrays import as_array, is_zero_spread
 
 MIN_CI_N = 3  # below this effective sample size no interval is given
 BOOTSTRAP_MIN_N = 30  # from here on the percentile bootstrap, below it the t (or Wilson) interval
@@ -55,7 +55,7 @@ def bootstrap_mean_ci(
     Returns ``None`` when there are fewer than two values or ``n_resamples`` is 0.
     Resamples are drawn in chunks so memory stays bounded for large inputs.
     """
-    a = _arr(values)
+    a = as_array(values)
     n = a.size
     if n < 2 or n_resamples <= 0:
         return None
@@ -156,7 +156,7 @@ def _mean_ci(
     binary: bool,
 ) -> dict[str, Any]:
     _check_confidence(confidence)
-    a = _arr(values)
+    a = as_array(values)
     if not np.all(np.isfinite(a)):
         raise ValueError("mean_ci needs finite values (drop missing values first)")
     if binary and not np.all((a == 0.0) | (a == 1.0)):
@@ -184,7 +184,7 @@ def _mean_ci(
         lo, hi = _wilson(m, n, float(norm.ppf(0.5 + confidence / 2.0)))
         return _ci(lo, hi, "wilson", n, None)
     sd = float(a.std(ddof=1))
-    if _is_zero_spread(sd, float(np.abs(a).max())):
+    if is_zero_spread(sd, float(np.abs(a).max())):
         return _ci(m, m, "t" if n < BOOTSTRAP_MIN_N else "bootstrap", n, None, "all values equal: zero-width interval")
     if n < BOOTSTRAP_MIN_N:
         from scipy.stats import t
@@ -253,8 +253,8 @@ def _cluster_mean_ci(
     binary: bool,
 ) -> dict[str, Any]:
     _check_confidence(confidence)
-    s = _arr(cluster_sums)
-    m = _arr(cluster_sizes)
+    s = as_array(cluster_sums)
+    m = as_array(cluster_sizes)
     if s.size != m.size:
         raise ValueError("cluster_sums and cluster_sizes differ in length")
     if m.size and (not np.all(m > 0) or not np.all(np.isfinite(s))):
@@ -279,7 +279,7 @@ def _cluster_mean_ci(
         lo, hi = _wilson(r, n_eff, crit)
         return _ci(lo, hi, "cluster-wilson", n, g)
     means = s / m
-    if _is_zero_spread(se, float(np.abs(means).max())):
+    if is_zero_spread(se, float(np.abs(means).max())):
         method = "cluster-t" if g < BOOTSTRAP_MIN_N else "cluster-bootstrap"
         return _ci(r, r, method, n, g, "all cluster means equal: zero-width interval")
     if g < BOOTSTRAP_MIN_N:

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from lalm_bench.stats.arrays import _arr
+from lalm_bench.stats.arrays import as_array
 from lalm_bench.stats.ci import mean_ci
-from lalm_bench.stats.summary import _ci_key, mean
+from lalm_bench.stats.summary import ci_key, mean
 
 
 def paired_difference(
@@ -28,14 +28,14 @@ def paired_difference(
     pairs) jointly: the paired bootstrap. ``ci95`` is named after ``confidence`` like in
     :func:`describe`; ``ci_note`` is ``None`` unless there is something to say.
     """
-    a, b = _arr(x), _arr(y)
+    a, b = as_array(x), as_array(y)
     if a.size != b.size:
         raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
     d = a - b
     ci = mean_ci(d, clusters=clusters, n_resamples=n_resamples, seed=seed, confidence=confidence)
     return {
         "difference": mean(d),
-        _ci_key(confidence): None if ci["low"] is None else [ci["low"], ci["high"]],
+        ci_key(confidence): None if ci["low"] is None else [ci["low"], ci["high"]],
         "ci_method": ci["method"],
         "ci_note": ci["reason"],
         "n": int(d.size),
@@ -91,7 +91,7 @@ def wilcoxon_paired(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.nda
     """
     from scipy import stats as sps
 
-    a, b = _arr(x), _arr(y)
+    a, b = as_array(x), as_array(y)
     d = a - b
     nz = d[d != 0]
     out: dict[str, Any] = {

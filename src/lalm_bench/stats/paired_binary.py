@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from lalm_bench.stats.arrays import _arr
+from lalm_bench.stats.arrays import as_array
 
 _BISECTIONS = 60  # [−1, 1] halved 60 times: far below float resolution of a reported percentage
 
@@ -113,7 +113,7 @@ def paired_binary_difference(
 
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    a, o = _arr(x), _arr(y)
+    a, o = as_array(x), as_array(y)
     if a.size != o.size:
         raise ValueError(f"paired samples differ in length: {a.size} vs {o.size}")
     if not (np.all((a == 0) | (a == 1)) and np.all((o == 0) | (o == 1))):
@@ -169,7 +169,7 @@ def paired_binary_difference(
 
 def benjamini_hochberg(pvalues: Sequence[float] | np.ndarray) -> list[float]:
     """Benjamini–Hochberg adjusted p-values (q-values), in input order: ``min_{j >= i} m·p_(j)/j`` capped at 1."""
-    p = _arr(pvalues)
+    p = as_array(pvalues)
     if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
         raise ValueError("p-values must be in [0, 1]")
     m = p.size

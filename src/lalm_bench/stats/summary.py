@@ -8,22 +8,22 @@ from typing import Any
 
 import numpy as np
 
-from lalm_bench.stats.arrays import _arr, _is_zero_spread
+from lalm_bench.stats.arrays import as_array, is_zero_spread
 from lalm_bench.stats.ci import mean_ci
 
 
 def mean(values: Sequence[float] | np.ndarray) -> float | None:
-    a = _arr(values)
+    a = as_array(values)
     return float(a.mean()) if a.size else None
 
 
 def sample_std(values: Sequence[float] | np.ndarray) -> float | None:
     """Sample standard deviation (ddof=1); ``None`` for fewer than two values."""
-    a = _arr(values)
+    a = as_array(values)
     return float(a.std(ddof=1)) if a.size >= 2 else None
 
 
-def _ci_key(confidence: float) -> str:
+def ci_key(confidence: float) -> str:
     return f"ci{round(confidence * 100)}"
 
 
@@ -45,13 +45,13 @@ def describe(
     ``n_clusters`` is added when ``clusters`` is given; ``clusters``, ``binary`` and ``bounds`` are passed to
     :func:`mean_ci`.
     """
-    a = _arr(values)
+    a = as_array(values)
     out: dict[str, Any] = {"mean": mean(a), "std": sample_std(a), "count": int(a.size)}
     if bootstrap > 0:
         ci = mean_ci(
             a, clusters=clusters, n_resamples=bootstrap, seed=seed, confidence=confidence, binary=binary, bounds=bounds
         )
-        out[_ci_key(confidence)] = None if ci["low"] is None else [ci["low"], ci["high"]]
+        out[ci_key(confidence)] = None if ci["low"] is None else [ci["low"], ci["high"]]
         out["ci_method"] = ci["method"]
         if ci["reason"] is not None:
             out["ci_note"] = ci["reason"]
@@ -67,11 +67,11 @@ def zscores(values: Sequence[float] | np.ndarray, ddof: int = 1) -> np.ndarray:
     data) or zero up to float noise: ``std <= 1e-12 * max|x|``. Identical values otherwise give a
     std of ~1e-16 and meaningless z-scores of about ±1.
     """
-    a = _arr(values)
+    a = as_array(values)
     if a.size <= ddof:
         return np.full(a.shape, np.nan)
     sd = float(a.std(ddof=ddof))
-    if not math.isfinite(sd) or _is_zero_spread(sd, float(np.abs(a).max())):
+    if not math.isfinite(sd) or is_zero_spread(sd, float(np.abs(a).max())):
         return np.full(a.shape, np.nan)
     return (a - a.mean()) / sd
 
@@ -84,11 +84,11 @@ def robust_z(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """
     from scipy.stats import median_abs_deviation
 
-    a = _arr(values)
+    a = as_array(values)
     if not a.size or not np.all(np.isfinite(a)):
         return np.full(a.shape, np.nan)
     scale = float(median_abs_deviation(a, scale="normal"))
-    if _is_zero_spread(scale, float(np.abs(a).max())):
+    if is_zero_spread(scale, float(np.abs(a).max())):
         return np.full(a.shape, np.nan)
     return (a - np.median(a)) / scale
 
@@ -103,7 +103,7 @@ def clamp_cosine(a: float | Sequence[float] | np.ndarray) -> Any:
 
 
 def quantiles(values: Sequence[float] | np.ndarray, qs: Sequence[float]) -> dict[str, float | None]:
-    a = _arr(values)
+    a = as_array(values)
     if not a.size:
         return {f"q{round(q * 100):02d}": None for q in qs}
     return {f"q{round(q * 100):02d}": float(v) for q, v in zip(qs, np.quantile(a, qs), strict=True)}

@@ -11,7 +11,7 @@ import numpy as np
 
 from lalm_bench.errors import InputError
 from lalm_bench.rubrics.compare.config import DEFAULT_MODEL
-from lalm_bench.rubrics.compare.match import Encoder, _ratio, encode_texts, normalize_text
+from lalm_bench.rubrics.compare.match import Encoder, encode_texts, match_ratio, normalize_text
 
 CALIBRATION_FILE = "calibration.json"
 CALIBRATION_FORMAT = "lalm-bench/compare-calibration/1"
@@ -135,7 +135,7 @@ def _figures_at(t: float, pos: np.ndarray, hard: np.ndarray, unrel: np.ndarray) 
     tp = int((pos >= t).sum())
     fp_hard, fp_unrel = int((hard >= t).sum()), int((unrel >= t).sum())
     recall = tp / len(pos)
-    precision = _ratio(tp, tp + fp_hard + fp_unrel)
+    precision = match_ratio(tp, tp + fp_hard + fp_unrel)
     return {
         "youden_j": round(recall - fp_hard / len(hard), 4),
         "recall": round(recall, 4),

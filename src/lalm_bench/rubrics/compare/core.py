@@ -30,8 +30,8 @@ from lalm_bench.rubrics.compare.match import (
     Encoder,
     Item,
     Match,
-    _check_threshold,
     as_items,
+    check_threshold,
     cosine_matrix,
     embed_rubrics,
     encode_texts,
@@ -89,7 +89,7 @@ def compare_rubrics(
         t, source = float(calibrated["threshold"]), "auto"
     else:
         try:
-            t = _check_threshold(float(threshold))
+            t = check_threshold(float(threshold))
         except ValueError as exc:
             raise InputError(f"--threshold must be a number or auto, got {threshold!r}") from exc
         calibration, source = None, "given"
@@ -111,7 +111,7 @@ def compare_rubrics(
     if sensitivity is None:
         sensitivity = (calibration or {}).get("threshold_ci95") or []
     checks = []
-    for u in sorted({t, *(_check_threshold(x) for x in sensitivity)}):
+    for u in sorted({t, *(check_threshold(x) for x in sensitivity)}):
         runs = [
             pair_metrics(items[la], items[lb], ms if u == t else match_rubrics(emb[la], emb[lb], u))
             for (la, lb), ms in matches.items()

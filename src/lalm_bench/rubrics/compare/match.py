@@ -110,7 +110,7 @@ def cosine_matrix(emb_a: np.ndarray, emb_b: np.ndarray) -> np.ndarray:
     return sim
 
 
-def _check_threshold(threshold: float) -> float:
+def check_threshold(threshold: float) -> float:
     t = float(threshold)
     if not math.isfinite(t):
         raise InputError(f"--threshold must be a finite number, got {threshold!r}")
@@ -127,7 +127,7 @@ def match_similarity(sim: np.ndarray, threshold: float) -> list[Match]:
     (identical criteria, see :func:`cosine_matrix`) is kept whatever the threshold, ``--threshold 1``
     or above included.
     """
-    t = _check_threshold(threshold)
+    t = check_threshold(threshold)
     sim = np.asarray(sim, dtype=np.float64)
     if sim.size == 0:
         return []
@@ -160,7 +160,7 @@ def _spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     return round(rho, 12) if math.isfinite(rho) else None  # 1.0, not 0.9999999999999999
 
 
-def _ratio(num: float, den: float) -> float | None:
+def match_ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
 
@@ -186,12 +186,12 @@ def pair_metrics(a: Sequence[Any], b: Sequence[Any], matches: Sequence[Match]) -
     total = sum(it.weight for it in ia) + sum(it.weight for it in ib)
     return {
         "matched": m,
-        "precision": _ratio(m, nb),
-        "recall": _ratio(m, na),
-        "f1": _ratio(2 * m, na + nb),
-        "jaccard": _ratio(m, na + nb - m),
+        "precision": match_ratio(m, nb),
+        "recall": match_ratio(m, na),
+        "f1": match_ratio(2 * m, na + nb),
+        "jaccard": match_ratio(m, na + nb - m),
         "weight_spearman": _spearman(wa, wb),
-        "weight_coverage": _ratio(sum(wa) + sum(wb), total),
+        "weight_coverage": match_ratio(sum(wa) + sum(wb), total),
         "matches": [
             {
                 "a_index": i,

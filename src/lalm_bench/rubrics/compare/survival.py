@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lalm_bench.errors import InputError
-from lalm_bench.rubrics.compare.match import Match, _check_threshold, _ratio, as_items, cosine_matrix, match_rubrics
+from lalm_bench.rubrics.compare.match import Match, as_items, check_threshold, cosine_matrix, match_ratio, match_rubrics
 
 SURVIVAL_RULE = (
     "constrained single linkage: the pairwise matches (cosine >= threshold) are joined in order of "
@@ -106,8 +106,8 @@ def _per_rubric(
         out[label] = {
             "size": size,
             "surviving": len(kept),
-            "surviving_share": _ratio(len(kept), size),
-            "surviving_weight_share": _ratio(sum(kept), sum(it.weight for it in items[label])),
+            "surviving_share": match_ratio(len(kept), size),
+            "surviving_weight_share": match_ratio(sum(kept), sum(it.weight for it in items[label])),
         }
     return out
 
@@ -131,7 +131,7 @@ def survival(
     labels = list(rubrics)
     if not labels:
         raise InputError("survival needs at least one rubric")
-    t = _check_threshold(threshold)
+    t = check_threshold(threshold)
     items = {label: as_items(rubrics[label]) for label in labels}
     emb = {label: np.asarray(embeddings[label], dtype=np.float64) for label in labels}
     for label in labels:
@@ -184,7 +184,7 @@ def growth_curve(sizes_per_clip: Sequence[int]) -> dict[str, Any]:
             "window_clips": window,
             "tail_new_per_clip": tail,
             "overall_new_per_clip": overall,
-            "tail_to_overall": _ratio(tail, overall) if overall > 0 else None,
+            "tail_to_overall": match_ratio(tail, overall) if overall > 0 else None,
             "clips_to_90pct": (next(k for k, s in enumerate(sizes, 1) if s >= 0.9 * final) if final > 0 else None),
         },
     }

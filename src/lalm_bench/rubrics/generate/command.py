@@ -31,4 +31,3 @@ def generate_command(
     for warning in empty_rubric_warnings(result):
         print(f"warning: {warning}", file=sys.stderr)
     return result
-

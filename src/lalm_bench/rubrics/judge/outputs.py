@@ -105,7 +105,7 @@ def _label(scoring: Scoring, state: JudgeState, criteria: list[dict[str, Any]], 
         entry["kind"] = "references" if s.name == REFERENCES else "captions"
         entry["file"] = str(s.path) if s.path else None
         entry["inputs"] = s.counts
-        entry["tokens"] = _tokens([r for r in records if r.system == s.name])
+        entry["tokens"] = text_tokens([r for r in records if r.system == s.name])
 
 
 def _policy(state: JudgeState) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def _run_counts(state: JudgeState, records: list[JudgeRecord]) -> dict[str, Any]
         "resumed_from": state.resumed,
         "processed": len(state.records) - state.resumed,
         "judge_errors": {k: kinds.get(k, 0) for k in ("call", "invalid", "audio")},
-        **_tokens(records),
+        **text_tokens(records),
     }
 
 
@@ -180,7 +180,7 @@ def _summary(
     }
 
 
-def _tokens(records: list[JudgeRecord]) -> dict[str, int]:
+def text_tokens(records: list[JudgeRecord]) -> dict[str, int]:
     replies = [s for r in records for s in r.replies]
     fresh = [s for s in replies if not s.cached]
     return {
