@@ -5,9 +5,8 @@ torch and transformers are imported.
 
 transformers 5.x builds the Qwen-Omni processors only with torchvision (their video processor, and
 ``ProcessorMixin`` resolves ``VideoProcessorMixin`` only where torchvision is installed); Gemma 3n's model
-needs timm for its vision tower (and timm needs torchvision). This project's resolution never installs
-torchvision (``[tool.uv]`` in pyproject.toml), so these tests skip there and run wherever torchvision (and,
-for Gemma 3n, timm) is installed: see docs/reach.md."""
+needs timm for its vision tower (and timm needs torchvision). The dev group installs both (torch and
+torchvision kept matched by ``[tool.uv]`` in pyproject.toml, see docs/reach.md); without them these tests skip."""
 
 from __future__ import annotations
 
