@@ -24,26 +24,25 @@ none below 3), clustered by ``--cluster-column`` when given.
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
 
-from lalm_bench.errors import InputError
 from lalm_bench.similarity.baselines import group_codes, listening, mean_to_others
 from lalm_bench.similarity.config import SimilarityConfig
+from lalm_bench.similarity.inputs import (
+    Inputs,
+    Vectors,
+    embed_inputs,
+    identical_answers,
+    load_inputs,
+    question_groups,
+)
 from lalm_bench.similarity.probe import (
     Grouping,
-    check_texts,
-    check_texts_2,
     cluster_codes,
-    load_predictions,
-    match_predictions,
-    match_second_noise,
     nan_to_none,
     plain_value,
 )
@@ -51,11 +50,9 @@ from lalm_bench.similarity.probe import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from lalm_bench.embeddings.encoder import Embedder, EncodeResult
+    from lalm_bench.embeddings.encoder import Embedder
 
 FORMAT = "lalm-bench/similarity/3"
-DEFAULT_QUESTION_COLUMN = "question"
-DEFAULT_CHOICES_COLUMN = "choices"
 
 FLOOR_DEFINITION = (
     "each item's noise answer against the audio answers of every other item of its category, averaged "
@@ -110,33 +107,6 @@ class SimilarityResult(BaseModel):
         return self.model_dump(mode="python")
 
 
-@dataclass
-class _Inputs:
-    """The matched prediction files: one row per item with both answers (and the second noise answer)."""
-
-    noise_path: Path
-    audio_path: Path
-    merged: pd.DataFrame
-    matching: dict[str, Any]
-    question_column: str | None
-    text2: np.ndarray | None = None  # the second noise run's answer per row, None where it has none
-    noise2_path: Path | None = None
-    extra: dict[str, tuple[Path, np.ndarray]] = field(default_factory=dict)  # mismatched, audio_2: path, texts
-
-
-@dataclass
-class _Vectors:
-    """Every answer embedded once; rows index distinct texts (``noise``, ``audio``, ``noise2`` for ``rows2``)."""
-
-    enc: EncodeResult
-    noise: np.ndarray
-    audio: np.ndarray
-    noise2: np.ndarray
-    rows2: np.ndarray  # the rows that have a second noise answer
-    sims: np.ndarray  # matched similarity per row
-    extra: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name: (rows, distinct rows)
-
-
 def run_similarity(
     config: SimilarityConfig, *, embedder: Embedder | None = None, progress: bool = True
 ) -> SimilarityResult:
@@ -144,11 +114,11 @@ def run_similarity(
     from lalm_bench.embeddings.options import build_embedder
 
     t0 = time.perf_counter()
-    inputs = _load_inputs(config)
+    inputs = load_inputs(config)
     owned = embedder is None
     if embedder is None:
         embedder = build_embedder(config.embedding, progress=progress)
-    vec = _embed(inputs, embedder)
+    vec = embed_inputs(inputs, embedder)
     if owned:
         embedder.close()  # the vectors are in memory; release the cache (its WAL is checkpointed)
     merged, n = inputs.merged, len(inputs.merged)
@@ -168,12 +138,12 @@ def run_similarity(
         }
     else:
         u = vec.enc.unique_embeddings
-        questions, grouping = _question_groups(config, merged)
+        questions, grouping = question_groups(config, merged)
         same_question = _same_question(g, inputs.question_column, questions, u, vec.noise, vec.audio, per_item)
         same_question.update(grouping)
     listening_doc = _listening(g, inputs, vec, per_item)
     content_doc = _content(g, inputs, vec, per_item)
-    identical = _identical(inputs)
+    identical = identical_answers(inputs)
     tokens = vec.enc.token_counts
     tok2 = np.full(n, -1, dtype=np.int64)
     tok2[vec.rows2] = tokens[2 * n : 2 * n + vec.rows2.size]
@@ -204,82 +174,6 @@ def run_similarity(
     )
 
 
-def _load_inputs(config: SimilarityConfig) -> _Inputs:
-    """Read and match the prediction files (and the second noise run); every input check happens here."""
-    _exclude_pattern(config)
-    extra = {
-        k: c
-        for k, c in (
-            ("question", config.question_column),
-            ("cluster", config.cluster_column),
-            ("choices", config.choices_column),
-        )
-        if c
-    }
-    optional = {"question": DEFAULT_QUESTION_COLUMN} if config.question_column is None else {}
-    if config.choices_column is None and config.question_column != "":
-        optional["choices"] = DEFAULT_CHOICES_COLUMN
-    noise = load_predictions(
-        Path(config.noise_file), config.id_column, config.text_column, config.category_column, False, extra, optional
-    )
-    q_col = (config.question_column or DEFAULT_QUESTION_COLUMN) if "question" in noise.frame.columns else None
-    audio = load_predictions(
-        Path(config.audio_file), config.id_column, config.text_column, config.category_column, True
-    )
-    merged, matching = match_predictions(noise, audio)
-    matching["empty_texts"] = check_texts(merged, noise.path, audio.path, config.allow_empty)
-    inputs = _Inputs(noise.path, audio.path, merged, matching, q_col)
-    if config.noise_file_2 is not None:
-        noise2_path = Path(config.noise_file_2)
-        if noise2_path.resolve() == noise.path.resolve():
-            raise InputError(f"--noise-file-2 {noise2_path} is the --noise-file itself: give a second noise run")
-        noise2 = load_predictions(noise2_path, config.id_column, config.text_column, config.category_column, False)
-        text2, report2 = match_second_noise(merged, noise2)
-        report2["empty_texts"] = check_texts_2(text2, noise2_path, config.allow_empty)
-        has2 = np.array([t is not None for t in text2.tolist()], dtype=bool)
-        report2["identical_to_noise"] = int(
-            sum(t == u for t, u, h in zip(text2.tolist(), merged["text_noise"].tolist(), has2, strict=True) if h)
-        )
-        matching["noise_2"] = report2
-        inputs.text2, inputs.noise2_path = text2, noise2_path
-    for name, flag, path in (
-        ("mismatched", "--mismatched-file", config.mismatched_file),
-        ("audio_2", "--audio-file-2", config.audio_file_2),
-    ):
-        if path is None:
-            continue
-        path = Path(path)
-        if path.resolve() in {noise.path.resolve(), audio.path.resolve()}:
-            raise InputError(f"{flag} {path} is the --noise-file or --audio-file itself: give another run")
-        other = load_predictions(path, config.id_column, config.text_column, config.category_column, False)
-        texts, report = match_second_noise(merged, other)
-        report["empty_texts"] = check_texts_2(texts, path, config.allow_empty)
-        matching[name] = report
-        inputs.extra[name] = (path, texts)
-    return inputs
-
-
-def _embed(inputs: _Inputs, embedder: Embedder) -> _Vectors:
-    merged, n = inputs.merged, len(inputs.merged)
-    texts = merged["text_noise"].tolist() + merged["text_audio"].tolist()
-    rows2 = np.empty(0, dtype=np.int64)
-    if inputs.text2 is not None:
-        rows2 = np.flatnonzero(np.array([t is not None for t in inputs.text2.tolist()], dtype=bool))
-        texts += [str(t) for t in inputs.text2[rows2].tolist()]
-    starts: dict[str, tuple[np.ndarray, int]] = {}
-    for name, (_, extra) in inputs.extra.items():
-        present = np.flatnonzero(np.array([x is not None for x in extra.tolist()], dtype=bool))
-        starts[name] = (present, len(texts))
-        texts += [str(x) for x in extra[present].tolist()]
-    enc = embedder.encode(texts)
-    inv = enc.inverse
-    rows = np.arange(n)
-    noise2 = inv[2 * n + np.arange(rows2.size)]
-    vec = _Vectors(enc, inv[rows], inv[rows + n], noise2, rows2, enc.cosines(rows, rows + n))
-    vec.extra = {name: (present, inv[start + np.arange(present.size)]) for name, (present, start) in starts.items()}
-    return vec
-
-
 def _clustering(config: SimilarityConfig, merged: pd.DataFrame) -> tuple[np.ndarray | None, dict[str, Any] | None]:
     if not config.cluster_column:
         return None, None
@@ -295,7 +189,7 @@ def _clustering(config: SimilarityConfig, merged: pd.DataFrame) -> tuple[np.ndar
 
 
 def _floor(
-    g: Grouping, vec: _Vectors, categories: np.ndarray, per_item: dict[str, np.ndarray]
+    g: Grouping, vec: Vectors, categories: np.ndarray, per_item: dict[str, np.ndarray]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The floor baseline per item and matched − floor (the floor's doc, its statistics, the comparison)."""
     floor, _ = mean_to_others(vec.enc.unique_embeddings, vec.noise, vec.audio, group_codes(categories))
@@ -315,7 +209,7 @@ def _floor(
     return floor_doc, floor_stats, comparison
 
 
-def _listening(g: Grouping, inputs: _Inputs, vec: _Vectors, per_item: dict[str, np.ndarray]) -> dict[str, Any]:
+def _listening(g: Grouping, inputs: Inputs, vec: Vectors, per_item: dict[str, np.ndarray]) -> dict[str, Any]:
     """Noise-vs-noise against audio-vs-noise, with a second noise run."""
     if inputs.text2 is None:
         return {
@@ -349,48 +243,7 @@ def _listening(g: Grouping, inputs: _Inputs, vec: _Vectors, per_item: dict[str, 
     }
 
 
-def _exclude_pattern(config: SimilarityConfig) -> re.Pattern[str] | None:
-    if not config.exclude_questions:
-        return None
-    try:
-        return re.compile(config.exclude_questions)
-    except re.error as exc:
-        raise InputError(
-            f"--exclude-questions {config.exclude_questions!r}: not a regular expression ({exc})"
-        ) from None
-
-
-def _question_groups(config: SimilarityConfig, merged: pd.DataFrame) -> tuple[np.ndarray, dict[str, Any]]:
-    """The same-question group label of each item: its question and its choices; ``None`` (no group) for
-    items without a question and for those whose question matches ``--exclude-questions``."""
-    questions = merged["question"].to_numpy(dtype=object)
-    has_choices = "choices" in merged.columns
-    labels = np.array(
-        [
-            None if q is None else (f"{q}\u241e{c}" if has_choices and c is not None else q)
-            for q, c in zip(
-                questions.tolist(), merged["choices"].tolist() if has_choices else [None] * len(questions), strict=True
-            )
-        ],
-        dtype=object,
-    )
-    excluded = 0
-    pattern = _exclude_pattern(config)
-    if pattern is not None:
-        for k, q in enumerate(questions.tolist()):
-            if q is not None and pattern.search(q):
-                labels[k] = None
-                excluded += 1
-    doc = {
-        "grouped_by": ["question", "choices"] if has_choices else ["question"],
-        "choices_column": (config.choices_column or DEFAULT_CHOICES_COLUMN) if has_choices else None,
-        "exclude_questions": config.exclude_questions,
-        "items_excluded": excluded,
-    }
-    return labels, doc
-
-
-def _content(g: Grouping, inputs: _Inputs, vec: _Vectors, per_item: dict[str, np.ndarray]) -> dict[str, Any]:
+def _content(g: Grouping, inputs: Inputs, vec: Vectors, per_item: dict[str, np.ndarray]) -> dict[str, Any]:
     """Does the answer depend on which clip was sent? audio-vs-mismatched against the run-to-run reference."""
     if "mismatched" not in inputs.extra:
         return {
@@ -436,26 +289,8 @@ def _cos(u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(np.einsum("ij,ij->i", u[a], u[b], dtype=np.float64), -1.0, 1.0)
 
 
-def _identical(inputs: _Inputs) -> dict[str, Any]:
-    """The share of byte-identical answers in each comparison: a model whose answers do not change at all
-    gets large, "significant" differences against the baselines while it ignores the audio."""
-    merged = inputs.merged
-    noise, audio = merged["text_noise"].tolist(), merged["text_audio"].tolist()
-    pairs: dict[str, tuple[list[Any], list[Any]]] = {"audio_vs_noise": (audio, noise)}
-    if inputs.text2 is not None:
-        pairs["noise_vs_noise_2"] = (noise, inputs.text2.tolist())
-    for name, (_, texts) in inputs.extra.items():
-        pairs[f"audio_vs_{name}"] = (audio, texts.tolist())
-    out: dict[str, Any] = {}
-    for name, (a, b) in pairs.items():
-        both = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
-        same = sum(x == y for x, y in both)
-        out[name] = {"items": len(both), "identical": same, "share": same / len(both) if both else None}
-    return out
-
-
 def _manifest(
-    config: SimilarityConfig, inputs: _Inputs, vec: _Vectors, embedder: Embedder, seconds: float
+    config: SimilarityConfig, inputs: Inputs, vec: Vectors, embedder: Embedder, seconds: float
 ) -> dict[str, Any]:
     from lalm_bench.manifest import build_manifest
 
