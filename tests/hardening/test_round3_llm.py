@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from lalm_bench.llm.testserver import SchemaFollower, ScriptedOpenAIServer, error, schema_instance
+from lalm_bench.rubrics.common.fakes import JudgeLLM
 from lalm_bench.rubrics.judge.schema import reply_model
-from lalm_bench.rubrics.mock import JudgeLLM
 from tests.hardening.helpers import (
     CLIPS,
     FAST_OPTIONS,
