@@ -199,6 +199,7 @@ def main() -> None:
     ap.add_argument("--gguf", type=Path)
     ap.add_argument("--clips", type=int, default=5)
     ap.add_argument("--answers", type=int, default=8)
+    ap.add_argument("--no-references", action="store_true", help="judge the baseline captions only")
     ap.add_argument("--max-tokens", type=int, default=384)
     ap.add_argument("--n-ctx", type=int, default=8192)
     ap.add_argument("--out", type=Path)
@@ -241,7 +242,8 @@ def main() -> None:
             rubric = work / "fallback_rubric.json"
             rubric.write_text(json.dumps(FALLBACK_RUBRIC))
         report["judge"] = cli(["rubrics", "judge", "--rubric", str(rubric), "--captions", str(baseline),
-                               "--name", "caption_1", "--references", "--csv", str(csv),
+                               "--name", "caption_1", *([] if args.no_references else ["--references"]),
+                               "--csv", str(csv),
                                "--judge-model", MODEL, "--output-dir", str(work / "judged"), *common], env)  # fmt: skip
         report["judge"]["rubric"] = "generated" if rubric == run0 else "fixed (generate produced none)"
         report["judge"].update(summarize_judge(work / "judged"))
