@@ -345,7 +345,7 @@ def test_the_last_successful_record_is_the_rubric(tmp_path):
         (lambda p: write(p / "e.json", [{"criterion": "x"}]), 'not an object with "criterion" and "weight"'),
         (lambda p: write(p / "e.json", [{"criterion": " ", "weight": 1}]), "non-empty string"),
         (lambda p: write(p / "e.json", [{"criterion": "x", "weight": -1}]), "the weight must be above 0"),
-        (lambda p: write(p / "e.json", [{"criterion": "x", "weight": "3"}]), "finite number"),
+        (lambda p: write(p / "e.json", [{"criterion": "x", "weight": "3"}]), "must be a number"),
         (lambda p: write(p / "e.json", [1, 2]), "not a rubric"),
         (lambda p: (p / "e.json").write_text("{oops") and p / "e.json", "not valid JSON"),
         (lambda p: p / "missing.json", "rubric not found"),
