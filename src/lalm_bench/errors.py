@@ -1,15 +1,21 @@
-"""User-facing errors: raised by the library, printed by the CLI as one line."""
+"""User-facing errors: raised by the library, printed by the CLI as one line; and the one scrub of
+credentials applied to everything written (error lines, logs, JSON, tables)."""
 
 from __future__ import annotations
 
+import base64
+import re
+from typing import Any
+
 
 class LalmBenchError(Exception):
-    """An error the user can fix (bad input, missing model, ...). The CLI prints it as one line."""
+    """An error the user can fix (bad input, missing model, ...). The CLI prints it as one line,
+    without credentials (:func:`redact`)."""
 
     exit_code: int = 2
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
+        super().__init__(redact(" ".join(str(message).split())))
 
 
 class InputError(LalmBenchError):
@@ -65,3 +71,117 @@ def item_error(exc: BaseException) -> str:
     text = first_line(exc)
     name = type(exc).__name__
     return name if text == name else f"{name}: {text}"
+
+
+# ---- credentials: never written anywhere ------------------------------------------------------------
+#: The credentials this process was given (API keys, URL passwords and their Basic-auth forms, key-like
+#: provider options): replaced by ``***`` wherever they appear in what is written.
+_SECRETS: set[str] = set()
+_MIN_SECRET = 8  # shorter values would mask ordinary words in captions and replies
+_AUTH_HEADER = re.compile(r"\b(Basic|Bearer|Token)(\s+|%20)([A-Za-z0-9._~+/=-]{6,})", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@\"'<>]+@")
+_SECRET_NAME = (
+    r"api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|id[_-]?token|token|secret|"
+    r"client[_-]?secret|password|passwd|authorization|x-api-key|sig|signature|key"
+)
+_URL_QUERY_SECRET = re.compile(rf"([?&](?:{_SECRET_NAME})=)[^&#\s\"'<>]+", re.IGNORECASE)
+_JSON_SECRET = re.compile(
+    rf"""(["']?(?:{_SECRET_NAME.replace("|sig|signature|key", "")})["']?\s*[:=]\s*["'])[^"']+""", re.IGNORECASE
+)
+#: Option and header names whose values are credentials (compared without case, ``-`` read as ``_``).
+SECRET_KEYS = frozenset(
+    {
+        "api_key", "apikey", "x_api_key", "token", "access_token", "auth_token", "bearer_token",
+        "refresh_token", "id_token", "authorization", "auth", "password", "passwd", "pwd", "secret",
+        "client_secret", "secret_key", "access_key", "private_key", "credentials", "session_token",
+    }
+)  # fmt: skip
+
+
+def is_secret_key(name: object) -> bool:
+    """Whether an option, header or field called ``name`` holds a credential."""
+    if not isinstance(name, str):
+        return False
+    key = name.strip().lower().replace("-", "_")
+    return key in SECRET_KEYS or key.endswith(("_api_key", "_token", "_secret", "_password"))
+
+
+def register_secret(*values: object) -> None:
+    """Remember credentials so that :func:`redact` removes them (and their Basic-auth base64) everywhere."""
+    for value in values:
+        if isinstance(value, str) and len(value) >= _MIN_SECRET:
+            _SECRETS.add(value)
+
+
+def register_url_credentials(url: str | None) -> None:
+    """The ``user:password@`` of ``url`` (as sent in HTTP Basic auth) and its secret query values."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    if not url:
+        return
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        user, _, password = userinfo.partition(":")
+        for pair in {userinfo, f"{unquote(user)}:{unquote(password)}"}:
+            register_secret(pair, base64.b64encode(pair.encode()).decode())
+        register_secret(password, unquote(password))
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if is_secret_key(name) or _URL_QUERY_SECRET.search(f"?{name}=x"):
+            register_secret(value)
+
+
+def register_option_secrets(options: Any) -> None:
+    """Every value under a key-like name (``api_key``, ``token``, ...) in nested provider options."""
+    if isinstance(options, dict):
+        for k, v in options.items():
+            if is_secret_key(k):
+                if isinstance(v, str):
+                    register_secret(v)
+                else:
+                    _register_strings(v)
+            else:
+                register_option_secrets(v)
+    elif isinstance(options, (list, tuple)):
+        for v in options:
+            register_option_secrets(v)
+
+
+def _register_strings(value: Any) -> None:
+    if isinstance(value, str):
+        register_secret(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _register_strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _register_strings(v)
+
+
+def redact(text: str) -> str:
+    """``text`` without credentials: every registered secret, ``Basic``/``Bearer`` header values, URL
+    passwords, secret query values and ``"api_key": "..."``-like pairs become ``***``."""
+    if not text:
+        return text
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "***")
+    if "://" in text:
+        text = _URL_USERINFO.sub(r"\1***@", text)
+        text = _URL_QUERY_SECRET.sub(r"\1***", text)
+    text = _AUTH_HEADER.sub(r"\1\2***", text)
+    return _JSON_SECRET.sub(r"\1***", text)
+
+
+def redact_value(value: Any) -> Any:
+    """``value`` (JSON-like) with :func:`redact` applied to its strings and key-like fields masked."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: ("***" if is_secret_key(k) and v not in (None, "") else redact_value(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(v) for v in value]
+    return value

@@ -7,6 +7,7 @@ A ref is trusted only as a commit hash, so a crafted ref can never point outside
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -62,3 +63,64 @@ def cached_revision(repo_id: str, revision: str | None, repo_type: str = "model"
     if revision and COMMIT.match(revision):
         return revision
     return read_ref(repo_folder(repo_id, repo_type), revision or "main")
+
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+#: Seconds to wait for the hub (or the proxy in front of it) to accept a connection.
+PROBE_TIMEOUT_S = 3.0
+
+
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` forbids every download."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_endpoint() -> str:
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def hub_unreachable() -> str | None:
+    """Why the hub cannot be reached from here (``None`` when a connection opens), asked once per process.
+
+    One TCP connection to the endpoint's host, or to the proxy that ``HTTPS_PROXY``/``HTTP_PROXY``
+    names, within :data:`PROBE_TIMEOUT_S`: no request is sent. A machine without network answers at
+    once (no DNS) or after the timeout, instead of a client retrying for minutes."""
+    return _probe(hub_endpoint(), _proxy_for(hub_endpoint()))
+
+
+def _proxy_for(endpoint: str) -> str | None:
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    host = urlsplit(endpoint).hostname or ""
+    try:
+        if host and proxy_bypass(host):
+            return None
+    except OSError:
+        pass
+    return getproxies().get(urlsplit(endpoint).scheme or "https")
+
+
+@functools.lru_cache(maxsize=8)
+def _probe(endpoint: str, proxy: str | None) -> str | None:
+    import socket
+    from urllib.parse import urlsplit
+
+    target = urlsplit(proxy if proxy else endpoint)
+    host = target.hostname
+    try:
+        port = target.port or (443 if target.scheme == "https" else 80)
+    except ValueError:
+        return f"{endpoint} has an invalid port"
+    if not host:
+        return f"{endpoint} names no host"
+    via = f" (through the proxy {host}:{port})" if proxy else ""
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S):
+            return None
+    except socket.gaierror:
+        return f"{endpoint}{via}: the host name does not resolve (no network?)"
+    except TimeoutError:
+        return f"{endpoint}{via}: no answer within {PROBE_TIMEOUT_S:g} s"
+    except OSError as exc:
+        return f"{endpoint}{via}: {exc.strerror or type(exc).__name__}"

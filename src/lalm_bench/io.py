@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError
+from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError, is_secret_key, redact
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,18 +56,24 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def to_strict_json(obj: Any) -> Any:
-    """Convert ``obj`` to plain JSON types; NaN and ±Infinity become ``None``.
+    """Convert ``obj`` to plain JSON types; NaN and ±Infinity become ``None``; credentials become ``***``
+    (:func:`lalm_bench.errors.redact` on every string, key-like fields masked).
 
     Handles numpy scalars and arrays, pandas missing values, Paths, tuples and sets.
     """
-    if obj is None or isinstance(obj, (bool, str)):
+    if obj is None or isinstance(obj, bool):
         return obj
+    if isinstance(obj, str):
+        return redact(obj)
     if isinstance(obj, int):
         return int(obj)
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, Mapping):
-        return {str(k): to_strict_json(v) for k, v in obj.items()}
+        return {
+            str(k): "***" if is_secret_key(k) and isinstance(v, str) and v else to_strict_json(v)
+            for k, v in obj.items()
+        }
     if isinstance(obj, (list, tuple, set, frozenset)):
         return [to_strict_json(v) for v in obj]
     if isinstance(obj, Path):
@@ -234,13 +240,13 @@ class OutputSet:
 
     def csv(self, path: str | Path, df: pd.DataFrame) -> None:
         with self.open(path) as fh:
-            df.to_csv(fh, index=False, lineterminator="\n")
+            redact_frame(df).to_csv(fh, index=False, lineterminator="\n")
 
     def table(self, path: str | Path, df: pd.DataFrame) -> None:
         """Parquet for ``.parquet``/``.pq``, else CSV."""
         if Path(path).suffix.lower() in {".parquet", ".pq"}:
             with self.open(path, "wb") as fh:
-                df.to_parquet(fh, index=False)
+                redact_frame(df).to_parquet(fh, index=False)
         else:
             self.csv(path, df)
 
@@ -289,6 +295,24 @@ class OutputSet:
             self.commit()
         else:
             self.discard()
+
+
+def redact_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with :func:`lalm_bench.errors.redact` applied to its text cells (a copy only when one changes)."""
+    changed: dict[str, Any] = {}
+    for column in df.columns:
+        if df[column].dtype != object and str(df[column].dtype) not in ("string", "str"):
+            continue
+        values = df[column].tolist()
+        cleaned = [redact(v) if isinstance(v, str) else v for v in values]
+        if any(isinstance(a, str) and a != b for a, b in zip(values, cleaned, strict=True)):
+            changed[column] = cleaned
+    if not changed:
+        return df
+    out = df.copy()
+    for column, cleaned in changed.items():
+        out[column] = cleaned
+    return out
 
 
 def _write_error(path: Path, exc: OSError) -> LalmBenchError:

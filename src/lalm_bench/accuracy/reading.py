@@ -118,7 +118,7 @@ async def _llm_picks(
 ) -> tuple[list[Extraction], dict[str, Any], list[str]]:
     """One LLM pick per answer, ``concurrency`` at once. A failed call is unparsed (``llm-failed``) and
     counted; a fatal error (credentials, unreachable server, unknown model) stops with one line."""
-    from lalm_bench.llm.calls import StepReply, call_step, is_fatal
+    from lalm_bench.llm.calls import StepReply, call_step, is_fatal, structured_counts
     from lalm_bench.llm.interface import Message, Sampling
     from lalm_bench.progress import progress_bar
     from lalm_bench.runs import run_pool
@@ -163,6 +163,7 @@ async def _llm_picks(
         "calls": len(sent),
         "cache_hits": len(sent) - len(fresh),
         "failed": len(errors),
+        "structured_output": structured_counts(sent),
         "prompt_tokens": sum(r.prompt_tokens for r in fresh),
         "completion_tokens": sum(r.completion_tokens for r in fresh),
         "errors": dict(Counter(errors).most_common(5)),

@@ -87,6 +87,8 @@ def _unexpected(exc: Exception) -> None:
         sys.exit(exc.exit_code)
     if os.environ.get("LALM_BENCH_DEBUG"):
         raise exc
-    msg = str(exc).splitlines()[0] if str(exc).strip() else ""
+    from lalm_bench.errors import redact
+
+    msg = redact(str(exc).splitlines()[0]) if str(exc).strip() else ""
     print(f"error: unexpected {type(exc).__name__}: {msg} (set LALM_BENCH_DEBUG=1 for a traceback)", file=sys.stderr)
     sys.exit(1)

@@ -24,6 +24,7 @@ from lalm_bench.embeddings.model import (
     is_exact,
     load_openvino,
     load_sentence_transformer,
+    local_files_only,
     parse_devices,
     resolve_model,
 )
@@ -138,6 +139,8 @@ class Embedder:
         if self._st is None:
             import time
 
+            if not is_mock(self.model) and not self.ref.is_local:
+                local_files_only(self.ref)  # no hub and not cached: one line now, before torch is imported
             devices = ["cpu"] if is_mock(self.model) else parse_devices(self.device)
             if self.backend != "torch" and (len(devices) > 1 or devices[0] != "cpu"):
                 if self.device.strip().lower() != "auto":

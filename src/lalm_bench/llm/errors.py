@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from lalm_bench.errors import LalmBenchError
+from lalm_bench.errors import LalmBenchError, redact
 
 
 class LLMError(LalmBenchError):
     """A chat-model call that failed (after its retries, where retrying makes sense).
 
     ``attempts`` counts the HTTP attempts made; ``status_code`` is the last HTTP status, if any;
-    ``usage`` the tokens spent before failing (a reply and its repair), if any."""
+    ``usage`` the tokens spent before failing (a reply and its repair), if any; ``structured_output`` the
+    structured-output mode of a structured call that got a reply, if any."""
 
     attempts: int = 0
+    structured_output: str | None = None
     status_code: int | None = None
     usage: Any = None
 
@@ -58,8 +60,8 @@ class LLMResponseError(LLMError):
 
 
 def scrub(text: str, *secrets: str | None) -> str:
-    """``text`` with every non-trivial secret replaced by ``***`` (for error messages)."""
+    """``text`` with ``secrets`` and every credential :func:`lalm_bench.errors.redact` knows replaced by ``***``."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
-    return text
+    return redact(text)

@@ -89,6 +89,8 @@ def minimal_instance(schema: dict[str, Any], root: dict[str, Any] | None = None)
 class MockChatModel(BaseChatModel):
     """A deterministic chat model without a server (see the module docstring)."""
 
+    structured_mode = "mock"
+
     provider = "mock"
 
     def __init__(

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lalm_bench.errors import first_line
+from lalm_bench.errors import first_line, register_option_secrets, register_secret, register_url_credentials
 from lalm_bench.llm.cache import ResponseCache
 from lalm_bench.llm.chat_model import BaseChatModel, Completion
 from lalm_bench.llm.errors import LLMAuthError, LLMConfigError, LLMError
@@ -46,7 +46,7 @@ from lalm_bench.llm.openai_wire import (
     with_schema_prompt,
 )
 from lalm_bench.llm.structured import strict_json_schema
-from lalm_bench.llm.urls import is_local_url, redact_url
+from lalm_bench.llm.urls import is_local_url, redact_url, url_problem
 
 log = logging.getLogger("lalm_bench.llm")
 
@@ -91,8 +91,9 @@ class OpenAIChatModel(BaseChatModel):
         if not model:
             raise LLMConfigError("openai provider: empty model name (use openai/<model>)")
         base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        if not base_url.startswith(("http://", "https://")):
-            raise LLMConfigError(f"base URL {redact_url(base_url)!r} must start with http:// or https://")
+        problem = url_problem(base_url)
+        if problem is not None:
+            raise LLMConfigError(f"base URL {redact_url(base_url)!r}: {problem}")
         if max_retries is not None:
             max_attempts = max_retries + 1
         if max_attempts < 1 or concurrency < 1 or timeout <= 0:
@@ -107,6 +108,8 @@ class OpenAIChatModel(BaseChatModel):
             raise LLMConfigError(f"audio_encoding must be one of {', '.join(AUDIO_ENCODINGS)}, not {audio_encoding!r}")
         self.audio_format: AudioFormat = audio_format
         self.audio_encoding: AudioEncoding = audio_encoding
+        register_url_credentials(base_url)
+        register_option_secrets(extra_body)
         key = os.environ.get(api_key_env, "")
         if not key:
             if not is_local_url(base_url):
@@ -115,6 +118,8 @@ class OpenAIChatModel(BaseChatModel):
                     f"{redact_url(base_url)} (or name another variable with --api-key-env)"
                 )
             key = LOCAL_DUMMY_KEY  # local vLLM/llama.cpp servers accept any key
+        if key != LOCAL_DUMMY_KEY:
+            register_secret(key)
         self._api_key = key
         self.api_key_env = api_key_env
         self.timeout = float(timeout)

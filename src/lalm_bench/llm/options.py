@@ -30,12 +30,25 @@ class LLMOptions:
     audio_format: str = "input_audio"  # input_audio | audio_url: how audio goes into a chat request
     audio_encoding: str = "wav"  # wav | flac
 
+    def __post_init__(self) -> None:
+        from lalm_bench.errors import register_option_secrets, register_url_credentials
+        from lalm_bench.llm.errors import LLMConfigError
+        from lalm_bench.llm.urls import redact_url, url_problem
+
+        register_option_secrets(self.provider_options)
+        for url in self.base_urls:
+            register_url_credentials(url)
+            problem = url_problem(url)
+            if problem is not None:
+                raise LLMConfigError(f"--base-url {redact_url(url)!r}: {problem}")
+
     @property
     def base_url(self) -> str | None:
         return self.base_urls[0] if self.base_urls else None
 
     def public(self) -> dict[str, Any]:
-        """What a manifest records (URLs without credentials; never the key itself)."""
+        """What a manifest records (URLs without credentials; never the key itself, nor key-like options)."""
+        from lalm_bench.errors import redact_value
         from lalm_bench.llm.urls import redact_url
 
         return {
@@ -45,7 +58,7 @@ class LLMOptions:
             "timeout_s": self.timeout,
             "max_retries": self.max_retries,
             "cache": (str(self.cache_path) if self.cache_path else "default") if self.use_cache else None,
-            "provider_options": self.provider_options,
+            "provider_options": redact_value(self.provider_options),
             "audio_format": self.audio_format,
             "audio_encoding": self.audio_encoding,
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError
+from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError, redact_value
 from lalm_bench.predict.config import AUDIO_CONDITIONS, condition_files, runs_folder
 from lalm_bench.predict.schema import TRANSPORT_OPTIONS, PredictRecord, RunSettings
 from lalm_bench.predict.state import ConditionRun, PredictState
@@ -35,7 +35,9 @@ def run_settings(state: PredictState, condition: str, benchmark_sha256: str) -> 
         temperature=cfg.sampling.temperature,
         top_p=cfg.sampling.top_p,
         max_tokens=cfg.sampling.max_tokens,
-        provider_options={k: v for k, v in cfg.llm.provider_options.items() if k not in TRANSPORT_OPTIONS},
+        provider_options=redact_value(
+            {k: v for k, v in cfg.llm.provider_options.items() if k not in TRANSPORT_OPTIONS}
+        ),
         max_audio_seconds=cfg.max_audio_seconds if sends else None,
         sample_rate=cfg.sample_rate if sends else None,
         noise_dbfs=cfg.noise_dbfs if condition == "noise" else None,

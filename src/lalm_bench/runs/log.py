@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from lalm_bench.errors import InputError
+from lalm_bench.errors import InputError, LalmBenchError
 from lalm_bench.io import dumps_strict
 
 R = TypeVar("R", bound=BaseModel)
@@ -58,24 +58,43 @@ def read_records(
     return records
 
 
+class RunLogFullError(LalmBenchError):
+    """The run log cannot grow (disk full, file size limit, quota, read-only now): the run stops."""
+
+
 class RunLog(Generic[R]):
-    """Appends records to a JSONL log; each is flushed and fsynced before :meth:`append` returns."""
+    """Appends records to a JSONL log; each is written whole (unbuffered) and fsynced before
+    :meth:`append` returns. A write the file system refuses (``ENOSPC``, ``EFBIG``, ``EDQUOT``, ...)
+    stops the run with :class:`RunLogFullError`; a line it cut short is the torn tail that the next
+    :func:`read_records` repairs."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fh = open(path, "ab")  # noqa: SIM115 (held open for the run)
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.appended = 0
 
     def append(self, record: R) -> None:
-        line = dumps_strict(record.model_dump(mode="json"), indent=None)
-        self._fh.write(line.encode("utf-8") + b"\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        if self._fd is None:
+            raise ValueError(f"{self.path}: the run log is closed")
+        data = (dumps_strict(record.model_dump(mode="json"), indent=None) + "\n").encode("utf-8")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            os.fsync(self._fd)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise RunLogFullError(
+                f"cannot add to the run log {self.path}: {reason}; the {self.appended} record(s) written by this "
+                "call and every earlier one are kept: make room and rerun the same command to resume"
+            ) from None
         self.appended += 1
 
     def close(self) -> None:
-        self._fh.close()
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
     def __enter__(self) -> RunLog[R]:
         return self

@@ -244,10 +244,20 @@ def test_two_judges_score_by_judge_and_between_judges():
 
 def test_reply_schema_for_one_criterion():
     model = reply_model(1)
-    ok = model.model_validate({"verdicts": [{"id": "C1", "reason": "r", "verdict": "met"}]})
-    assert ok.verdicts[0].verdict == "met"
+    ok = model.model_validate({"C1": {"reason": "r", "verdict": "met"}})
+    assert ok.by_id()["C1"].verdict == "met"
+    with pytest.raises(ValueError, match="missing verdict"):
+        model.model_validate({})
     with pytest.raises(ValueError, match="missing verdict"):
         model.model_validate({"verdicts": []})
+
+
+def test_reply_schema_is_one_required_property_per_id():
+    from lalm_bench.llm.structured import strict_json_schema
+
+    schema = strict_json_schema(reply_model(3))
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
+    assert schema["required"] == ["C1", "C2", "C3"] == list(schema["properties"])
 
 
 def test_reply_schema_tolerates_case_and_spacing_not_other_ids():
@@ -260,7 +270,9 @@ def test_reply_schema_tolerates_case_and_spacing_not_other_ids():
             ]
         }
     )
-    assert [(v.id, v.verdict) for v in ok.verdicts] == [("C2", "not_met"), ("C1", "cannot_assess")]
+    assert [(k, v.verdict) for k, v in ok.by_id().items()] == [("C1", "cannot_assess"), ("C2", "not_met")]
+    ok = model.model_validate({"c2 ": {"reason": "", "verdict": "met"}, "C1": {"reason": "r", "verdict": "met"}})
+    assert list(ok.by_id()) == ["C1", "C2"]
     for bad in ({"id": "C3", "verdict": "met"}, {"id": "C1", "verdict": "yes"}):
         with pytest.raises(ValueError):
             model.model_validate({"verdicts": [{"reason": "r", **bad}, {"id": "C2", "reason": "r", "verdict": "met"}]})
@@ -332,8 +344,8 @@ def test_the_last_successful_record_is_the_rubric(tmp_path):
         (lambda p: write(p / "e.json", {"rubric": CRITERIA}), "without final_criteria"),
         (lambda p: write(p / "e.json", [{"criterion": "x"}]), 'not an object with "criterion" and "weight"'),
         (lambda p: write(p / "e.json", [{"criterion": " ", "weight": 1}]), "non-empty string"),
-        (lambda p: write(p / "e.json", [{"criterion": "x", "weight": -1}]), "negative weight"),
-        (lambda p: write(p / "e.json", [{"criterion": "x", "weight": "3"}]), "finite number"),
+        (lambda p: write(p / "e.json", [{"criterion": "x", "weight": -1}]), "the weight must be above 0"),
+        (lambda p: write(p / "e.json", [{"criterion": "x", "weight": "3"}]), "must be a number"),
         (lambda p: write(p / "e.json", [1, 2]), "not a rubric"),
         (lambda p: (p / "e.json").write_text("{oops") and p / "e.json", "not valid JSON"),
         (lambda p: p / "missing.json", "rubric not found"),

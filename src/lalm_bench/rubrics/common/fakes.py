@@ -145,7 +145,7 @@ class JudgeLLM:
         reply = fault(k) if fault is not None else None
         if reply is not None:
             return reply
-        verdicts = []
+        verdicts: dict[str, dict[str, str]] = {}
         for cid, criterion in criteria:
             v = self.verdict(criterion, caption, evidence)
             if self.flip and float(body.get("temperature") or 0) > 0:
@@ -153,8 +153,8 @@ class JudgeLLM:
                 if int.from_bytes(h[:8], "big") / 2**64 < self.flip:
                     labels = ["met", "not_met", "cannot_assess"]
                     v = labels[(labels.index(v) + 1 + h[8] % 2) % 3]
-            verdicts.append({"id": cid, "reason": f"scripted: key {self.key(criterion)!r}", "verdict": v})
-        content = json.dumps({"verdicts": verdicts})
+            verdicts[cid] = {"reason": f"scripted: key {self.key(criterion)!r}", "verdict": v}
+        content = json.dumps(verdicts)
         return completion(
             content, prompt_tokens=len(text.split()), completion_tokens=len(content.split()), delay_s=self.delay_s
         )

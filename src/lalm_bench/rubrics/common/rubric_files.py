@@ -89,8 +89,33 @@ def rubric_sha256(items: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+#: The largest weight a criterion may have: generated rubrics weigh 1 to 5 per merged item, and sums of
+#: weights far beyond this would lose precision (1e308 or a 30-digit integer overflowed the tables).
+MAX_WEIGHT = 1_000_000
+
+
+def weight_problem(weight: Any) -> str | None:
+    """Why ``weight`` cannot weigh a criterion (a number, finite, above 0, at most :data:`MAX_WEIGHT`),
+    or ``None`` when it can."""
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        return f"the weight must be a number, got {str(weight)[:40]!r}"
+    if isinstance(weight, float) and not math.isfinite(weight):
+        return f"the weight must be a finite number, got {weight!r}"
+    if not weight > 0:
+        return f"the weight must be above 0, got {weight!r}"
+    if weight > MAX_WEIGHT:
+        shown = (
+            f"{weight:.3g}"
+            if isinstance(weight, float)
+            else (str(weight) if weight < 10**20 else f"a {len(str(weight))}-digit integer")
+        )
+        return f"the weight must be at most {MAX_WEIGHT:,}, got {shown}"
+    return None
+
+
 def check_items(raw: Any, where: str) -> tuple[dict[str, Any], ...]:
-    """Validated ``{"criterion", "weight"}`` items: non-empty text, finite weight >= 0, at least one."""
+    """Validated ``{"criterion", "weight"}`` items: non-empty text, a weight that passes
+    :func:`weight_problem`, at least one."""
     if not isinstance(raw, list):
         raise InputError(f"{where}: the rubric must be a list of criteria, found a JSON {type(raw).__name__}")
     if not raw:
@@ -102,10 +127,9 @@ def check_items(raw: Any, where: str) -> tuple[dict[str, Any], ...]:
         text, weight = item["criterion"], item["weight"]
         if not isinstance(text, str) or not text.strip():
             raise InputError(f"{where}: criterion {n}: the text must be a non-empty string")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
-            raise InputError(f"{where}: criterion {n} ({text!r}): the weight must be a finite number, got {weight!r}")
-        if weight < 0:
-            raise InputError(f"{where}: criterion {n} ({text!r}): negative weight {weight}")
+        problem = weight_problem(weight)
+        if problem is not None:
+            raise InputError(f"{where}: criterion {n} ({text[:80]!r}): {problem}")
         out.append({"criterion": text, "weight": _plain_number(weight)})
     return tuple(out)
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lalm_bench.errors import InputError
+from lalm_bench.rubrics.common.rubric_files import weight_problem
 
 
 class Encoder(Protocol):
@@ -55,11 +56,10 @@ def as_items(rubric: Sequence[Any] | Sequence[Item]) -> list[Item]:
             raise InputError(f"criterion {n}: expected (text, weight) or an object with criterion and weight")
         if not isinstance(text, str) or not normalize_text(text):
             raise InputError(f"criterion {n}: the text must be a non-empty string")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
-            raise InputError(f"criterion {n} ({text!r}): the weight must be a finite number, got {weight!r}")
-        if weight < 0:
-            raise InputError(f"criterion {n} ({text!r}): negative weight {weight}")
-        out.append(Item(text=text, key=normalize_text(text), weight=weight))
+        problem = weight_problem(weight)
+        if problem is not None:
+            raise InputError(f"criterion {n} ({text[:80]!r}): {problem}")
+        out.append(Item(text=text, key=normalize_text(text), weight=weight))  # type: ignore[arg-type]
     return out
 
 

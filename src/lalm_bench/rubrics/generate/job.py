@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from lalm_bench.errors import InputError
 from lalm_bench.io import OutputOptions, check_folder_writable, sha256_file
+from lalm_bench.llm.calls import structured_counts
 from lalm_bench.llm.interface import Sampling
 from lalm_bench.llm.options import LLMOptions
 from lalm_bench.rubrics.common.clips import Clip, ClipSet, load_baselines, load_clip_set, read_clip_audio
@@ -231,6 +232,7 @@ class GenerateJob(LLMJob[Clip, RunRecord, RunState, GenerateResult]):
                     "tokens": sum(r.tokens for r in new),
                     "rubric_size": len(run.rubric),
                     "rubric_weight": sum(i.weight for i in run.rubric),
+                    "structured_output": structured_counts(s for r in run.records for s in r.replies()),
                 }
             )
         keys = ["processed", "ok", "failed", "calls", "cache_hits", "retries", "tokens"]

@@ -40,7 +40,7 @@ async def judge_unit(state: JudgeState, unit: Unit, limit: asyncio.Semaphore) ->
                     error_kind = "invalid" if (reply.raw is not None or reply.raw_attempts) else "call"
                     error = reply.error or "the judge call failed"
                 continue
-            by_id = {v.id: v for v in parsed.verdicts}
+            by_id = parsed.by_id()
             for i, j in enumerate(batch):
                 v = by_id[criterion_id(i)]
                 verdicts[j], reasons[j] = v.verdict, v.reason

@@ -199,6 +199,7 @@ class JudgeJob(LLMJob[Unit, JudgeRecord, JudgeRun, JudgeResult]):
         assert st.settings is not None
         st.models = models
         out = Path(st.output.path)
+        self._check_inputs_outside_output()
         extra = dict.fromkeys(p for f in ("parquet", "csv") for p in output_files(out, f).values())
         folder = lock(RunFolder(out, extra=list(extra), another_run="another -o/--output"))
         identity = st.settings.model_dump(mode="json")
@@ -215,6 +216,22 @@ class JudgeJob(LLMJob[Unit, JudgeRecord, JudgeRun, JudgeResult]):
         done = {r.key() for r in records}
         st.todo = [u for u in st.units if u.key() not in done]
         return [st.run]
+
+    def _check_inputs_outside_output(self) -> None:
+        """No input may live in the judge's run folder: ``--overwrite`` moves its files aside, and the judge
+        would write its own ``log.jsonl`` over a generate run's."""
+        st = self.state
+        assert st.rubric is not None and st.clipset is not None
+        out = Path(st.output.path).resolve()
+        inputs = [("--rubric", st.rubric.path), ("--csv", st.clipset.csv_path)]
+        inputs += [("--captions", s.path) for s in st.systems if s.path is not None]
+        for flag, path in inputs:
+            resolved = Path(path).resolve()
+            if resolved == out or out in resolved.parents:
+                raise InputError(
+                    f"--output-dir {st.output.path} holds the {flag} input {path}: write the judge run to "
+                    "another folder"
+                )
 
     def ready(self) -> None:
         for w in self.state.warnings:

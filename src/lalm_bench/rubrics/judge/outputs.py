@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from lalm_bench.llm.calls import structured_counts
 from lalm_bench.rubrics.judge import prompts
 from lalm_bench.rubrics.judge.applicability import APPLICABILITY_RULE
 from lalm_bench.rubrics.judge.config import REFERENCES
@@ -140,6 +141,10 @@ def _run_counts(state: JudgeState, records: list[JudgeRecord]) -> dict[str, Any]
         "processed": len(state.records) - state.resumed,
         "judge_errors": {k: kinds.get(k, 0) for k in ("call", "invalid", "audio")},
         **text_tokens(records),
+        "structured_output": {
+            judge: structured_counts(s for r in records if r.judge == judge for s in r.replies)
+            for judge in state.cfg.judges
+        },
     }
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-PROMPT_VERSION = "2026-12-02.1"
+PROMPT_VERSION = "2026-12-07.1"
 
 SYSTEM = (
     "You grade captions of audio clips against a rubric. For each criterion you decide whether the "
@@ -43,8 +43,8 @@ criterion is about other sounds), or the evidence is unclear or contradictory.
 Judge what the caption says about the sound, not its style or length. Before each verdict give a \
 one-sentence reason.
 
-Reply with JSON only, one entry per criterion id ({ids}), in this form:
-{{"verdicts": [{{"id": "C1", "reason": "...", "verdict": "met"}}]}}"""
+Reply with JSON only: one object with exactly one entry per criterion id ({ids}), in this form:
+{{"C1": {{"reason": "...", "verdict": "met"}}, "C2": {{"reason": "...", "verdict": "not_met"}}}}"""
 
 
 def evidence_note(n_references: int, with_audio: bool) -> str:

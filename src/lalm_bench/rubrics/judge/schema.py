@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from lalm_bench.llm.calls import StepReply
 
@@ -21,59 +21,85 @@ def criterion_id(i: int) -> str:
     return f"C{i + 1}"
 
 
-def _tidy_id(cls: Any, value: Any) -> Any:
-    """``c3``, `` C3 `` -> ``C3`` (what models without constrained decoding write)."""
-    return value.strip().upper() if isinstance(value, str) else value
-
-
 def _tidy_label(cls: Any, value: Any) -> Any:
     """``Met``, ``not met``, ``Cannot-Assess`` -> ``met``, ``not_met``, ``cannot_assess``."""
     return "_".join(value.strip().lower().replace("-", " ").split()) if isinstance(value, str) else value
 
 
-class JudgeReplyBase(BaseModel):
-    """A judge reply: one verdict per criterion id of the request (see :func:`reply_model`)."""
+class Verdict(BaseModel):
+    """The judge's verdict on one criterion, after a one-sentence reason."""
 
-    verdicts: list[Any]
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(description="One sentence: why the verdict.")
+    verdict: VerdictLabel = Field(description="met, not_met or cannot_assess.")
+
+    @field_validator("verdict", mode="before")
+    @classmethod
+    def tidy_verdict(cls, value: Any) -> Any:
+        return _tidy_label(cls, value)
+
+
+class JudgeReplyBase(BaseModel):
+    """A judge reply: one property per criterion id of the request (see :func:`reply_model`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def by_id(self) -> dict[str, Verdict]:
+        """``{"C1": verdict, ...}`` in id order."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+def _as_object(ids: tuple[str, ...], value: Any) -> Any:
+    """What a model without constrained decoding writes, made into ``{"C1": {...}, ...}``.
+
+    Ids are tidied (``c3``, `` C3 `` -> ``C3``); a ``{"verdicts": ...}`` wrapper and the list form
+    ``[{"id": "C1", "reason": ..., "verdict": ...}]`` are taken when each id comes once. A reply that
+    leaves an id out or names one twice is refused with the reason (for the repair retry)."""
+    if isinstance(value, dict) and set(value) == {"verdicts"}:
+        value = value["verdicts"]
+    pairs: list[tuple[Any, Any]]
+    if isinstance(value, list):
+        if not all(isinstance(v, dict) and "id" in v for v in value):
+            return value  # refused below by the schema
+        pairs = [(v["id"], {k: x for k, x in v.items() if k != "id"}) for v in value]
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        return value
+    got = [k.strip().upper() if isinstance(k, str) else k for k, _ in pairs]
+    missing = [i for i in ids if i not in got]
+    twice = sorted({i for i in got if got.count(i) > 1 and i in ids}, key=ids.index)
+    problems = []
+    if missing:
+        problems.append(f"missing verdict(s) for {', '.join(missing)}")
+    if twice:
+        problems.append(f"more than one verdict for {', '.join(twice)}")
+    if problems:
+        raise ValueError("; ".join(problems) + f" (give exactly one verdict for each of {', '.join(ids)})")
+    return dict(zip(got, (v for _, v in pairs), strict=True))
 
 
 @functools.lru_cache(maxsize=256)
 def reply_model(n: int) -> type[JudgeReplyBase]:
-    """The reply schema of a request with ``n`` criteria (ids ``C1..Cn``).
+    """The reply schema of a request with ``n`` criteria (ids ``C1..Cn``): an object with one required
+    property per id and no other (``additionalProperties: false``), each a :class:`Verdict`.
 
-    The JSON schema constrains each id to the ids given and each verdict to the three labels; the
-    validator also refuses a reply that leaves an id out or names one twice, so such a reply gets
-    the provider's repair retry (with the reason) and, if still invalid, becomes a judge error."""
+    Any reply valid for this JSON schema judges every criterion exactly once, so a server with
+    constrained decoding (vLLM, llama.cpp) cannot leave an id out or repeat one. For servers without
+    it the validator tidies what it can and refuses the rest with the reason, so such a reply gets
+    the provider's repair retry and, if still invalid, becomes a judge error."""
     ids = tuple(criterion_id(i) for i in range(n))
-    verdict = create_model(
-        "Verdict",
-        __validators__={  # type: ignore[dict-item]
-            "tidy_id": field_validator("id", mode="before")(_tidy_id),
-            "tidy_verdict": field_validator("verdict", mode="before")(_tidy_label),
-        },
-        id=(Literal[ids], Field(description="The criterion id, as given.")),  # type: ignore[valid-type,arg-type]
-        reason=(str, Field(description="One sentence: why the verdict.")),
-        verdict=(VerdictLabel, Field(description="met, not_met or cannot_assess.")),
-    )
 
-    def each_id_once(self: Any) -> Any:
-        got = [v.id for v in self.verdicts]
-        missing = [i for i in ids if i not in got]
-        twice = sorted({i for i in got if got.count(i) > 1}, key=ids.index)
-        problems = []
-        if missing:
-            problems.append(f"missing verdict(s) for {', '.join(missing)}")
-        if twice:
-            problems.append(f"more than one verdict for {', '.join(twice)}")
-        if problems:
-            raise ValueError("; ".join(problems) + f" (give exactly one verdict for each of {', '.join(ids)})")
-        return self
+    def as_object(cls: Any, value: Any) -> Any:
+        return _as_object(ids, value)
 
-    return create_model(
+    fields: dict[str, Any] = {i: (Verdict, Field(description=f"The verdict on criterion {i}.")) for i in ids}
+    return create_model(  # type: ignore[call-overload,no-any-return]
         "JudgeReply",
         __base__=JudgeReplyBase,
-        __validators__={"each_id_once": model_validator(mode="after")(each_id_once)},  # type: ignore[dict-item]
-        verdicts=(list[verdict], Field(description="One verdict per criterion id.")),  # type: ignore[valid-type]
+        __validators__={"as_object": model_validator(mode="before")(as_object)},  # type: ignore[dict-item]
+        **fields,
     )
 
 
