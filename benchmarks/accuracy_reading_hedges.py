@@ -75,11 +75,12 @@ def read(items: list[dict]) -> list:
 
 def stratum(item: dict, rules) -> str | None:
     from lalm_bench.accuracy.answer_text import prepare
-    from lalm_bench.accuracy.rules import _refs, _split_negated, strip_md
+    from lalm_bench.accuracy.rules import _refs, strip_md
+    from lalm_bench.accuracy.stance import split_negated
 
     if rules.rule == "negated":
         return "negation"
-    _, denied = _split_negated(strip_md(item["answer"] or ""))
+    _, denied = split_negated(strip_md(item["answer"] or ""))
     if denied and _refs(denied, prepare(tuple(item["choices"])), strong=True, decision=False):
         return "negation"
     if rules.parsed:

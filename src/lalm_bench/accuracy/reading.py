@@ -24,7 +24,8 @@ from lalm_bench.accuracy.fallback import (
     llm_pick_prompt,
     pick_to_extraction,
 )
-from lalm_bench.accuracy.rules import extract_rules, is_hedged
+from lalm_bench.accuracy.rules import extract_rules
+from lalm_bench.accuracy.stance import is_hedged
 from lalm_bench.errors import LalmBenchError, first_line
 
 if TYPE_CHECKING:

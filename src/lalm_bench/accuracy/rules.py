@@ -12,8 +12,9 @@ import numpy as np
 if TYPE_CHECKING:
     pass
 
-from lalm_bench.accuracy.answer_text import LETTERS, MARKDOWN, Choices, lower_text, prepare, strip_md, text_tokens
+from lalm_bench.accuracy.answer_text import LETTERS, Choices, lower_text, prepare, strip_md, text_tokens
 from lalm_bench.accuracy.extraction import Extraction, unparsed_extraction
+from lalm_bench.accuracy.stance import is_hedged, refusal_at, split_negated
 
 _OPTION_WORD = re.compile(
     r"\b(?:option|choice)\s*(?:is\s+|number\s+|no\.\s*|#\s*)?\(?(\d{1,2}|(?-i:[A-Z]))\)?(?!\w|\.\d)",
@@ -112,27 +113,6 @@ _REVERSED_CUE = re.compile(
 WEAK_CUE = re.compile(
     r"\b(?:therefore|thus|hence|in\s+conclusion|in\s+summary|to\s+summarize|overall|ultimately|consequently)\b"
 )
-_REFUSAL = re.compile(
-    r"\bi\s+(?:cannot|can't|can\s+not|am\s+unable\s+to|am\s+not\s+able\s+to|do\s+not|don't)\s+"
-    r"(?:hear|listen|access|play|process|analy[sz]e|see|have\s+access)"
-    r"|\bunable\s+to\s+(?:hear|listen|access|play|process)"
-    r"|\bno\s+audio\b|\bwithout\s+(?:the\s+|any\s+)?audio\b|\bplease\s+provide\b|\bonce\s+you\s+provide\b"
-    r"|\bi\s+need\s+(?:to\s+(?:hear|listen|know|see)\b|the\s+(?:actual\s+)?(?:audio|clips?|files?|urls?)\b)"
-    r"|\baudio\s+(?:file|clip|content)?s?\s*(?:was|were|is|are|has|have)\s+not\s+(?:been\s+)?(?:provided|included)"
-    r"|\b(?:impossible|not\s+possible)\s+to\s+(?:\w+ly\s+)?(?:determine|say|tell|answer|estimate|know|identify)"
-    r"|\bcannot\s+(?:be\s+)?(?:definitively\s+)?(?:determined?|answered|confirmed)"
-    r"|\bi\s+(?:cannot|can't)\s+(?:definitively\s+|confidently\s+)?(?:say|tell|answer|determine|choose|select)"
-    r"|\b(?:correct\s+)?answer\s+is\s+not\s+(?:listed|among|one\s+of|available)"
-)
-# a choice that itself abstains ("Not enough information"): saying so is picking it, not refusing
-_ABSTAIN = re.compile(
-    r"\b(?:not\s+enough\s+information|can(?:no|\s+no)?t\s+be\s+determined|cannot\s+tell|not\s+possible\s+to\s+tell|unknown)\b"
-)
-# "none of the options …" is a refusal unless a choice itself says "none of …"
-_NONE_OF_OPTIONS = re.compile(
-    r"\bnone\s+of\s+the\s+(?:provided\s+|given\s+|listed\s+|available\s+)?(?:options|choices|answers|descriptions)\b"
-    r"|\bneither\s+of\s+the\s+(?:options|choices)\b"
-)
 _BOXED = re.compile(r"\\boxed\{\s*((?:[^{}]|\{[^{}]*\})*)\}")
 SENTENCE_START = re.compile(r"[.!?]\s|\n")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
@@ -141,34 +121,6 @@ _NEGATION = re.compile(r",?\s+(?:not|rather\s+than|instead\s+of|as\s+opposed\s+t
 _NEGATIVE_START = re.compile(
     r"^[\s*_:]*(?:\w+ly\s+)?(?:not|incorrect|wrong|unlikely|less\s+likely|false|ruled\s+out)\b", re.IGNORECASE
 )
-# a pick made while guessing or while saying the audio cannot be heard or judged is flagged ``hedged``
-_HEDGED = re.compile(
-    r"\bi(?:'d|'ll|\s+would|\s+will|\s+could|\s+can|\s+have\s+to|\s+must)?\s+(?:only\s+)?guess\b"
-    r"|\bmy\s+(?:best\s+)?guess\b|\b(?:educated|best|wild|random)\s+guess\b|\bspeculat(?:ive|ion)\b"
-    r"|\bif\s+(?:i|we)\s+(?:had|have|must)\s+to\b|\bif\s+(?:i|we)\s+must\b|\bat\s+random\b"
-    r"|\bsounds?\s+(?:like|as\s+if\s+it\s+is)\s+(?:\w+\s+){0,2}(?:noise|static|hiss)\b"
-    r"|\b(?:only|just)\s+(?:\w+\s+)?(?:noise|static)\b"
-    r"|\bi(?:'m|\s+am)\s+(?:not\s+(?:entirely\s+|completely\s+|100%\s+)?(?:sure|certain)|uncertain|unsure)\b"
-    r"|\b(?:hard|difficult|impossible)\s+to\s+(?:tell|say|determine|be\s+(?:100%\s+)?(?:certain|sure))\b"
-    r"|\bwithout\s+(?:the\s+|any\s+|hearing\s+(?:the\s+)?)?audio\b|\bno\s+audio\b"
-    r"|\b(?:i|we)\s+(?:cannot|can't|can\s+not|am\s+unable\s+to|are\s+unable\s+to)\s+(?:hear|listen\s+to)\s+"
-    r"(?:it|the\s+(?:audio|sound|clip|recording))\b"
-)
-# a mention inside a negated clause is no pick: "there is no rain", "does not contain a cat", "the answer
-# is not A" (from the cue to the clause's end; "no" only before a word, so the choice "No." is no cue) ...
-_NEGATED_BEFORE = re.compile(
-    r"\b(?:not|never|without|neither|nor|none\s+of|absence\s+of|lack\s+of|rather\s+than|instead\s+of"
-    r"|rules?\s+out|ruled\s+out|\w+n['’]t)\b(?!\s+(?:only|a\s+doubt|doubt)\b)"
-    r"|\bno(?=\s+[a-z])(?!\s+(?:doubt|question)\b)",
-    re.IGNORECASE,
-)
-# ... and a mention that the clause then denies: "Option (A) Yes is incorrect" (from the clause's start)
-_NEGATED_AFTER = re.compile(
-    r"\s*(?:is|are|seems|appears|would\s+be|can\s+be)\s+(?:\w+ly\s+)?(?:incorrect|wrong|unlikely|false|ruled\s+out"
-    r"|not\s+(?:correct|right|the\s+(?:answer|case)|likely|present|supported|heard|audible))\b",
-    re.IGNORECASE,
-)
-_CLAUSE_END = re.compile(r"[.;:!?\n]|,?\s+(?:but|whereas|however|while)\b", re.IGNORECASE)
 _HEDGE = re.compile(r"\*\*[^*\n]+\*\*,?\s+or\s+(?:an?\s+|the\s+)?\*\*", re.IGNORECASE)  # "**X** or **Y**"
 BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _BOLD_NUMBER = re.compile(r"\*\*\s*(\d+)(?:\s+\w+)?\s*\*\*")
@@ -232,36 +184,6 @@ def _decide(scope: str, cs: Choices, before: str = "", option_cue: bool = False)
                 if cs.keys[opt] in stated and bare.group(1) not in stated:
                     return {opt}
     return found
-
-
-def _negated_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of ``text`` that deny what they name (:data:`_NEGATED_BEFORE`, :data:`_NEGATED_AFTER`)."""
-    spans = []
-    for m in _NEGATED_BEFORE.finditer(text):
-        end = _CLAUSE_END.search(text, m.end())
-        spans.append((m.start(), end.start() if end else len(text)))
-    for m in _NEGATED_AFTER.finditer(text):
-        starts = [x.end() for x in _CLAUSE_END.finditer(text, 0, m.start())]
-        spans.append((starts[-1] if starts else 0, m.end()))
-    return spans
-
-
-def _split_negated(text: str) -> tuple[str, str]:
-    """``text`` with its negated spans blanked, and the negated spans alone (blanks elsewhere)."""
-    spans = _negated_spans(text)
-    if not spans:
-        return text, ""
-    mask = np.zeros(len(text), dtype=bool)
-    for a, b in spans:
-        mask[a:b] = True
-    kept = "".join(" " if m else ch for ch, m in zip(text, mask, strict=True))
-    denied = "".join(ch if m else " " for ch, m in zip(text, mask, strict=True))
-    return kept, denied
-
-
-def is_hedged(answer: str) -> bool:
-    """Whether ``answer`` guesses or says it cannot hear or judge the audio (a pick in it is ``hedged``)."""
-    return bool(_HEDGED.search(strip_md(lower_text(answer))))
 
 
 def opens_list(answer: str, end: int) -> bool:
@@ -345,26 +267,6 @@ def prose_lines(answer: str) -> list[tuple[int, str]]:
     return out
 
 
-def _refusal_at(low: str, cs: Choices) -> int | None:
-    """Where the answer first says it cannot hear or judge (an index into ``low``), if it does.
-
-    Never, when a choice itself abstains ("Not enough information"): saying so picks that choice."""
-    if any(k and _ABSTAIN.search(k) for k in cs.keys):
-        return None
-    flat = strip_md(low)
-    hits = [m.start() for m in _REFUSAL.finditer(flat)][:1]
-    if not any(k and k.startswith(("none", "neither")) for k in cs.keys):
-        hits += [m.start() for m in _NONE_OF_OPTIONS.finditer(flat)][:1]
-    if not hits:
-        return None
-    at, removed = min(hits), 0  # back from the markdown-free text to the answer's own index
-    for m in MARKDOWN.finditer(low):
-        if m.start() - removed > at:
-            break
-        removed += m.end() - m.start()
-    return at + removed
-
-
 def _whole(answer: str, cs: Choices) -> int | None:
     """The answer is nothing but an option (``B``, ``(2)``, ``**2) text**``, the text of a choice)."""
     if len(answer) > 400 or "\n" in answer.strip():
@@ -432,7 +334,7 @@ def _extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
     if whole is not None:
         return Extraction(whole, "rules", "whole-answer")
     low = lower_text(answer)
-    refusal = _refusal_at(low, cs)
+    refusal = refusal_at(low, cs)
     final = _final_statements(answer, low, cs)
     if final:
         found = final[-1].found
@@ -463,7 +365,7 @@ def _extract_rules(answer: str | None, choices: Sequence[str]) -> Extraction:
             return unparsed_extraction("several-options")
     if refusal is not None:
         return unparsed_extraction("refusal")
-    text, denied = _split_negated(strip_md("\n".join(line for _, line in prose)))
+    text, denied = split_negated(strip_md("\n".join(line for _, line in prose)))
     free = _refs(text, cs, strong=False, decision=False)
     if len(free) == 1:
         marker = bool(_OPTION_WORD.search(text) or _PAREN.search(text))
