@@ -131,6 +131,23 @@ def listening_verdict(
     evidence: list[str] = []
     caveats: list[str] = []
     numbers: dict[str, Any] = {}
+    identical, ident_share = _identical_evidence(similarity, identical, numbers, evidence)
+    uses: list[str] = []  # controls under which the audio demonstrably helps
+    flat: list[str] = []  # controls whose change has a CI that includes 0
+    if accuracy is not None:
+        _accuracy_evidence(accuracy, numbers, evidence, caveats, uses, flat, n_resamples, seed)
+    gap_ok = _gap_evidence(similarity, numbers, evidence, caveats) if similarity is not None else None
+    line, conclusion = _conclude(ident_share, uses, flat, gap_ok, numbers, caveats)
+    return Verdict(line=line, conclusion=conclusion, evidence=evidence, caveats=caveats, numbers=numbers)
+
+
+def _identical_evidence(
+    similarity: Mapping[str, Any] | None,
+    identical: Mapping[str, tuple[int, int]] | None,
+    numbers: dict[str, Any],
+    evidence: list[str],
+) -> tuple[dict[str, tuple[int, int]], dict[str, float]]:
+    """Byte-identical answers per control (from ``identical``, else from similarity format 3)."""
     if identical is None and similarity is not None:  # similarity format 3 counts them itself
         identical = {
             k.split("_vs_", 1)[1].replace("_", "-"): (int(d["identical"]), int(d["items"]))
@@ -147,87 +164,111 @@ def listening_verdict(
             f"answers byte-identical under audio and {c}: {_pct(ident_share[c])} of {identical[c][1]} items"
         )
 
-    uses: list[str] = []  # controls under which the audio demonstrably helps
-    flat: list[str] = []  # controls whose change has a CI that includes 0
-    if accuracy is not None:
-        conds = accuracy.get("conditions", {})
-        comps = accuracy.get("comparisons", {})
-        chance = accuracy.get("chance_accuracy")
-        items = accuracy.get("items") or []
-        a = conds.get("audio", {})
-        numbers["accuracy"] = {"audio": a.get("accuracy"), "audio_ci95": a.get("ci95"), "chance": chance}
-        evidence.append(
-            f"accuracy with audio {_pct(a.get('accuracy'))} ({_ci_pct(a.get('ci95'))}); chance {_pct(chance)}"
+    return identical, ident_share
+
+
+def _accuracy_evidence(
+    accuracy: Mapping[str, Any],
+    numbers: dict[str, Any],
+    evidence: list[str],
+    caveats: list[str],
+    uses: list[str],
+    flat: list[str],
+    n_resamples: int,
+    seed: int,
+) -> None:
+    """Per control: the paired change with its CI, the one-sided right counts and the share of score kept."""
+    conds = accuracy.get("conditions", {})
+    comps = accuracy.get("comparisons", {})
+    chance = accuracy.get("chance_accuracy")
+    items = accuracy.get("items") or []
+    a = conds.get("audio", {})
+    numbers["accuracy"] = {"audio": a.get("accuracy"), "audio_ci95": a.get("ci95"), "chance": chance}
+    evidence.append(f"accuracy with audio {_pct(a.get('accuracy'))} ({_ci_pct(a.get('ci95'))}); chance {_pct(chance)}")
+    for c in _controls(list(comps)):
+        cmp = comps[c]
+        ci = cmp.get("ci95")
+        n = cmp.get("count") or 0
+        only_a = cmp.get("audio_only_right", 0) / n if n else None
+        only_c = cmp.get("control_only_right", 0) / n if n else None
+        kept = None
+        if items:
+            ca = [bool(r.get("correct_audio")) for r in items]
+            cc = [bool(r.get(f"correct_{c}")) for r in items]
+            chance_i = [1.0 / r["n_choices"] if r.get("n_choices") else 0.0 for r in items]
+            kept = kept_shares(ca, cc, chance_i, n_resamples=n_resamples, seed=seed)
+        numbers[c] = {
+            "accuracy": conds.get(c, {}).get("accuracy"),
+            "difference": cmp.get("difference"),
+            "ci95": ci,
+            "ci_method": cmp.get("ci_method"),
+            "right_only_with_audio": only_a,
+            "right_only_under_control": only_c,
+            "kept": kept,
+        }
+        line = (
+            f"{c}: accuracy {_pct(conds.get(c, {}).get('accuracy'))}, change {_pts(cmp.get('difference'))} "
+            f"(95% CI {_ci_pct(ci, pts=True)}, {cmp.get('ci_method') or 'no method'}); right only with audio "
+            f"{_pct(only_a)} vs right only under {c} {_pct(only_c)} (what changing answers alone gives)"
         )
-        for c in _controls(list(comps)):
-            cmp = comps[c]
-            ci = cmp.get("ci95")
-            n = cmp.get("count") or 0
-            only_a = cmp.get("audio_only_right", 0) / n if n else None
-            only_c = cmp.get("control_only_right", 0) / n if n else None
-            kept = None
-            if items:
-                ca = [bool(r.get("correct_audio")) for r in items]
-                cc = [bool(r.get(f"correct_{c}")) for r in items]
-                chance_i = [1.0 / r["n_choices"] if r.get("n_choices") else 0.0 for r in items]
-                kept = kept_shares(ca, cc, chance_i, n_resamples=n_resamples, seed=seed)
-            numbers[c] = {
-                "accuracy": conds.get(c, {}).get("accuracy"),
-                "difference": cmp.get("difference"),
-                "ci95": ci,
-                "ci_method": cmp.get("ci_method"),
-                "right_only_with_audio": only_a,
-                "right_only_under_control": only_c,
-                "kept": kept,
-            }
-            line = (
-                f"{c}: accuracy {_pct(conds.get(c, {}).get('accuracy'))}, change {_pts(cmp.get('difference'))} "
-                f"(95% CI {_ci_pct(ci, pts=True)}, {cmp.get('ci_method') or 'no method'}); right only with audio "
-                f"{_pct(only_a)} vs right only under {c} {_pct(only_c)} (what changing answers alone gives)"
+        if kept is not None:
+            line += (
+                f"; score kept without audio {_pct(kept['raw'])} ({_ci_pct(kept['raw_ci95'])}), "
+                f"chance-corrected {_pct(kept['chance_corrected'])} ({_ci_pct(kept['chance_corrected_ci95'])})"
             )
-            if kept is not None:
-                line += (
-                    f"; score kept without audio {_pct(kept['raw'])} ({_ci_pct(kept['raw_ci95'])}), "
-                    f"chance-corrected {_pct(kept['chance_corrected'])} ({_ci_pct(kept['chance_corrected_ci95'])})"
-                )
-            evidence.append(line)
-            if ci and (ci[1] < 0 or ci[0] > 0):  # either sign: the answers depend on the audio
-                uses.append(c)
-            elif ci and ci[0] <= 0 <= ci[1]:
-                flat.append(c)
-        flip = (accuracy.get("reliance") or {}).get("expected_by_flipping")
-        if isinstance(flip, dict) and flip.get("expected_each") is not None:
-            numbers["expected_by_flipping"] = {k: v for k, v in flip.items() if k != "definition"}
-            evidence.append(
-                f"right with audio only (under every control): {flip['right_with_audio_only']} items, against "
-                f"{flip['expected_each']:g} expected from changing answers alone (right without audio only: "
-                f"{flip['right_without_audio_only']})"
-            )
-        if chance is not None and a.get("ci95") and a["ci95"][0] <= chance:
-            caveats.append("accuracy with audio is not above chance: the benchmark may be too hard to tell")
+        evidence.append(line)
+        if ci and (ci[1] < 0 or ci[0] > 0):  # either sign: the answers depend on the audio
+            uses.append(c)
+        elif ci and ci[0] <= 0 <= ci[1]:
+            flat.append(c)
+    flip = (accuracy.get("reliance") or {}).get("expected_by_flipping")
+    if isinstance(flip, dict) and flip.get("expected_each") is not None:
+        numbers["expected_by_flipping"] = {k: v for k, v in flip.items() if k != "definition"}
+        evidence.append(
+            f"right with audio only (under every control): {flip['right_with_audio_only']} items, against "
+            f"{flip['expected_each']:g} expected from changing answers alone (right without audio only: "
+            f"{flip['right_without_audio_only']})"
+        )
+    if chance is not None and a.get("ci95") and a["ci95"][0] <= chance:
+        caveats.append("accuracy with audio is not above chance: the benchmark may be too hard to tell")
 
+
+def _gap_evidence(
+    similarity: Mapping[str, Any], numbers: dict[str, Any], evidence: list[str], caveats: list[str]
+) -> bool | None:
+    """The listening gap: ``True`` when its CI lies above 0, ``False`` when it holds 0, ``None`` without it."""
     gap_ok: bool | None = None
-    if similarity is not None:
-        lst = similarity.get("listening", {})
-        if lst.get("available"):
-            g = lst["listening_gap"]["overall"]
-            ci = g.get("ci95")
-            numbers["listening_gap"] = {"gap": g.get("mean_difference"), "ci95": ci, "ci_method": g.get("ci_method")}
-            gap = g.get("mean_difference")
-            evidence.append(
-                f"listening gap (noise-vs-noise − audio-vs-noise) {gap:+.3f} (95% CI "
-                + (f"{ci[0]:+.3f} to {ci[1]:+.3f}" if ci else "none")
-                + "): 0 means the answers move no more with the audio than with another noise draw"
-                if gap is not None
-                else "listening gap: undefined"
-            )
-            gap_ok = bool(ci and ci[0] > 0)
-        else:
-            caveats.append(
-                "similarity without a second noise run: matched − floor is large even for a model that ignores the "
-                "audio; it is not evidence of listening"
-            )
+    lst = similarity.get("listening", {})
+    if lst.get("available"):
+        g = lst["listening_gap"]["overall"]
+        ci = g.get("ci95")
+        numbers["listening_gap"] = {"gap": g.get("mean_difference"), "ci95": ci, "ci_method": g.get("ci_method")}
+        gap = g.get("mean_difference")
+        evidence.append(
+            f"listening gap (noise-vs-noise − audio-vs-noise) {gap:+.3f} (95% CI "
+            + (f"{ci[0]:+.3f} to {ci[1]:+.3f}" if ci else "none")
+            + "): 0 means the answers move no more with the audio than with another noise draw"
+            if gap is not None
+            else "listening gap: undefined"
+        )
+        gap_ok = bool(ci and ci[0] > 0)
+    else:
+        caveats.append(
+            "similarity without a second noise run: matched − floor is large even for a model that ignores the "
+            "audio; it is not evidence of listening"
+        )
+    return gap_ok
 
+
+def _conclude(
+    ident_share: dict[str, float],
+    uses: list[str],
+    flat: list[str],
+    gap_ok: bool | None,
+    numbers: dict[str, Any],
+    caveats: list[str],
+) -> tuple[str, str]:
+    """The verdict line and its conclusion, from the evidence in the order of :data:`VERDICT_RULE`."""
     top = max(ident_share.items(), key=lambda kv: kv[1], default=None)
     if top is not None and top[1] >= IDENTICAL_SHARE:
         conclusion = "not-listening"
@@ -259,4 +300,4 @@ def listening_verdict(
     else:
         conclusion = "unknown"
         line = "not enough to tell: give accuracy results, or similarity with a second noise run (--noise-file-2)"
-    return Verdict(line=line, conclusion=conclusion, evidence=evidence, caveats=caveats, numbers=numbers)
+    return line, conclusion
