@@ -196,8 +196,24 @@ def _describe(clip: Clip) -> str:
 
 
 def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
-    """The clips and the benchmark rows for ``seed`` (nothing written)."""
+    """The clips and the benchmark rows for ``seed`` (nothing written). The categories are drawn in a fixed
+    order from one generator, so a seed gives the same bytes."""
+    import numpy as np
+
     b = _Builder(seed)
+    count_clips = _count(b)
+    pitch_clips = _pitch(b)
+    direction_clips = _direction(b)
+    loud_clips = _loudness(b)
+    _presence(b, pitch_clips, count_clips)
+    _duration(b)
+    _open(b, direction_clips, loud_clips)
+    for c in b.clips:
+        c.samples = np.clip(c.samples, -1.0, 1.0)
+    return b.clips, b.rows
+
+
+def _count(b: _Builder) -> list[Clip]:
     rng = b.rng
     # count: 10 click trains of 2-6 clicks; 4 numeric choices holding the answer
     count_clips = []
@@ -207,6 +223,11 @@ def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
         count_clips.append(c)
         lo = max(1, n - int(rng.integers(0, 4)))
         b.ask("count", c, Q_COUNT, [str(v) for v in range(lo, lo + 4)], str(n))
+    return count_clips
+
+
+def _pitch(b: _Builder) -> list[Clip]:
+    rng = b.rng
     # pitch: 5 tones above 1 kHz (1.3-4 kHz), 5 below (200-770 Hz), shuffled
     pitch_clips = []
     highs = [True] * 5 + [False] * 5
@@ -217,6 +238,11 @@ def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
         c = b.clip("tone", tone(f, 1.5, _db(b.level())), freq=round(f, 1), seconds=1.5)
         pitch_clips.append(c)
         b.ask("pitch", c, Q_PITCH, PITCH_CHOICES, "Higher" if high else "Lower")
+    return pitch_clips
+
+
+def _direction(b: _Builder) -> list[Clip]:
+    rng = b.rng
     # direction: 4 rising and 4 falling sweeps (at least an octave), 2 steady tones
     ways = ["rising"] * 4 + ["falling"] * 4 + ["steady"] * 2
     rng.shuffle(ways)
@@ -232,6 +258,11 @@ def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
             c = b.clip("chirp", chirp(f0, f1, 2.0, amp), f0=round(f0, 1), f1=round(f1, 1), seconds=2.0)
         direction_clips.append(c)
         b.ask("direction", c, Q_DIRECTION, DIRECTION_CHOICES, way.capitalize())
+    return direction_clips
+
+
+def _loudness(b: _Builder) -> list[Clip]:
+    rng = b.rng
     # loudness: noise or a tone whose level steps by 12-18 dB at the middle
     louder = ["first"] * 5 + ["second"] * 5
     rng.shuffle(louder)
@@ -251,10 +282,15 @@ def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
         c = b.clip("step", body, louder=which, source=source, seconds=2.0, step_db=round(-20 * math.log10(quiet), 1))
         loud_clips.append(c)
         b.ask("loudness", c, Q_LOUDNESS, LOUDNESS_CHOICES, LOUDNESS_CHOICES[0 if which == "first" else 1])
-    # presence: 6 digitally silent clips (different lengths, so different bytes), 1 quiet noise burst,
-    # 3 pitch tones and 2 click trains asked about again (shared clips)
+    return loud_clips
+
+
+def _presence(b: _Builder, pitch_clips: list[Clip], count_clips: list[Clip]) -> None:
     import numpy as np
 
+    rng = b.rng
+    # presence: 6 digitally silent clips (different lengths, so different bytes), 1 quiet noise burst,
+    # 3 pitch tones and 2 click trains asked about again (shared clips)
     presence: list[tuple[Clip, str]] = []
     for seconds in (0.75, 1.0, 1.25, 1.5, 2.0, 2.5):
         presence.append((b.clip("silence", np.zeros(round(seconds * SAMPLE_RATE)), seconds=seconds), "No"))
@@ -264,6 +300,10 @@ def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
     for i in order:
         clip, answer = presence[int(i)]
         b.ask("presence", clip, Q_PRESENCE, PRESENCE_CHOICES, answer)
+
+
+def _duration(b: _Builder) -> None:
+    rng = b.rng
     # duration: a tone or noise burst of 0.5, 1 or 2 s inside 3 s of silence
     duration_clips = []
     for k in range(8):
@@ -280,6 +320,10 @@ def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
             c.kind = "burst_tone"
         duration_clips.append(c)
         b.ask("duration", c, Q_DURATION, DURATION_CHOICES, DURATION_CHOICES[DURATIONS.index(seconds)])
+
+
+def _open(b: _Builder, direction_clips: list[Clip], loud_clips: list[Clip]) -> None:
+    rng = b.rng
     # open: 2 direction sweeps and 1 loudness step asked again, a click train, a noise burst, a steady tone
     sweeps = [c for c in direction_clips if c.kind == "chirp"][:2]
     own = [
@@ -289,9 +333,6 @@ def build_demo(seed: int = 0) -> tuple[list[Clip], list[dict[str, Any]]]:
     ]
     for c in [*sweeps, loud_clips[0], *own]:
         b.ask("open", c, Q_OPEN, [], _describe(c))
-    for c in b.clips:
-        c.samples = np.clip(c.samples, -1.0, 1.0)
-    return b.clips, b.rows
 
 
 def write_demo_benchmark(folder: Path, seed: int = 0) -> DemoBenchmark:

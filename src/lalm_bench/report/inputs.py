@@ -205,12 +205,27 @@ def _input_sha(job: JobDoc, path: Path | None) -> str | None:
 def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path] | None = None) -> Inputs:
     """Recognise every path and group the model outputs by label (see the module doc)."""
     labels = dict(labels or {})
+    found = _find(paths, labels)
+    models: dict[str, ModelInputs] = {}
+    predict_label: dict[Path, str] = {}  # resolved parquet -> label
+    _add_predict_runs(found, labels, models, predict_label)
+    judge, compare, refs = _add_job_docs(found, labels, models, predict_label)
+    for m in models.values():
+        _check_belongs(m)
+    return Inputs(models, judge, compare, refs, [Path(f[1]) for f in found])
+
+
+Found = tuple[str, Path, Any, Path]  # kind, file, document, the PATH it was found under
+
+
+def _find(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]) -> list[Found]:
+    """Every lalm-bench output under ``paths`` once; a ``--label`` naming no input is refused."""
     if not paths:
         raise InputError("give at least one PATH: an output file or folder of predict, accuracy, similarity, …")
     for name, target in labels.items():
         if not any(_same(target, p) or _under(target, p) or (Path(p).is_dir() and _under(p, target)) for p in paths):
             raise InputError(f"--label {name}={target}: that path is not among the inputs")
-    found: list[tuple[str, Path, Any, Path]] = []
+    found: list[Found] = []
     seen: set[Path] = set()
     for p in paths:
         for kind, fp, doc in _scan(Path(p), explicit=True):
@@ -220,23 +235,27 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
                 found.append((kind, fp, doc, Path(p)))
     if not found:
         raise InputError(f"no lalm-bench output found in {', '.join(str(p) for p in paths)}")
+    return found
 
-    models: dict[str, ModelInputs] = {}
-    predict_label: dict[Path, str] = {}  # resolved parquet -> label
-    judge, compare, refs = [], [], []
 
-    def model(label: str, given: bool) -> ModelInputs:
-        m = models.setdefault(label, ModelInputs(label))
-        m.label_given = m.label_given or given
-        return m
+def _model(models: dict[str, ModelInputs], label: str, given: bool) -> ModelInputs:
+    m = models.setdefault(label, ModelInputs(label))
+    m.label_given = m.label_given or given
+    return m
 
+
+def _add_predict_runs(
+    found: list[Found], labels: dict[str, Path], models: dict[str, ModelInputs], predict_label: dict[Path, str]
+) -> None:
+    """Each predict output under its model's label; a second noise seed becomes ``noise-2``; two files of one
+    condition, or two benchmarks, under one label are refused."""
     second_noise = {
         Path(d["manifest"]["parameters"]["noise_file_2"]).resolve()
         for k, _, d, _ in found
         if k == "similarity" and (d.get("manifest") or {}).get("parameters", {}).get("noise_file_2")
     }
 
-    def predict_order(entry: tuple[int, tuple[str, Path, Any, Path]]) -> tuple[bool, int]:
+    def predict_order(entry: tuple[int, Found]) -> tuple[bool, int]:
         parquet = _predict_run(entry[1][1], entry[1][2]).parquet.resolve()
         return (parquet in second_noise, entry[0])
 
@@ -245,7 +264,7 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
         run = _predict_run(fp, doc)
         given = _given_label(fp, labels, owner)
         spec = (doc.get("model") or {}).get("spec") or doc.get("parameters", {}).get("model")
-        m = model(given or str(spec or "model"), given is not None)
+        m = _model(models, given or str(spec or "model"), given is not None)
         label_of_run = m.label
         base, k = run.condition, 2
         while run.condition in m.predict and _seed(m.predict[run.condition]) != _seed(run):
@@ -267,18 +286,21 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
         m.predict[run.condition] = run
         predict_label[run.parquet.resolve()] = label_of_run
 
+
+def _add_job_docs(
+    found: list[Found], labels: dict[str, Path], models: dict[str, ModelInputs], predict_label: dict[Path, str]
+) -> tuple[list[JobDoc], list[JobDoc], list[JobDoc]]:
+    """accuracy and similarity results under the label of the predictions they read (or their own); judge,
+    compare and clotho-refs results apart. Two results of one job under one label are refused."""
+    judge: list[JobDoc] = []
+    compare: list[JobDoc] = []
+    refs: list[JobDoc] = []
     for kind, fp, doc, owner in found:
         if kind == "predict":
             continue
         job = JobDoc(kind, fp, doc)
-        if kind == "judge":
-            judge.append(job)
-            continue
-        if kind == "compare":
-            compare.append(job)
-            continue
-        if kind == "clotho-refs":
-            refs.append(job)
+        if kind in ("judge", "compare", "clotho-refs"):
+            {"judge": judge, "compare": compare, "clotho-refs": refs}[kind].append(job)
             continue
         audio = _audio_key(job)
         given = _given_label(fp, labels, owner)
@@ -297,7 +319,7 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
                 predict_label[key] = label
         if given is not None and audio is not None:
             predict_label.setdefault(audio.resolve(), given)
-        m = model(label or fp.stem, given is not None)
+        m = _model(models, label or fp.stem, given is not None)
         previous: JobDoc | None = getattr(m, kind)
         if previous is not None:
             raise InputError(
@@ -305,9 +327,7 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
                 "(name them apart with --label NAME=PATH)"
             )
         setattr(m, kind, job)
-    for m in models.values():
-        _check_belongs(m)
-    return Inputs(models, judge, compare, refs, [Path(f[1]) for f in found])
+    return judge, compare, refs
 
 
 def _check_belongs(m: ModelInputs) -> None:
