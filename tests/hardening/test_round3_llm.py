@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lalm_bench.llm.testserver import SchemaFollower, ScriptedOpenAIServer, error, schema_instance
+from lalm_bench.llm.schema_replies import SchemaFollower, schema_instance
+from lalm_bench.llm.testserver import ScriptedOpenAIServer, error
 from lalm_bench.rubrics.common.fakes import JudgeLLM
 from lalm_bench.rubrics.judge.schema import reply_model
 from tests.hardening.helpers import (

@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import re
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
 
+from lalm_bench.llm.schema_replies import SchemaFollower
 from lalm_bench.llm.testserver import (
     FaultInjector,
     RecordedRequest,
@@ -98,36 +97,6 @@ def deaf(request: RecordedRequest) -> Reply:
     return _reply(request, listen=False)
 
 
-def request_schema(body: Any) -> dict[str, Any] | None:
-    """The JSON schema a request asks its reply to follow (``response_format`` or vLLM's ``structured_outputs``)."""
-    if not isinstance(body, dict):
-        return None
-    fmt = body.get("response_format")
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        schema = (fmt.get("json_schema") or {}).get("schema")
-        if isinstance(schema, dict):
-            return schema
-    structured = body.get("structured_outputs")
-    if isinstance(structured, dict) and isinstance(structured.get("json"), dict):
-        return structured["json"]
-    return None
-
-
-class SchemaReplies:
-    """Requests with a JSON schema get the smallest instance valid for it; others go to ``fallback``."""
-
-    def __init__(self, fallback: Responder) -> None:
-        self.fallback = fallback
-
-    def __call__(self, request: RecordedRequest) -> Reply | str | dict:
-        from lalm_bench.llm.mock import minimal_instance
-
-        schema = request_schema(request.body)
-        if schema is None:
-            return self.fallback(request)
-        return completion(json.dumps(minimal_instance(schema)))
-
-
 def load_responder(spec: str) -> Responder:
     """``MODULE:NAME``: a responder callable, or a class whose no-argument instance is one."""
     import importlib
@@ -177,7 +146,7 @@ def build_responder(
         raise ValueError(f"--mode {mode!r}: one of {', '.join(MODES)}")
     base: Responder = load_responder(responder) if responder else deaf if mode == "deaf" else listening
     if mode == "schema-following":
-        base = SchemaReplies(base)
+        base = SchemaFollower(base)
     rates = parse_faults(faults)
     if mode == "faults" or rates:
         base = FaultInjector(base, {**(DEFAULT_FAULTS if mode == "faults" else {}), **rates}, seed=seed, slow_s=slow_s)
