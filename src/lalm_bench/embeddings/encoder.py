@@ -22,12 +22,12 @@ from lalm_bench.embeddings.model import (
     check_backend,
     configured_max_seq_length,
     is_exact,
-    load_openvino,
     load_sentence_transformer,
     local_files_only,
     parse_devices,
     resolve_model,
 )
+from lalm_bench.embeddings.openvino import load_openvino
 from lalm_bench.errors import InputError
 from lalm_bench.hfcache import COMMIT, cached_revision
 from lalm_bench.progress import progress_bar
