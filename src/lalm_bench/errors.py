@@ -78,7 +78,13 @@ def item_error(exc: BaseException) -> str:
 #: provider options): replaced by ``***`` wherever they appear in what is written.
 _SECRETS: set[str] = set()
 _MIN_SECRET = 8  # shorter values would mask ordinary words in captions and replies
-_AUTH_HEADER = re.compile(r"\b(Basic|Bearer|Token)(\s+|%20)([A-Za-z0-9._~+/=-]{6,})", re.IGNORECASE)
+# an HTTP credential: the scheme as headers write it, then a value that looks like one (a digit, base64
+# symbols, or a case change inside the word), so that prose ("prompt-token counts", "Basic information")
+# in model answers is never altered
+_AUTH_HEADER = re.compile(
+    r"\b(Basic|basic)(\s+|%20)(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[a-z][A-Z]))([A-Za-z0-9+/]{6,}={0,2})(?![\w-])"
+    r"|\b(Bearer|Token|bearer)(\s+|%20)(?=[A-Za-z0-9._~+/=-]*[0-9+/=])([A-Za-z0-9._~+/=-]{6,})"
+)
 _URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@\"'<>]+@")
 _SECRET_NAME = (
     r"api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|id[_-]?token|token|secret|"
@@ -172,7 +178,7 @@ def redact(text: str) -> str:
     if "://" in text:
         text = _URL_USERINFO.sub(r"\1***@", text)
         text = _URL_QUERY_SECRET.sub(r"\1***", text)
-    text = _AUTH_HEADER.sub(r"\1\2***", text)
+    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1) or m.group(4)}{m.group(2) or m.group(5)}***", text)
     return _JSON_SECRET.sub(r"\1***", text)
 
 

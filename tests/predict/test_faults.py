@@ -116,4 +116,4 @@ def test_credentials_in_the_base_url_are_never_written(run_cli, tmp_path, monkey
         data = path.read_bytes()
         assert b"hunter2" not in data and b"abc123" not in data and b"sk-very-secret" not in data, path
     manifest = json.loads((tmp_path / "p_audio.manifest.json").read_text())
-    assert manifest["parameters"]["llm"]["base_urls"] == [plain + "?token=%2A%2A%2A"]
+    assert manifest["parameters"]["llm"]["base_urls"] in ([plain + "?token=%2A%2A%2A"], [plain + "?token=***"])

@@ -34,6 +34,9 @@ def per_item(noise: Path, audio: Path, noise2: Path | None, model_path: str) -> 
     m["sim"] = np.diag(cos)
     cat = m["category"].to_numpy()
     q = m["question"].map(lambda s: " ".join(str(s).split())).to_numpy()
+    if "choices" in m.columns:  # same-question groups hold one question and one choice set
+        ch = m["choices"].map(lambda c: " | ".join(" ".join(str(x).split()) for x in c) if c is not None else "")
+        q = np.array([f"{a}\u241e{b}" if b else a for a, b in zip(q, ch.to_numpy(), strict=True)], dtype=object)
     floor, same_q = [], []
     for i in range(k):
         others = (cat == cat[i]) & (np.arange(k) != i)

@@ -20,9 +20,10 @@ def test_match_inner_join_and_report(small_pair: tuple[Path, Path]) -> None:
         "matched": 5,
         "only_in_noise": 1,
         "only_in_audio": 1,
+        "category_from": "audio",
         "category_mismatches": 1,  # d: music (noise) vs speech (audio)
     }
-    assert merged.set_index("id").loc["d", "category"] == "music"  # category from the noise file
+    assert merged.set_index("id").loc["d", "category"] == "speech"  # category from the audio file
 
 
 def test_no_common_ids(tmp_path: Path) -> None:
