@@ -248,7 +248,8 @@ def test_real_mmau_pro_subset_with_a_stand_in_second_run(
         assert np.array_equal(np.isnan(g), np.isnan(w)), col
         np.testing.assert_allclose(g[~np.isnan(g)], w[~np.isnan(w)], atol=2e-5, err_msg=col)
     sq = r["same_question"]
-    assert sq["groups"] >= 3 and sq["items"] == int(ref["same_q"].notna().sum()) >= 15
+    # groups hold one question and one choice set: fewer items share both than share the question
+    assert sq["groups"] >= 3 and sq["items"] == int(ref["same_q"].notna().sum()) >= 6
     assert r["clustering"]["n_clusters"] == ref["question"].map(lambda s: " ".join(str(s).split())).nunique()
     assert r["comparison"]["overall"]["ci_method"] == "cluster-bootstrap"
     # the single small category (sound_music_speech has 7 items; 4 kept) gets a t-interval over its 4 clusters
