@@ -41,13 +41,22 @@ def command_help(*examples: str, section: str) -> dict[str, Any]:
     return {"epilog": "\n\n".join([*lines, f"More: {README}#{readme_anchor(section)}"])}
 
 
-def _flag_type(self: TyperOption, ctx: Any) -> str | None:
-    # typer 0.29's rich help shows "<bool>" beside on/off flags as if they took a value; they take none.
-    return None if self.is_flag else _option_type(self, ctx)
+def _hide_bool_of_flags() -> None:
+    """typer 0.29's rich help shows "<bool>" beside on/off flags as if they took a value; they take none.
+
+    Older typer (0.25, which the OpenVINO resolution gets) has no such hook and shows no "<bool>".
+    """
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None:
+        return
+
+    def flag_type(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = flag_type  # type: ignore[method-assign]
 
 
-_option_type = TyperOption.display_type_rich
-TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+_hide_bool_of_flags()
 
 
 def _version(value: bool) -> None:
