@@ -101,3 +101,23 @@ def test_cli_flags_reach_the_wire_and_the_manifest(run_cli, tmp_path):
     bad = run_cli("predict", "--benchmark", bench, "--audio-root", tmp_path / "audio", "--model", "openai/m",
                   "--audio-format", "mp4", "--output", tmp_path / "q.parquet")  # fmt: skip
     assert bad.exit_code == 2 and bad.stderr.strip().startswith("error:") and "--audio-format" in bad.stderr
+
+
+def test_a_cached_reply_is_not_reused_for_another_audio_shape(tmp_path):
+    wav = make_wav(seconds=0.2, rate=16000)
+    msgs = [Message("user", (TextPart("Describe."), AudioPart(wav)))]
+    cache = tmp_path / "responses.sqlite"
+    with ScriptedOpenAIServer() as server:
+        for shape, encoding in [
+            ("input_audio", "wav"),
+            ("input_audio", "wav"),
+            ("audio_url", "wav"),
+            ("input_audio", "flac"),
+        ]:
+            model = OpenAIChatModel(
+                "m", base_url=server.base_url, cache=str(cache), audio_format=shape, audio_encoding=encoding
+            )
+            run(model.chat(msgs))
+            run(model.aclose())
+        # the repeated default shape is served from the cache; each other shape reaches the server
+        assert [r.audio_shapes for r in server.requests] == [["input_audio"], ["audio_url"], ["input_audio"]]

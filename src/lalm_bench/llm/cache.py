@@ -97,8 +97,10 @@ def cache_key(
     sampling: Sampling,
     schema: type[BaseModel] | dict[str, Any] | None,
     extra: dict[str, Any] | None,
+    shape: dict[str, Any] | None = None,
 ) -> str:
-    """The SHA-256 hex key of a request (see the module docstring)."""
+    """The SHA-256 hex key of a request (see the module docstring); ``shape`` is the model's non-default
+    request shape (left out when empty, so keys of the default shape stay as they were)."""
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         schema_json: Any = {"name": schema.__name__, "schema": schema.model_json_schema()}
     else:
@@ -111,6 +113,8 @@ def cache_key(
         "schema": schema_json,
         "extra": extra or {},
     }
+    if shape:
+        payload["shape"] = shape
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

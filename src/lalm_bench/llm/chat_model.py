@@ -98,6 +98,11 @@ class BaseChatModel:
     ) -> Completion:
         raise NotImplementedError
 
+    def request_shape(self) -> dict[str, Any]:
+        """How this model sends a request, where it differs from the default shape (part of the response
+        cache key: a server may read a WAV ``input_audio`` and a FLAC ``audio_url`` differently)."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         """What to record about this model in a manifest (never credentials)."""
         return {
@@ -129,6 +134,7 @@ class BaseChatModel:
                 sampling=sampling,
                 schema=schema,
                 extra=cache_key_extra,
+                shape=self.request_shape(),
             )
             hit = self._from_cache(key, schema, start)
             if hit is not None:

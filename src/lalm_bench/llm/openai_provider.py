@@ -153,6 +153,14 @@ class OpenAIChatModel(BaseChatModel):
     def __repr__(self) -> str:
         return f"OpenAIChatModel({self.model!r}, base_url={redact_url(self.base_url)!r})"
 
+    def request_shape(self) -> dict[str, Any]:
+        shape: dict[str, Any] = {}
+        if self.audio_format != "input_audio":
+            shape["audio_format"] = self.audio_format
+        if self.audio_encoding != "wav":
+            shape["audio_encoding"] = self.audio_encoding
+        return shape
+
     def describe(self) -> dict[str, Any]:
         return {
             **super().describe(),
