@@ -90,6 +90,25 @@ def accuracy(
             "needs-audio needs; repeatable.",
         ),
     ] = None,
+    run: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--run",
+            help="One model's predictions as NAME=SPEC, to compare models (give two or more): SPEC is a folder of "
+            "predict outputs (the one with audio gives the conditions, others are repeats noise@1 …), a predict "
+            "output (out/preds.parquet: its preds_<condition>.parquet files) or a .json/.toml mapping condition "
+            "to file. Replaces --audio-file/--noise-file/--condition; repeatable.",
+            rich_help_panel="Model against model",
+        ),
+    ] = None,
+    runs: Annotated[
+        Path | None,
+        typer.Option(
+            "--runs",
+            help="A JSON/TOML file of models to compare: {runs: {NAME: SPEC or {condition: file}}}.",
+            rich_help_panel="Model against model",
+        ),
+    ] = None,
     text_column: Annotated[
         str,
         typer.Option("--text-column", help="Column holding the model's answer.", rich_help_panel="Benchmark columns"),
@@ -165,7 +184,9 @@ def accuracy(
     Each answer's pick is read by rules, then an embedding or LLM fallback; unparsed answers count as wrong.
     Per category: accuracy with 95% CIs (clustered where items share a clip), refusals, the paired difference
     (Tango), McNemar's test, flips. Writes OUTPUT (JSON); --items the per-item table; --subset LABEL=FILE ids
-    by label (needs-audio: items shown to need the audio across repeated controls).
+    by label (needs-audio: items shown to need the audio across repeated controls). With --run NAME=… (two or
+    more) or --runs FILE: every model scored, then model against model (difference with audio, the
+    difference-in-differences under each control, Holm) and a listening leaderboard.
     Without --audio-file/--noise-file it runs on the bundled sample predictions.
     """
     from lalm_bench.accuracy.command import accuracy_command, parse_subsets
@@ -196,4 +217,9 @@ def accuracy(
         seed=seed,
         **thresholds,
     )
+    if run or runs is not None:
+        from lalm_bench.accuracy.models_cli import models_from_flags
+
+        models_from_flags(config, output, run or [], runs, items=items, subset=subset)
+        return
     accuracy_command(config, output, items=items, subsets=parse_subsets(subset))

@@ -13,12 +13,13 @@ The helpers live in submodules and are all importable from here (``from lalm_ben
   :func:`holm`, :func:`format_p`;
 * :mod:`~lalm_bench.stats.paired_binary`: :func:`paired_binary_difference` (Tango's score interval for
   paired 0/1 outcomes, clustered with a design effect), :func:`benjamini_hochberg`;
-* :mod:`~lalm_bench.stats.agreement`: :func:`krippendorff_alpha`, :func:`fleiss_kappa`.
+* :mod:`~lalm_bench.stats.agreement`: :func:`krippendorff_alpha`, :func:`fleiss_kappa`, :func:`cohen_kappa`;
+* :mod:`~lalm_bench.stats.permutation`: :func:`sign_flip_test` (exact or Monte Carlo, clustered).
 """
 
 from __future__ import annotations
 
-from lalm_bench.stats.agreement import Level, fleiss_kappa, krippendorff_alpha
+from lalm_bench.stats.agreement import Level, cohen_kappa, fleiss_kappa, krippendorff_alpha
 from lalm_bench.stats.arrays import REL_TOL
 from lalm_bench.stats.ci import (
     BOOTSTRAP_MIN_N,
@@ -31,6 +32,7 @@ from lalm_bench.stats.ci import (
 )
 from lalm_bench.stats.hypothesis import format_p, holm, mcnemar_exact, paired_difference, wilcoxon_paired
 from lalm_bench.stats.paired_binary import benjamini_hochberg, paired_binary_difference
+from lalm_bench.stats.permutation import sign_flip_test
 from lalm_bench.stats.summary import clamp_cosine, describe, mean, quantiles, robust_z, sample_std, zscores
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "benjamini_hochberg",
     "bootstrap_mean_ci",
     "clamp_cosine",
+    "cohen_kappa",
     "cluster_bootstrap_ci",
     "cluster_mean_ci",
     "describe",
@@ -57,6 +60,7 @@ __all__ = [
     "quantiles",
     "robust_z",
     "sample_std",
+    "sign_flip_test",
     "wilcoxon_paired",
     "zscores",
 ]

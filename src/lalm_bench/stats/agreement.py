@@ -102,3 +102,28 @@ def fleiss_kappa(table: Sequence[Sequence[int]] | np.ndarray) -> dict[str, Any]:
         return out
     out["value"] = (p_bar - p_e) / (1.0 - p_e)
     return out
+
+
+def cohen_kappa(x: Sequence[Any] | np.ndarray, y: Sequence[Any] | np.ndarray) -> dict[str, Any]:
+    """Cohen's kappa of two paired ratings (any hashable labels): ``{value, observed, expected, n, reason}``.
+
+    ``observed`` is the share of pairs with the same label, ``expected`` the agreement expected from the
+    two marginals; ``value`` is ``None`` with a ``reason`` without pairs or when ``expected`` is 1 (both
+    raters always give one and the same label)."""
+    a, b = np.asarray(x, dtype=object).ravel(), np.asarray(y, dtype=object).ravel()
+    if a.size != b.size:
+        raise ValueError(f"paired ratings differ in length: {a.size} vs {b.size}")
+    n = int(a.size)
+    out: dict[str, Any] = {"value": None, "observed": None, "expected": None, "n": n, "reason": None}
+    if n == 0:
+        out["reason"] = "no pairs"
+        return out
+    observed = float(np.mean(a == b))
+    labels = set(a.tolist()) | set(b.tolist())
+    expected = float(sum(np.mean(a == v) * np.mean(b == v) for v in labels))
+    out.update(observed=observed, expected=expected)
+    if is_zero_spread(1.0 - expected, 1.0):
+        out["reason"] = "both ratings always the same single label: chance agreement is 1, kappa undefined"
+        return out
+    out["value"] = (observed - expected) / (1.0 - expected)
+    return out
