@@ -163,3 +163,29 @@ def test_runs_manifest_and_bad_input(demo_runs: Path, run_cli, tmp_path: Path) -
         assert r.exit_code == 2, (args, r.stdout)
         assert message in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert not (tmp_path / "x.json").exists()
+
+
+def test_run_to_run_on_a_tiny_table() -> None:
+    from lalm_bench.accuracy import repeats
+
+    correct = {
+        "audio": np.array([1, 1, 1, 1, 0, 0], dtype=bool),
+        "noise": np.array([1, 0, 0, 1, 0, 0], dtype=bool),  # accuracy 2/6
+        "noise@1": np.array([1, 1, 0, 0, 0, 0], dtype=bool),  # accuracy 2/6
+        "noise@2": np.array([1, 0, 0, 0, 0, 1], dtype=bool),  # accuracy 2/6
+    }
+    choice = {k: np.where(v, 0, 1) for k, v in correct.items()}
+    choice["noise@2"][1] = -1  # unparsed: left out of same_choice
+    clusters = np.array(list("abcdef"), dtype=object)
+    out = repeats.run_to_run({"noise": ["noise", "noise@1", "noise@2"]}, correct, choice, clusters)["noise"]
+    assert out["accuracy_spread"] == {"min": 2 / 6, "max": 2 / 6, "range": 0.0, "sd": 0.0}
+    pair = out["pairs"]["noise@1 - noise"]
+    # same correctness on items 0, 2, 4, 5 of 6; kappa: po 4/6, pe (2/6·2/6 + 4/6·4/6) = 5/9 -> (2/3 - 5/9)/(4/9) = 1/4
+    assert pair["same_correctness"] == pytest.approx(4 / 6) and pair["cohen_kappa"] == pytest.approx(0.25)
+    assert pair["difference"] == 0.0 and pair["ci_method"] == "tango"
+    assert out["pairs"]["noise@2 - noise"]["both_parsed"] == 5
+    # items with the same correctness in all three runs: 0 (right), 2 and 4 (wrong)
+    assert out["same_correctness_all"] == pytest.approx(3 / 6)
+    groups = [{"comparisons": {"noise": {"difference": -0.3}, "noise@1": {"difference": -0.1}, "noise@2": {"difference": None}}}]
+    repeats.add_spread(groups, {"noise": ["noise", "noise@1", "noise@2"]})
+    assert groups[0]["comparisons"]["noise"]["run_to_run_range"] == [-0.3, -0.1]

@@ -50,6 +50,10 @@ def print_summary(result: dict[str, Any]) -> None:
     _print_controls(console, result, rows, names)
     _print_reliance(console, result, rows, names)
     _print_reading(console, result, names)
+    from lalm_bench.accuracy.repeats import summary_lines
+
+    for line in summary_lines(result.get("run_to_run")):
+        console.print(line)
     for w in result["warnings"]:
         console.print(f"[yellow]warning: {w}[/yellow]")
     from rich.markup import escape

@@ -48,6 +48,7 @@ class AccuracyResult(BaseModel):
     matching: dict[str, Any]
     clusters: dict[str, Any]
     warnings: list[str]
+    run_to_run: dict[str, Any] | None = None  # repeated controls: accuracy.repeats.run_to_run
     items: list[dict[str, Any]]
     not_scored_items: list[dict[str, Any]]
     manifest: dict[str, Any]
@@ -140,6 +141,12 @@ def run_accuracy(
     overall = group(np.ones(len(items), dtype=bool))
     by_category = {cat: group(categories == cat) for cat in sorted(set(items.categories))}
     scoring.add_holm(overall, by_category)
+    run_to_run = None
+    if repeats:
+        from lalm_bench.accuracy import repeats as repeat_stats
+
+        run_to_run = repeat_stats.run_to_run(repeats, o.correct, o.choice, clusters)
+        repeat_stats.add_spread([overall, *by_category.values()], repeats)
 
     extraction, warnings = _extraction_info(config, items, reading, used.get("embedder"))
     rows = _item_rows(
@@ -160,6 +167,7 @@ def run_accuracy(
         matching=items.matching,
         clusters=items.cluster_info,
         warnings=warnings,
+        run_to_run=run_to_run,
         items=rows,
         not_scored_items=items.not_scored_items,
         manifest=_manifest(config, items, used, extraction, time.perf_counter() - t0),
