@@ -72,6 +72,14 @@ def similarity(
             help="A repeat of the audio run (another sample or seed): the run-to-run reference of the content gap.",
         ),
     ] = None,
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            help="A repeat or control named as in accuracy: noise@1=FILE (= --noise-file-2), audio@1=FILE "
+            "(= --audio-file-2), mismatched=FILE (= --mismatched-file); repeatable.",
+        ),
+    ] = None,
     id_column: Annotated[str, typer.Option("--id-column", help="Column joining the two files.")] = "id",
     text_column: Annotated[str, typer.Option("--text-column", help="Column holding the model's answer.")] = (
         "model_output"
@@ -131,7 +139,13 @@ def similarity(
     from lalm_bench.similarity.command import similarity_command
     from lalm_bench.similarity.config import SimilarityConfig, prediction_files
 
+    from lalm_bench.similarity.repeats import condition_files
+
     noise, audio = prediction_files(noise_file, audio_file)
+    files = condition_files(
+        condition,
+        {"noise_file_2": noise_file_2, "audio_file_2": audio_file_2, "mismatched_file": mismatched_file},
+    )
     config = SimilarityConfig(
         noise_file=noise,
         audio_file=audio,
@@ -139,9 +153,9 @@ def similarity(
         text_column=text_column,
         category_column=category_column,
         question_column=question_column,
-        noise_file_2=noise_file_2,
-        mismatched_file=mismatched_file,
-        audio_file_2=audio_file_2,
+        noise_file_2=files["noise_file_2"],
+        mismatched_file=files["mismatched_file"],
+        audio_file_2=files["audio_file_2"],
         choices_column=choices_column,
         exclude_questions=exclude_questions,
         cluster_column=cluster_column,
