@@ -189,3 +189,19 @@ def test_run_to_run_on_a_tiny_table() -> None:
     groups = [{"comparisons": {"noise": {"difference": -0.3}, "noise@1": {"difference": -0.1}, "noise@2": {"difference": None}}}]
     repeats.add_spread(groups, {"noise": ["noise", "noise@1", "noise@2"]})
     assert groups[0]["comparisons"]["noise"]["run_to_run_range"] == [-0.3, -0.1]
+
+
+def test_the_report_reads_the_model_comparison(demo_runs: Path, run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "models.json"
+    r = run_cli(
+        "accuracy", "--run", f"listener={demo_runs / 'listener'}", "--run", f"deaf={demo_runs / 'deaf'}",
+        "--extractor", "none", "-o", out, "-q",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    md = tmp_path / "tables.md"
+    r = run_cli("report", demo_runs / "listener", out, "--format", "md", "-o", md, "-q")
+    assert r.exit_code == 0, r.stderr
+    text = md.read_text()
+    assert "Model against model: listening leaderboard" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| listener | noise", "| deaf | noise"))]
+    assert len(rows) == 2 and "(best)" in rows[0] and rows[1].split("|")[7].strip().startswith("-")

@@ -6,6 +6,7 @@ Recognised (files, or anything found under a folder):
   the run folders ``<name>.runs/`` are skipped when scanning (the Parquet files hold what the page needs);
 - ``accuracy`` / ``similarity`` JSON (``lalm-bench/accuracy/…``, ``lalm-bench/similarity/…``); the
   prediction files they name in their manifest are read for the answers;
+- ``accuracy --run`` JSON (``lalm-bench/accuracy-models/…``, model against model): its leaderboard is a table;
 - ``rubrics judge`` (``summary.json`` of a judge folder), ``rubrics compare`` JSON, ``clotho-refs`` summary.
 
 A model label comes from ``--label NAME=PATH``, else the model of the predict manifest, else the folder of
@@ -25,6 +26,7 @@ from lalm_bench.errors import InputError
 PREDICT_SUFFIX = ".manifest.json"
 JOB_FORMATS = {
     "lalm-bench/accuracy/": "accuracy",
+    "lalm-bench/accuracy-models/": "models",
     "lalm-bench/similarity/": "similarity",
     "lalm-bench/rubrics-judge/": "judge",
     "lalm-bench/rubrics-compare/": "compare",
@@ -91,6 +93,7 @@ class Inputs:
     compare: list[JobDoc]
     clotho_refs: list[JobDoc]
     files: list[Path]
+    models_compared: list[JobDoc] = field(default_factory=list)  # accuracy --run results (model against model)
 
 
 def _load_json(path: Path) -> Any:
@@ -206,13 +209,16 @@ def collect_inputs(paths: list[Path] | tuple[Path, ...], labels: dict[str, Path]
     """Recognise every path and group the model outputs by label (see the module doc)."""
     labels = dict(labels or {})
     found = _find(paths, labels)
+    compared = [JobDoc(k, fp, doc) for k, fp, doc, _ in found if k == "models"]
+    files = [Path(f[1]) for f in found]
+    found = [f for f in found if f[0] != "models"]
     models: dict[str, ModelInputs] = {}
     predict_label: dict[Path, str] = {}  # resolved parquet -> label
     _add_predict_runs(found, labels, models, predict_label)
     judge, compare, refs = _add_job_docs(found, labels, models, predict_label)
     for m in models.values():
         _check_belongs(m)
-    return Inputs(models, judge, compare, refs, [Path(f[1]) for f in found])
+    return Inputs(models, judge, compare, refs, files, compared)
 
 
 Found = tuple[str, Path, Any, Path]  # kind, file, document, the PATH it was found under

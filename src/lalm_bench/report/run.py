@@ -256,6 +256,10 @@ def run_report(config: ReportConfig, *, report_path: Path | None = None, progres
     tables = headline_tables(
         {k: {"accuracy": v.get("accuracy"), "similarity": v.get("similarity")} for k, v in summaries.items()}
     )
+    if inputs.models_compared:
+        from lalm_bench.report.tables import model_rows
+
+        tables["models_compared"] = model_rows([job.doc for job in inputs.models_compared])
     panels = _rubric_panels(inputs)
     figures += panels.pop("figures")
     manifest = build_manifest(

@@ -81,6 +81,40 @@ def headline_tables(models: Mapping[str, Mapping[str, Any]]) -> dict[str, list[d
     return out
 
 
+def model_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of the model-against-model table from ``accuracy --run`` results (their leaderboard, as written)."""
+    out = []
+    for doc in docs:
+        board = doc.get("leaderboard") or {}
+        for r in board.get("rows") or []:
+            lo, hi = _ci(r.get("accuracy_audio_ci95"))
+            clo, chi = _ci(r.get("accuracy_control_ci95"))
+            dlo, dhi = _ci(r.get("drop_ci95"))
+            glo, ghi = _ci(r.get("did_vs_best_ci95"))
+            out.append(
+                {
+                    "model": r.get("model"),
+                    "control": board.get("control"),
+                    "best": board.get("best"),
+                    "n": r.get("scored"),
+                    "accuracy_audio": r.get("accuracy_audio"),
+                    "audio_ci_low": lo,
+                    "audio_ci_high": hi,
+                    "accuracy_control": r.get("accuracy_control"),
+                    "control_ci_low": clo,
+                    "control_ci_high": chi,
+                    "drop": r.get("drop"),
+                    "drop_ci_low": dlo,
+                    "drop_ci_high": dhi,
+                    "did_vs_best": r.get("did_vs_best"),
+                    "did_ci_low": glo,
+                    "did_ci_high": ghi,
+                    "did_p_holm": r.get("did_vs_best_p_holm"),
+                }
+            )
+    return out
+
+
 def _num(x: Any, pct: bool = False, signed: bool = False) -> str:
     if x is None:
         return "–"
@@ -150,6 +184,21 @@ def display(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[str
             for r in tables["similarity"]
         ]  # fmt: skip
         shown.append(("Answer similarity, audio vs noise", head, body))
+    if tables.get("models_compared"):
+        head = ["model", "control", "n", "accuracy with audio %", "under the control %", "drop, pts [95% CI]",
+                "DiD vs the best, pts [95% CI]", "p (Holm)"]  # fmt: skip
+        body = [
+            [
+                str(r["model"]), str(r["control"]), str(r["n"]),
+                _with_ci(r["accuracy_audio"], r["audio_ci_low"], r["audio_ci_high"], pct=True),
+                _with_ci(r["accuracy_control"], r["control_ci_low"], r["control_ci_high"], pct=True),
+                _with_ci(r["drop"], r["drop_ci_low"], r["drop_ci_high"], True, True),
+                "(best)" if r["model"] == r["best"] else _with_ci(r["did_vs_best"], r["did_ci_low"], r["did_ci_high"], True, True),
+                "–" if r["did_p_holm"] is None else f"{r['did_p_holm']:.3g}",
+            ]
+            for r in tables["models_compared"]
+        ]  # fmt: skip
+        shown.append(("Model against model: listening leaderboard (accuracy lost when the audio is replaced)", head, body))
     return shown
 
 
