@@ -98,7 +98,10 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     llm = LLMOptions(use_cache=False)
     for model in ("listener", "deaf"):
         out = root / model
-        for stem, conditions, seed in (("preds", ("audio", "noise", "silence"), 42), ("preds-seed2", ("noise",), 43)):
+        runs = [("preds", ("audio", "noise", "silence"), 42), ("preds-seed2", ("noise",), 43)]
+        if model == "listener":
+            runs.append(("preds-seed3", ("noise",), 44))
+        for stem, conditions, seed in runs:
             config = PredictConfig(benchmark=bench, model=f"mock/{model}", conditions=conditions, seed=seed, llm=llm)
             predict_command(config, OutputOptions(out / f"{stem}.parquet", quiet=True))
     return root
@@ -116,7 +119,11 @@ def test_listener_loses_far_more_than_deaf(demo_runs: Path, run_cli, tmp_path: P
     doc = json.loads(out.read_text())
     assert doc["format"] == "lalm-bench/accuracy-models/1"
     assert set(doc["models"]) == {"listener", "deaf"}
-    assert "noise@1" in doc["models"]["listener"]["conditions"]  # the second seed's folder output: a repeat
+    listener = doc["models"]["listener"]
+    assert {"noise@1", "noise@2"} <= set(listener["conditions"])  # the other seeds' outputs: repeats
+    spread = listener["run_to_run"]["noise"]
+    assert spread["repeats"] == ["noise", "noise@1", "noise@2"] and spread["difference_spread"]["min"] < -0.3
+    assert listener["comparisons"]["noise"]["run_to_run_range"][1] < 0
     assert "noise@1" not in doc["models"]["deaf"]["conditions"]  # deaf given as preds.parquet: that output only
     assert doc["controls"] == ["noise", "silence"]
     pair = doc["pairs"]["listener vs deaf"]
@@ -205,3 +212,21 @@ def test_the_report_reads_the_model_comparison(demo_runs: Path, run_cli, tmp_pat
     assert "Model against model: listening leaderboard" in text
     rows = [line for line in text.splitlines() if line.startswith(("| listener | noise", "| deaf | noise"))]
     assert len(rows) == 2 and "(best)" in rows[0] and rows[1].split("|")[7].strip().startswith("-")
+
+
+def test_similarity_takes_noise_repeats(demo_runs: Path, run_cli, tmp_path: Path) -> None:
+    d = demo_runs / "listener"
+    out = tmp_path / "sim.json"
+    r = run_cli(
+        "similarity", "--noise-file", d / "preds_noise.parquet", "--audio-file", d / "preds_audio.parquet",
+        "--condition", f"noise@1={d / 'preds-seed2_noise.parquet'}", "--condition",
+        f"noise@2={d / 'preds-seed3_noise.parquet'}", "--model", "mock:hash", "-o", out,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert "run-to-run (3 noise runs" in r.stdout
+    doc = json.loads(out.read_text())
+    rr = doc["run_to_run"]
+    assert rr["runs"] == ["noise", "noise@1", "noise@2"] and len(rr["noise_vs_noise"]) == 3
+    assert doc["listening"]["available"]
+    # every pair's listening gap is positive for a model that listens
+    assert min(rr["listening_gap"].values()) > 0.05

@@ -22,7 +22,7 @@ def test_names_map_onto_the_files() -> None:
 @pytest.mark.parametrize(
     ("specs", "given", "message"),
     [
-        (["noise@2=a"], {}, "one repeat of noise"),
+        (["noise@0=a"], {}, "noise@1, noise@2"),
         (["silence=a"], {}, "expected one of"),
         (["noise@1"], {}, "expected NAME=FILE"),
         (["noise@1=a", "noise@1=b"], {}, "given twice"),
@@ -32,3 +32,30 @@ def test_names_map_onto_the_files() -> None:
 def test_bad_conditions(specs: list[str], given: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         condition_files(specs, {**NONE, **given})
+
+
+def test_run_to_run_hand_values() -> None:
+    import numpy as np
+
+    from lalm_bench.similarity.repeats import run_to_run
+
+    u = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    audio = np.array([0, 1, 0])
+    runs = {"noise": np.array([0, 1, 1]), "noise@1": np.array([2, 2, -1])}  # item 2: no answer in noise@1
+    out = run_to_run(u, audio, runs)
+    assert out is not None and out["items"] == 2
+    # audio vs noise: cos(u0, u0) = 1, cos(u1, u1) = 1 -> 1; vs noise@1: 0.6, 0.8 -> 0.7
+    assert out["audio_vs_noise"] == pytest.approx({"noise": 1.0, "noise@1": 0.7})
+    assert out["noise_vs_noise"]["noise vs noise@1"] == pytest.approx(0.7)
+    assert out["listening_gap"]["noise vs noise@1"] == pytest.approx(0.7 - 0.85)
+    assert out["audio_vs_noise_spread"]["range"] == pytest.approx(0.3)
+    assert out["audio_vs_noise_spread"]["sd"] == pytest.approx(0.3 / np.sqrt(2))
+    assert run_to_run(u, audio, {"noise": runs["noise"]}) is None
+
+
+def test_noise_repeat_files_in_order() -> None:
+    from lalm_bench.similarity.repeats import noise_repeat_files
+
+    assert noise_repeat_files(["noise@3=c", "noise@1=a", "noise@2=b"]) == (Path("b"), Path("c"))
+    with pytest.raises(InputError, match="noise@2 is missing"):
+        noise_repeat_files(["noise@3=c"])

@@ -76,8 +76,9 @@ def similarity(
         list[str] | None,
         typer.Option(
             "--condition",
-            help="A repeat or control named as in accuracy: noise@1=FILE (= --noise-file-2), audio@1=FILE "
-            "(= --audio-file-2), mismatched=FILE (= --mismatched-file); repeatable.",
+            help="A repeat or control named as in accuracy: noise@1=FILE (= --noise-file-2), noise@2=FILE … "
+            "(more noise runs: run-to-run spread), audio@1=FILE (= --audio-file-2), mismatched=FILE "
+            "(= --mismatched-file); repeatable.",
         ),
     ] = None,
     id_column: Annotated[str, typer.Option("--id-column", help="Column joining the two files.")] = "id",
@@ -139,7 +140,7 @@ def similarity(
     from lalm_bench.similarity.command import similarity_command
     from lalm_bench.similarity.config import SimilarityConfig, prediction_files
 
-    from lalm_bench.similarity.repeats import condition_files
+    from lalm_bench.similarity.repeats import condition_files, noise_repeat_files
 
     noise, audio = prediction_files(noise_file, audio_file)
     files = condition_files(
@@ -156,6 +157,7 @@ def similarity(
         noise_file_2=files["noise_file_2"],
         mismatched_file=files["mismatched_file"],
         audio_file_2=files["audio_file_2"],
+        noise_repeats=noise_repeat_files(condition),
         choices_column=choices_column,
         exclude_questions=exclude_questions,
         cluster_column=cluster_column,

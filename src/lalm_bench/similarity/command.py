@@ -28,6 +28,7 @@ def similarity_command(
                 config.noise_file_2,
                 config.mismatched_file,
                 config.audio_file_2,
+                *config.noise_repeats,
             )
             if p is not None
         ],

@@ -28,6 +28,7 @@ class SimilarityConfig:
     noise_file_2: Path | None = None  # a second noise run (another noise seed): the ignores-audio reference
     mismatched_file: Path | None = None  # predict's mismatched condition: another clip's audio (content probe)
     audio_file_2: Path | None = None  # a repeat of the audio run: the run-to-run reference of the content probe
+    noise_repeats: tuple[Path, ...] = ()  # noise@2, noise@3 …: more noise runs (run-to-run spread), after noise_file_2
     choices_column: str | None = None  # None: "choices" when the noise file has it; "": group by question alone
     exclude_questions: str | None = None  # regex: items whose question matches leave the same-question groups
     cluster_column: str | None = None  # CIs resample clusters of this column (question template, audio clip)

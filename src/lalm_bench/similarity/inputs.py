@@ -95,9 +95,12 @@ def load_inputs(config: SimilarityConfig) -> Inputs:
         )
         matching["noise_2"] = report2
         inputs.text2, inputs.noise2_path = text2, noise2_path
+    if config.noise_repeats and config.noise_file_2 is None:
+        raise InputError("--condition noise@2=…: give noise@1 (--noise-file-2) first")
     for name, flag, path in (
         ("mismatched", "--mismatched-file", config.mismatched_file),
         ("audio_2", "--audio-file-2", config.audio_file_2),
+        *((f"noise@{k}", f"--condition noise@{k}", p) for k, p in enumerate(config.noise_repeats, start=2)),
     ):
         if path is None:
             continue

@@ -55,6 +55,11 @@ def print_summary(result: dict[str, Any]) -> None:
             console, lst["listening_gap"], title,
             ("noise vs noise", "audio vs noise"), ("noise_vs_noise_mean", "audio_vs_noise_mean"),
         )  # fmt: skip
+        from lalm_bench.similarity.repeats import summary_line
+
+        line = summary_line(result.get("run_to_run"))
+        if line:
+            console.print(line)
     content = result.get("content") or {"available": False, "reason": "not computed (format 2)"}
     if content["available"]:
         ref = content["reference"].replace("_", " ")

@@ -97,6 +97,7 @@ class SimilarityResult(BaseModel):
     same_question: dict[str, Any]
     listening: dict[str, Any]
     content: dict[str, Any]
+    run_to_run: dict[str, Any] | None = None  # two or more noise runs: similarity.repeats.run_to_run
     identical: dict[str, Any]
     clustering: dict[str, Any] | None
     matching: dict[str, Any]
@@ -142,6 +143,7 @@ def run_similarity(
         same_question = _same_question(g, inputs.question_column, questions, u, vec.noise, vec.audio, per_item)
         same_question.update(grouping)
     listening_doc = _listening(g, inputs, vec, per_item)
+    run_to_run = _run_to_run(inputs, vec)
     content_doc = _content(g, inputs, vec, per_item)
     identical = identical_answers(inputs)
     tokens = vec.enc.token_counts
@@ -166,6 +168,7 @@ def run_similarity(
         same_question=same_question,
         listening=listening_doc,
         content=content_doc,
+        run_to_run=run_to_run,
         identical=identical,
         clustering=clustering,
         matching=inputs.matching,
@@ -241,6 +244,24 @@ def _listening(g: Grouping, inputs: Inputs, vec: Vectors, per_item: dict[str, np
             per_item["noise_vs_noise"], per_item["audio_vs_noise"], ("noise_vs_noise", "audio_vs_noise"), missing2
         ),
     }
+
+
+def _run_to_run(inputs: Inputs, vec: Vectors) -> dict[str, Any] | None:
+    """The spread across the noise runs (``noise``, ``noise@1`` = --noise-file-2, ``noise@2`` …)."""
+    if inputs.text2 is None:
+        return None
+    from lalm_bench.similarity.repeats import run_to_run
+
+    n = len(inputs.merged)
+    runs = {"noise": vec.noise}
+    second = np.full(n, -1, dtype=np.int64)
+    second[vec.rows2] = vec.noise2
+    runs["noise@1"] = second
+    for name, (rows, uniq) in vec.extra.items():
+        if name.startswith("noise@"):
+            runs[name] = np.full(n, -1, dtype=np.int64)
+            runs[name][rows] = uniq
+    return run_to_run(vec.enc.unique_embeddings, vec.audio, runs)
 
 
 def _content(g: Grouping, inputs: Inputs, vec: Vectors, per_item: dict[str, np.ndarray]) -> dict[str, Any]:
