@@ -111,8 +111,8 @@ def test_listener_loses_far_more_than_deaf(demo_runs: Path, run_cli, tmp_path: P
     out = tmp_path / "models.json"
     items = tmp_path / "items.parquet"
     r = run_cli(
-        "accuracy", "--run", f"listener={demo_runs / 'listener'}", "--run", f"deaf={demo_runs / 'deaf' / 'preds.parquet'}",
-        "--extractor", "none", "-o", out, "--items", items,
+        "accuracy", "--run", f"listener={demo_runs / 'listener'}",
+        "--run", f"deaf={demo_runs / 'deaf' / 'preds.parquet'}", "--extractor", "none", "-o", out, "--items", items,
     )  # fmt: skip
     assert r.exit_code == 0, r.stderr
     assert "listening leaderboard" in r.stdout
@@ -193,7 +193,15 @@ def test_run_to_run_on_a_tiny_table() -> None:
     assert out["pairs"]["noise@2 - noise"]["both_parsed"] == 5
     # items with the same correctness in all three runs: 0 (right), 2 and 4 (wrong)
     assert out["same_correctness_all"] == pytest.approx(3 / 6)
-    groups = [{"comparisons": {"noise": {"difference": -0.3}, "noise@1": {"difference": -0.1}, "noise@2": {"difference": None}}}]
+    groups = [
+        {
+            "comparisons": {
+                "noise": {"difference": -0.3},
+                "noise@1": {"difference": -0.1},
+                "noise@2": {"difference": None},
+            }
+        }
+    ]
     repeats.add_spread(groups, {"noise": ["noise", "noise@1", "noise@2"]})
     assert groups[0]["comparisons"]["noise"]["run_to_run_range"] == [-0.3, -0.1]
 

@@ -14,9 +14,15 @@ NONE = {"noise_file_2": None, "audio_file_2": None, "mismatched_file": None}
 
 def test_names_map_onto_the_files() -> None:
     out = condition_files(["noise@1=a.parquet", "audio@1=b.parquet", "mismatched=c.parquet"], dict(NONE))
-    assert out == {"noise_file_2": Path("a.parquet"), "audio_file_2": Path("b.parquet"), "mismatched_file": Path("c.parquet")}
+    assert out == {
+        "noise_file_2": Path("a.parquet"),
+        "audio_file_2": Path("b.parquet"),
+        "mismatched_file": Path("c.parquet"),
+    }
     # the older flag and the same file: fine
-    assert condition_files(["noise@1=a.parquet"], {**NONE, "noise_file_2": Path("a.parquet")})["noise_file_2"] == Path("a.parquet")
+    assert condition_files(["noise@1=a.parquet"], {**NONE, "noise_file_2": Path("a.parquet")})["noise_file_2"] == Path(
+        "a.parquet"
+    )
 
 
 @pytest.mark.parametrize(

@@ -147,9 +147,7 @@ def add_holm(pairs: dict[str, dict[str, Any]], controls: list[str]) -> None:
     categories (testable ones; the others get ``None`` and ``holm_note``)."""
     for key in ["audio", *controls]:
         overall = {name: _stat(p["overall"], key) for name, p in pairs.items()}
-        by_cat = {
-            f"{name}|{cat}": _stat(g, key) for name, p in pairs.items() for cat, g in p["by_category"].items()
-        }
+        by_cat = {f"{name}|{cat}": _stat(g, key) for name, p in pairs.items() for cat, g in p["by_category"].items()}
         for family in (overall, by_cat):
             notes = {k: _testable(s, "audio" if key == "audio" else "did") for k, s in family.items()}
             adj = stats.holm({k: s["p"] for k, s in family.items() if notes[k] is None})

@@ -13,6 +13,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -177,7 +178,10 @@ def _pair(
     only_a, only_b = len(a.items) - len(rows), len(b.items) - len(rows)
     note = None
     if only_a or only_b:
-        note = f"compared on the {len(rows)} items both scored ({only_a} scored only in the first, {only_b} only in the second)"
+        note = (
+            f"compared on the {len(rows)} items both scored ({only_a} scored only in the first, {only_b} only in "
+            "the second)"
+        )
     return {
         "items_compared": len(rows),
         "scored_only_in_a": only_a,
@@ -190,7 +194,7 @@ def _pair(
 def _manifest(config: AccuracyModelsConfig, docs: dict[str, dict[str, Any]], seconds: float) -> dict[str, Any]:
     from lalm_bench.manifest import build_manifest
 
-    inputs = [p for run in config.runs for _, p in run.files]
+    inputs: list[str | Path] = [p for run in config.runs for _, p in run.files]
     return build_manifest(
         "accuracy",
         config.parameters(),

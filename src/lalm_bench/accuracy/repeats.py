@@ -102,7 +102,9 @@ def summary_lines(run_to_run: dict[str, Any] | None) -> list[str]:
         acc = ", ".join(f"{c} {100 * v['accuracy']:.1f}" for c, v in r["runs"].items())
         ds = r["difference_spread"]
         kappas = [p["cohen_kappa"] for p in r["pairs"].values() if p["cohen_kappa"] is not None]
-        kappa = f", Cohen's kappa {min(kappas):.2f}" + (f"-{max(kappas):.2f}" if len(kappas) > 1 else "") if kappas else ""
+        kappa = (
+            f", Cohen's kappa {min(kappas):.2f}" + (f"-{max(kappas):.2f}" if len(kappas) > 1 else "") if kappas else ""
+        )
         lines.append(
             f"run-to-run ({base}, {len(r['repeats'])} runs): accuracy % {acc}; difference vs audio ranges "
             f"{100 * ds['min']:+.1f} to {100 * ds['max']:+.1f} points; same correctness in every run for "

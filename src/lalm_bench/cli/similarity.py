@@ -139,7 +139,6 @@ def similarity(
     """
     from lalm_bench.similarity.command import similarity_command
     from lalm_bench.similarity.config import SimilarityConfig, prediction_files
-
     from lalm_bench.similarity.repeats import condition_files, noise_repeat_files
 
     noise, audio = prediction_files(noise_file, audio_file)

@@ -193,12 +193,15 @@ def display(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[str
                 _with_ci(r["accuracy_audio"], r["audio_ci_low"], r["audio_ci_high"], pct=True),
                 _with_ci(r["accuracy_control"], r["control_ci_low"], r["control_ci_high"], pct=True),
                 _with_ci(r["drop"], r["drop_ci_low"], r["drop_ci_high"], True, True),
-                "(best)" if r["model"] == r["best"] else _with_ci(r["did_vs_best"], r["did_ci_low"], r["did_ci_high"], True, True),
+                "(best)"
+                if r["model"] == r["best"]
+                else _with_ci(r["did_vs_best"], r["did_ci_low"], r["did_ci_high"], True, True),
                 "–" if r["did_p_holm"] is None else f"{r['did_p_holm']:.3g}",
             ]
             for r in tables["models_compared"]
         ]  # fmt: skip
-        shown.append(("Model against model: listening leaderboard (accuracy lost when the audio is replaced)", head, body))
+        title = "Model against model: listening leaderboard (accuracy lost when the audio is replaced)"
+        shown.append((title, head, body))
     return shown
 
 

@@ -34,11 +34,7 @@ def condition_files(specs: list[str] | None, given: dict[str, Path | None]) -> d
         if name.startswith("noise@") and name[6:].isdigit() and int(name[6:]) >= 2:
             continue  # further noise repeats: noise_repeat_files
         if name not in CONDITION_FIELDS:
-            more = (
-                "; similarity takes noise@1, noise@2 … and one repeat of audio (audio@1)"
-                if "@" in name
-                else ""
-            )
+            more = "; similarity takes noise@1, noise@2 … and one repeat of audio (audio@1)" if "@" in name else ""
             raise InputError(f"--condition {name}: expected one of {', '.join(CONDITION_FIELDS)}{more}")
         if name in seen:
             raise InputError(f"--condition {name} is given twice")
@@ -95,8 +91,8 @@ def run_to_run(
     for x, y in combinations(names, 2):
         key = f"{x} vs {y}"
         nvn[key] = float(cos(noise_runs[x], noise_runs[y]).mean()) if rows.any() else None
-        pair_avn = [avn[x], avn[y]]
-        gaps[key] = None if nvn[key] is None or None in pair_avn else nvn[key] - float(np.mean(pair_avn))  # type: ignore[arg-type]
+        ax, ay, nn = avn[x], avn[y], nvn[key]
+        gaps[key] = None if nn is None or ax is None or ay is None else nn - (ax + ay) / 2
     return {
         "runs": names,
         "items": int(rows.sum()),
