@@ -181,6 +181,10 @@ def leaderboard(
                 "drop": None if cmp.get("difference") is None else 0.0 - cmp["difference"],
                 "drop_ci95": None if ci is None else [0.0 - ci[1], 0.0 - ci[0]],
                 "drop_ci_method": cmp.get("ci_method"),
+                # with repeats of the control: the drop under each repeat, [smallest, largest]
+                "drop_run_to_run_range": None
+                if not cmp.get("run_to_run_range")
+                else [0.0 - cmp["run_to_run_range"][1], 0.0 - cmp["run_to_run_range"][0]],
                 "scored": doc["scored"],
             }
         )

@@ -74,5 +74,10 @@ def print_models_summary(result: dict[str, Any]) -> None:
     if others:
         console.print(f"the DiD under {', '.join(others)} (and per category): pairs.<pair> in the JSON")
     console.print("DiD = (A_audio - A_control) - (B_audio - B_control): positive when A loses more than B")
+    from lalm_bench.accuracy.repeats import summary_lines
+
+    for name, doc in result["models"].items():
+        for line in summary_lines(doc.get("run_to_run")):
+            console.print(f"{escape(name)}: {line}")
     for w in result["warnings"]:
         console.print(f"[yellow]warning: {escape(w)}[/yellow]")
