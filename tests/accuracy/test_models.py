@@ -132,6 +132,7 @@ def test_listener_loses_far_more_than_deaf(demo_runs: Path, run_cli, tmp_path: P
     assert did["did"] > 0.4 and did["ci95"][0] > 0.25  # the listener loses far more than deaf
     assert did["loss_b"] == 0.0  # deaf loses nothing
     assert did["p_holm"] < 0.01 and did["ci_method"].startswith("cluster")
+    assert pair["overall"]["audio_parsed"]["count"] <= pair["items_compared"]
     audio = pair["overall"]["audio"]
     assert audio["difference"] > 0.4 and audio["ci_method"] == "cluster-tango" and audio["p_holm"] < 0.01
     board = doc["leaderboard"]

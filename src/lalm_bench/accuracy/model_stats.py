@@ -110,9 +110,13 @@ def compare_pair(
     clusters: np.ndarray,
     bootstrap: int,
     seed: int,
+    parsed: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Model A against model B on the same items: ``a``/``b`` map condition → correct (bool per item)."""
+    """Model A against model B on the same items: ``a``/``b`` map condition → correct (bool per item);
+    ``parsed`` (both models' audio answers parsed) adds ``audio_parsed``, the difference between picks."""
     out: dict[str, Any] = {"count": int(clusters.size), "audio": _difference(a["audio"], b["audio"], clusters)}
+    if parsed is not None:
+        out["audio_parsed"] = _difference(a["audio"][parsed], b["audio"][parsed], clusters[parsed])
     out["controls"] = {
         c: {
             "difference": _difference(a[c], b[c], clusters),

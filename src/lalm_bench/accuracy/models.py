@@ -139,6 +139,8 @@ def run_accuracy_models(
         definitions={
             "difference": "accuracy(A) - accuracy(B) on the items both scored (unparsed = wrong); Tango's score "
             "interval for paired proportions, cluster-tango where items share a clip; McNemar's exact test",
+            "audio_parsed": "the same difference on the items whose audio answer both models' picks were read "
+            "from (no unparsed answer on either side)",
             "did": model_stats.DID_DEFINITION,
             "did_ci": "stats.mean_ci of the per-item values: t (cluster-t) below 30 items (clusters), percentile "
             "(cluster) bootstrap above; sign-flip test p-value (models swapped on whole clips)",
@@ -168,7 +170,11 @@ def _pair(
 
     def stats_of(subset: list[int]) -> dict[str, Any]:
         cl = np.array([str(clusters.get(rows[i][0]["id"], rows[i][0]["id"])) for i in subset], dtype=object)
-        return model_stats.compare_pair(arrays(0, subset), arrays(1, subset), controls, cl, bootstrap, seed)
+        parsed = np.array(
+            [rows[i][0][f"choice_{REFERENCE}"] is not None and rows[i][1][f"choice_{REFERENCE}"] is not None
+             for i in subset], dtype=bool,
+        )  # fmt: skip
+        return model_stats.compare_pair(arrays(0, subset), arrays(1, subset), controls, cl, bootstrap, seed, parsed)
 
     everything = list(range(len(rows)))
     overall = stats_of(everything)
