@@ -163,7 +163,10 @@ def _folder(folder: Path, stem: str | None, where: str) -> tuple[tuple[str, Path
             outputs.setdefault(out_stem, {})[cond] = parquet
     what = f"{folder}/{stem}_<condition>.parquet" if stem is not None else f"{folder}/"
     if not outputs:
-        raise InputError(f"{where}: no predict output in {what} (a *_<condition>.parquet beside its manifest)")
+        hint = " (name the path given to predict -o, e.g. preds.parquet, not one condition's file)" if stem else ""
+        raise InputError(
+            f"{where}: no predict output in {what} (a *_<condition>.parquet beside its manifest){hint}"
+        )
     primary = [s for s, conds in outputs.items() if "audio" in conds]
     if len(primary) != 1:
         found = ", ".join(sorted(primary)) or "none"
