@@ -58,6 +58,7 @@ class AccuracyConfig:
     llm: LLMOptions = field(default_factory=LLMOptions)
     bootstrap: int = 1000
     seed: int = DEFAULT_SEED
+    keep_unarrived: bool = False  # keep items predict flagged as dropped or cut (audio_arrival)
 
     def parameters(self) -> dict[str, Any]:
         params = config_parameters(self)

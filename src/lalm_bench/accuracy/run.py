@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from lalm_bench.accuracy import scoring
+from lalm_bench.accuracy.arrival import leave_out_unarrived
 from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig, base_condition
 from lalm_bench.accuracy.extraction import CALIBRATION_MODEL, DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY
 from lalm_bench.accuracy.fallback import PROMPT_VERSION
@@ -52,6 +53,7 @@ class AccuracyResult(BaseModel):
     items: list[dict[str, Any]]
     not_scored_items: list[dict[str, Any]]
     manifest: dict[str, Any]
+    arrival: dict[str, Any] = {}  # audio that never arrived (accuracy/arrival.py)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="python")
@@ -112,6 +114,7 @@ def run_accuracy(
     the config describes (the embedder is built, and the LLM asked, only for answers the rules leave open)."""
     t0 = time.perf_counter()
     items = load_items(config)
+    items, arrival, arrival_warnings = leave_out_unarrived(config, items)
     if not len(items):
         reasons = ", ".join(f"{k} {r}" for r, k in items.not_scored.items()) or "no rows"
         raise InputError(f"nothing to score: no item has two or more choices with its answer among them ({reasons})")
@@ -149,6 +152,7 @@ def run_accuracy(
         repeat_stats.add_spread([overall, *by_category.values()], repeats)
 
     extraction, warnings = _extraction_info(config, items, reading, used.get("embedder"))
+    warnings = arrival_warnings + warnings
     rows = _item_rows(
         items, o.names, o.choice, o.methods, o.rules, o.hedged, o.correct, labels, needs, needs_flag
     )  # fmt: skip
@@ -170,6 +174,7 @@ def run_accuracy(
         run_to_run=run_to_run,
         items=rows,
         not_scored_items=items.not_scored_items,
+        arrival=arrival,
         manifest=_manifest(config, items, used, extraction, time.perf_counter() - t0),
     )
 

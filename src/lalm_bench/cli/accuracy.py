@@ -16,6 +16,7 @@ from lalm_bench.cli.options import (
     OUTPUT_FILE,
     BootstrapOpt,
     Flag,
+    KeepUnarrivedOpt,
     SeedOpt,
     with_groups,
 )
@@ -174,6 +175,7 @@ def accuracy(
     ] = None,
     bootstrap: BootstrapOpt = 1000,
     seed: SeedOpt = DEFAULT_SEED,
+    keep_unarrived: KeepUnarrivedOpt = False,
     columns: BenchmarkColumns = BenchmarkColumns(),
     embedding: EmbeddingOptions = EmbeddingOptions(),
     llm: LLMOptions = LLMOptions(),
@@ -215,6 +217,7 @@ def accuracy(
         llm=llm,
         bootstrap=bootstrap,
         seed=seed,
+        keep_unarrived=keep_unarrived,
         **thresholds,
     )
     if run or runs is not None:

@@ -352,6 +352,34 @@ SeedOpt = Annotated[
         help=f"Seed of every random choice of the run (every command's default is {DEFAULT_SEED}).",
     ),
 ]
+KeepUnarrivedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--keep-unarrived",
+        help="Keep the items whose audio predict flagged as dropped or cut (column audio_arrival); by default "
+        "they are counted per condition and left out of the statistics.",
+        rich_help_panel="Statistics",
+    ),
+]
+AudioTokensPerSecondOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--audio-tokens-per-second",
+        help="Audio tokens the model's encoder makes per second of audio, for the per-item check that the audio "
+        "arrived (column audio_arrival).",
+        show_default="from the model name: Qwen2-Audio/Qwen2.5-Omni 25, Qwen3-Omni 13, Gemma 3n 188 per clip, "
+        "Voxtral 12.5 (docs/predict.md)",
+    ),
+]
+DeterminismCheckOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--determinism-check",
+        min=0,
+        help="At temperature 0, ask K items of this call once more and warn when an answer differs (0: off).",
+        show_default="3 when the call answered at least 30 items under a condition, else none",
+    ),
+]
 __all__ = [
     "BENCHMARK_COLUMNS",
     "CLIPS",
@@ -364,10 +392,13 @@ __all__ = [
     "OUTPUT_FILE",
     "QUIET",
     "SAMPLING",
+    "AudioTokensPerSecondOpt",
     "BootstrapOpt",
+    "DeterminismCheckOpt",
     "EmbeddingCacheDirOpt",
     "Flag",
     "Group",
+    "KeepUnarrivedOpt",
     "LLMCacheOpt",
     "QuietOpt",
     "SeedOpt",

@@ -14,6 +14,8 @@ from lalm_bench.cli.options import (
     LLM,
     OUTPUT_FILE,
     SAMPLING,
+    AudioTokensPerSecondOpt,
+    DeterminismCheckOpt,
     Flag,
     SeedOpt,
     with_groups,
@@ -135,6 +137,8 @@ def predict(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Ask again for the items whose latest record failed.")
     ] = False,
+    audio_tokens_per_second: AudioTokensPerSecondOpt = None,
+    determinism_check: DeterminismCheckOpt = None,
     columns: BenchmarkColumns = BenchmarkColumns(),
     llm: LLMOptions = LLMOptions(),
     sampling: SamplingOptions = SamplingOptions(),
@@ -166,6 +170,8 @@ def predict(
         max_audio_seconds=max_audio_seconds,
         sample_rate=sample_rate,
         retry_failed=retry_failed,
+        audio_tokens_per_second=audio_tokens_per_second,
+        determinism_check=determinism_check,
         llm=llm,
         sampling=sampling,
     )

@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from lalm_bench.cli.app import app, command_help
-from lalm_bench.cli.options import DEFAULT_SEED, EMBEDDING, OUTPUT_FILE, BootstrapOpt, Flag, SeedOpt, with_groups
+from lalm_bench.cli.options import (
+    DEFAULT_SEED,
+    EMBEDDING,
+    OUTPUT_FILE,
+    BootstrapOpt,
+    Flag,
+    KeepUnarrivedOpt,
+    SeedOpt,
+    with_groups,
+)
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
 
@@ -126,6 +135,7 @@ def similarity(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Score null or empty answers as empty strings.")
     ] = (False),
+    keep_unarrived: KeepUnarrivedOpt = False,
     embedding: EmbeddingOptions = EmbeddingOptions(),
     output: OutputOptions = OutputOptions(Path()),
 ) -> None:
@@ -164,5 +174,6 @@ def similarity(
         bootstrap=bootstrap,
         seed=seed,
         allow_empty=allow_empty,
+        keep_unarrived=keep_unarrived,
     )
     similarity_command(config, output)

@@ -5,7 +5,11 @@ A dry run exercises a whole command (``predict``, ``accuracy --extractor llm``, 
 
 * ``listening``: replies depend on the audio sent: each clip is described from its samples (duration,
   loudness, brightness), a multiple-choice prompt's ``(A) …`` option is picked from a hash of the audio,
-  and usage counts 25 prompt tokens per second of audio, as Qwen's audio encoders do;
+  and usage counts the words of the text plus 25 prompt tokens per second of audio heard (as Qwen2-Audio and
+  Qwen2.5-Omni's encoders do; ``--audio-tokens-per-second``) and 2 markers per clip. Faults of servers that
+  lose audio silently: ``--drop-audio SHARE`` / ``--drop-audio-match REGEX`` (the audio of those prompts is
+  ignored) and ``--cut-audio SECONDS`` (only the first seconds of each clip are heard and counted);
+  ``--vary SHARE`` words a share of the replies otherwise (a server not deterministic at temperature 0);
 * ``deaf``: the same, but from the text alone: the audio changes neither the reply nor the prompt tokens
   (what a server that drops the audio looks like; ``predict``'s serving canary should warn);
 * ``faults``: ``listening`` with injected faults (HTTP 500, 429, dropped connections, slow replies,
@@ -24,11 +28,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import random
 import re
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from lalm_bench.llm.schema_replies import SchemaFollower
 from lalm_bench.llm.testserver import (
@@ -42,14 +48,37 @@ from lalm_bench.llm.testserver import (
 
 MODES = ("listening", "deaf", "faults", "schema-following")
 AUDIO_TOKENS_PER_SECOND = 25
+AUDIO_MARKER_TOKENS = 2  # per clip heard, like <|audio_bos|> and <|audio_eos|>
 DEFAULT_FAULTS = {"500": 0.1, "429": 0.05, "drop": 0.05, "slow": 0.0, "invalid": 0.05}
 _CHOICE = re.compile(r"^\(([A-Z]|\d+)\) (.+)$", re.M)
 
 Responder = Callable[[RecordedRequest], Reply | str | dict]
 
 
-def describe_audio(data: bytes) -> tuple[str, float]:
-    """A one-sentence description of an audio clip from its samples, and its duration in seconds."""
+@dataclass(frozen=True)
+class AudioFaults:
+    """Faults of servers that lose audio silently (``listening`` mode): the audio of some requests dropped
+    (a seeded share of them, chosen by a hash of the prompt text so that an item is dropped under every
+    condition; or those whose prompt text matches ``drop_match``: the server never sees item ids), every
+    clip cut at ``cut_s`` seconds. Prompt tokens count what was kept, as a real server's usage does."""
+
+    drop_share: float = 0.0
+    drop_match: str | None = None
+    cut_s: float | None = None
+    seed: int = 0
+
+    def drops(self, text: str) -> bool:
+        if self.drop_match is not None and re.search(self.drop_match, text):
+            return True
+        if self.drop_share <= 0:
+            return False
+        digest = hashlib.sha256(f"{self.seed}\0{text}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.drop_share
+
+
+def describe_audio(data: bytes, max_seconds: float | None = None) -> tuple[str, float]:
+    """A one-sentence description of an audio clip from its samples (the first ``max_seconds`` only, when
+    given), and the duration heard in seconds."""
     import numpy as np
     import soundfile
 
@@ -57,6 +86,8 @@ def describe_audio(data: bytes) -> tuple[str, float]:
         samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except Exception:  # the server answers; a real one would refuse, the client's problem either way
         return "I cannot decode this audio.", 0.0
+    if max_seconds is not None:
+        samples = samples[: round(max_seconds * rate)]
     mono = samples.mean(axis=1) if samples.size else np.zeros(1, dtype=np.float32)
     seconds = len(mono) / float(rate or 1)
     rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64))))
@@ -69,12 +100,19 @@ def describe_audio(data: bytes) -> tuple[str, float]:
     return f"I hear {seconds:.1f} seconds of {loud} ({dbfs:.0f} dBFS), {pitch} sound.", seconds
 
 
-def _reply(request: RecordedRequest, listen: bool) -> Reply:
+def _reply(
+    request: RecordedRequest,
+    listen: bool,
+    faults: AudioFaults | None = None,
+    tokens_per_second: float = AUDIO_TOKENS_PER_SECOND,
+) -> Reply:
     text = request.last_user_text
     audio = request.audio_bytes if listen else []
-    heard = [describe_audio(a) for a in audio]
-    seconds = sum(s for _, s in heard)
-    basis = b"".join(audio) if audio else text.encode()
+    if faults is not None and faults.drops(text):
+        audio = []
+    cut = faults.cut_s if faults is not None else None
+    heard = [describe_audio(a, cut) for a in audio]
+    basis = (b"".join(audio) if cut is None else repr([d for d, _ in heard]).encode()) if audio else text.encode()
     choices = _CHOICE.findall(text)
     if choices:
         label, choice = choices[int.from_bytes(hashlib.sha256(basis).digest()[:4], "big") % len(choices)]
@@ -83,13 +121,48 @@ def _reply(request: RecordedRequest, listen: bool) -> Reply:
         content = " ".join(d for d, _ in heard)
     else:
         content = f"A reply to: {' '.join(text.split()[:12])}"
-    prompt_tokens = len(text.split()) + round(AUDIO_TOKENS_PER_SECOND * seconds)
+    prompt_tokens = len(text.split()) + sum(round(tokens_per_second * s) + AUDIO_MARKER_TOKENS for _, s in heard)
     return completion(content, prompt_tokens=prompt_tokens, completion_tokens=len(content.split()))
 
 
 def listening(request: RecordedRequest) -> Reply:
     """Replies that depend on the audio (see the module docstring)."""
     return _reply(request, listen=True)
+
+
+class Listening:
+    """``listening`` with :class:`AudioFaults` and another encoder rate."""
+
+    def __init__(self, faults: AudioFaults | None = None, tokens_per_second: float = AUDIO_TOKENS_PER_SECOND) -> None:
+        self.faults = faults
+        self.tokens_per_second = tokens_per_second
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        return _reply(request, True, self.faults, self.tokens_per_second)
+
+
+class Varying:
+    """A responder that words a seeded share of its replies otherwise: a server that is not deterministic at
+    temperature 0 (batch-dependent kernels)."""
+
+    def __init__(self, responder: Responder, share: float, *, seed: int = 0) -> None:
+        self.responder = responder
+        self.share = share
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._n = 0
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        reply = as_reply(self.responder(request))
+        with self._lock:
+            vary = self._rng.random() < self.share
+            self._n += 1
+            n = self._n
+        body = reply.body
+        if vary and isinstance(body, dict) and body.get("choices"):
+            message = body["choices"][0]["message"]
+            message["content"] = f"{message.get('content') or ''} (variant {n})".strip()
+        return reply
 
 
 def deaf(request: RecordedRequest) -> Reply:
@@ -140,11 +213,34 @@ def build_responder(
     seed: int = 0,
     slow_s: float = 5.0,
     latency_s: float = 0.0,
+    audio_faults: AudioFaults | None = None,
+    tokens_per_second: float = AUDIO_TOKENS_PER_SECOND,
+    vary: float = 0.0,
 ) -> Responder:
     """The responder a dry-run server answers with (see the module docstring)."""
     if mode not in MODES:
         raise ValueError(f"--mode {mode!r}: one of {', '.join(MODES)}")
-    base: Responder = load_responder(responder) if responder else deaf if mode == "deaf" else listening
+    if not 0.0 <= vary <= 1.0:
+        raise ValueError("--vary: a share between 0 and 1")
+    if audio_faults is not None and not 0.0 <= audio_faults.drop_share <= 1.0:
+        raise ValueError("--drop-audio: a share between 0 and 1")
+    if audio_faults is not None and audio_faults.cut_s is not None and audio_faults.cut_s <= 0:
+        raise ValueError("--cut-audio: seconds > 0")
+    if tokens_per_second <= 0:
+        raise ValueError("--audio-tokens-per-second: > 0")
+    if audio_faults is not None and audio_faults.drop_match is not None:
+        try:
+            re.compile(audio_faults.drop_match)
+        except re.error as exc:
+            raise ValueError(f"--drop-audio-match: {exc}") from None
+    listen: Responder = (
+        listening
+        if audio_faults is None and tokens_per_second == AUDIO_TOKENS_PER_SECOND
+        else Listening(audio_faults, tokens_per_second)
+    )
+    base: Responder = load_responder(responder) if responder else deaf if mode == "deaf" else listen
+    if vary > 0:
+        base = Varying(base, vary, seed=seed)
     if mode == "schema-following":
         base = SchemaFollower(base)
     rates = parse_faults(faults)
@@ -184,6 +280,35 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--slow", type=float, default=5.0, metavar="SECONDS", help="Delay of a 'slow' fault.")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the fault draws.")
     parser.add_argument(
+        "--drop-audio",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="Ignore the audio of this share of the prompts (seeded hash of the prompt text: the same items under "
+        "every condition), as a server that drops audio silently.",
+    )
+    parser.add_argument(
+        "--drop-audio-match", metavar="REGEX", help="Ignore the audio of the prompts whose text matches REGEX."
+    )
+    parser.add_argument(
+        "--cut-audio", type=float, metavar="SECONDS", help="Hear only the first SECONDS of every clip (e.g. 30)."
+    )
+    parser.add_argument(
+        "--audio-tokens-per-second",
+        type=float,
+        default=AUDIO_TOKENS_PER_SECOND,
+        metavar="RATE",
+        help=f"Prompt tokens per second of audio heard (default {AUDIO_TOKENS_PER_SECOND}, plus "
+        f"{AUDIO_MARKER_TOKENS} per clip).",
+    )
+    parser.add_argument(
+        "--vary",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="Word this share of the replies otherwise (seeded): a server not deterministic at temperature 0.",
+    )
+    parser.add_argument(
         "--responder",
         metavar="MODULE:NAME",
         help="Serve this callable instead, e.g. lalm_bench.rubrics.common.fakes:RubricLLM (rubrics generate) "
@@ -206,6 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             slow_s=args.slow,
             latency_s=args.latency,
+            audio_faults=AudioFaults(args.drop_audio, args.drop_audio_match, args.cut_audio, args.seed)
+            if args.drop_audio or args.drop_audio_match or args.cut_audio
+            else None,
+            tokens_per_second=args.audio_tokens_per_second,
+            vary=args.vary,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -27,8 +27,11 @@ def _server_of(model: ChatModel) -> str | None:
     return redact_url(getattr(model, "base_url", None))
 
 
-async def ask_item(state: PredictState, run: ConditionRun, it: BenchmarkItem) -> PredictRecord:
-    """The record of ``it`` under ``run``'s condition: failed (audio or request) or answered; fatal errors raise."""
+async def ask_item(
+    state: PredictState, run: ConditionRun, it: BenchmarkItem, *, cache_extra: dict[str, Any] | None = None
+) -> PredictRecord:
+    """The record of ``it`` under ``run``'s condition: failed (audio or request) or answered; fatal errors raise.
+    ``cache_extra`` joins the response-cache key (a deliberate re-ask must not be served the cached reply)."""
     cfg, cond = state.cfg, run.condition
     t0 = time.perf_counter()
     prev = run.latest.get(it.id)
@@ -81,7 +84,13 @@ async def ask_item(state: PredictState, run: ConditionRun, it: BenchmarkItem) ->
             model,
             messages,
             sampling=cfg.sampling.sampling(seed=cfg.seed),
-            cache_key_extra={"job": "predict", "condition": cond, "item": it.id, "seed": cfg.seed},
+            cache_key_extra={
+                "job": "predict",
+                "condition": cond,
+                "item": it.id,
+                "seed": cfg.seed,
+                **(cache_extra or {}),
+            },
         )
     finally:
         state.dispatcher.release(i)

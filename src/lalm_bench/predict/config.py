@@ -36,6 +36,8 @@ class PredictConfig:
     max_audio_seconds: float | None = None
     sample_rate: int | None = None  # default: each file's own rate
     retry_failed: bool = False
+    audio_tokens_per_second: float | None = None  # default: the encoder table (audio/tokens.py) by model name
+    determinism_check: int | None = None  # items asked again at temperature 0 (checks.py); None: auto; 0: none
     llm: LLMOptions = field(default_factory=LLMOptions)
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
 
@@ -74,6 +76,12 @@ class PredictConfig:
             raise InputError(f"--max-audio-seconds must be positive, got {self.max_audio_seconds}")
         if self.sample_rate is not None and not 1000 <= self.sample_rate <= 384_000:
             raise InputError(f"--sample-rate must be between 1000 and 384000 Hz, got {self.sample_rate}")
+        if self.audio_tokens_per_second is not None and (
+            not math.isfinite(self.audio_tokens_per_second) or self.audio_tokens_per_second <= 0
+        ):
+            raise InputError(f"--audio-tokens-per-second must be positive, got {self.audio_tokens_per_second}")
+        if self.determinism_check is not None and self.determinism_check < 0:
+            raise InputError("--determinism-check must be >= 0")
         if self.llm.concurrency < 1:
             raise InputError("--concurrency must be >= 1")
         if len(set(self.llm.base_urls)) != len(self.llm.base_urls):

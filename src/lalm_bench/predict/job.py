@@ -167,6 +167,12 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
     async def step(self, task: Task) -> PredictRecord:
         return await ask_item(self.state, *task)
 
+    async def drive(self, record: Callable[[ConditionRun, PredictRecord], None]) -> None:
+        await super().drive(record)
+        from lalm_bench.predict.checks import recheck_determinism
+
+        await recheck_determinism(self.state)
+
     def run_of(self, task: Task) -> ConditionRun:
         return task[0]
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, PrivateAttr
 
+from lalm_bench.audio.arrival import ARRIVAL_COLUMN, EXPECTED_COLUMN, OBSERVED_COLUMN
 from lalm_bench.errors import LalmBenchError
 from lalm_bench.predict.folders import other_conditions
 from lalm_bench.predict.schema import PredictRecord
@@ -41,6 +42,8 @@ OUTPUT_COLUMNS = (
     "error",
     "audio_sent",
 )
+#: Added after them: did the audio arrive? (:mod:`lalm_bench.audio.arrival`)
+ARRIVAL_COLUMNS = (ARRIVAL_COLUMN, OBSERVED_COLUMN, EXPECTED_COLUMN)
 UUID_NOTE = (
     "no multimodal uuid is sent; vLLM then keys its media cache on the audio bytes, so different audio never "
     "shares a cache entry"
@@ -160,15 +163,19 @@ def run_manifest(state: PredictState, run: ConditionRun) -> dict[str, Any]:
 def build_result(state: PredictState) -> PredictResult:
     """The counts, canary, manifests and tables of every condition, from its whole log."""
     from lalm_bench.manifest import build_manifest
+    from lalm_bench.predict.arrival import add_arrival_columns
     from lalm_bench.predict.canary import serving_canary
+    from lalm_bench.predict.checks import add_to_canary
 
     for run in state.runs:
         missing = [it.id for it in state.selection if it.id not in run.latest]
         if missing:  # only after a fatal stop, which raises before this
             raise LalmBenchError(f"{run.condition}: {len(missing)} items have no record; rerun to resume")
     by_condition = {r.condition: {it.id: r.latest[it.id] for it in state.selection} for r in state.runs}
-    canary = serving_canary({**other_conditions(state), **by_condition})
+    others = other_conditions(state)
+    canary = serving_canary({**others, **by_condition})
     canary["compared_from_earlier_calls"] = sorted(set(canary["conditions"]) - set(by_condition))
+    arrivals = add_to_canary(state, canary, {**others, **{r.condition: r.latest for r in state.runs}})
     common = _common_manifest(state)
     summaries, manifests, frames = [], {}, {}
     renamed = _renamed(state)
@@ -210,6 +217,7 @@ def build_result(state: PredictState) -> PredictResult:
         )
         summaries.append(summary)
         frames[run.condition], encoded = _frame(state, table_items, latest, renamed)
+        add_arrival_columns(frames[run.condition], [it.id for it in table_items], arrivals.get(run.condition))
         counts = summary.model_dump(exclude={"condition", "parquet", "manifest", "folder"})
         counts["failed_audio"] = sum(r.failed_step == "audio" for r in latest)
         counts["failed_request"] = sum(r.failed_step == "request" for r in latest)
@@ -244,7 +252,7 @@ def _renamed(state: PredictState) -> dict[str, str]:
     assert state.benchmark is not None
     taken = set(map(str, state.benchmark.frame.columns))
     out = {}
-    for c in OUTPUT_COLUMNS:
+    for c in (*OUTPUT_COLUMNS, *ARRIVAL_COLUMNS):
         if c in taken:
             new = f"benchmark_{c}"
             while new in taken:

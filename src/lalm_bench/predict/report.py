@@ -68,6 +68,13 @@ def print_summary(result: PredictResult) -> None:
             "other length: items whose audio as sent differs in length (only these can show dropped audio); "
             "same tokens: of those, equal prompt tokens; same answer: byte-identical answers"
         )
+    arrival = result.canary.get("arrival") or {}
+    encoder = (arrival.get("encoder") or {}).get("name", "no encoder rate known")
+    for cond, v in (arrival.get("conditions") or {}).items():
+        print(
+            f"audio arrival under {cond} ({encoder}): {v['ok']} ok, {v['cut']} cut, {v['dropped']} dropped, "
+            f"{v['unknown']} unknown (column audio_arrival)"
+        )
     for note in result.canary["notes"]:
         print(f"canary: {note}")
     for row in result.conditions:

@@ -51,6 +51,7 @@ class PredictState:
     runs: list[ConditionRun] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
     preflight: dict[str, Any] = dataclasses.field(default_factory=dict)
+    determinism: dict[str, Any] = dataclasses.field(default_factory=dict)  # the temperature-0 re-ask (checks.py)
     started: float = dataclasses.field(default_factory=time.perf_counter)
 
     @property

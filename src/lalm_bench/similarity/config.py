@@ -36,6 +36,7 @@ class SimilarityConfig:
     bootstrap: int = 1000
     seed: int = DEFAULT_SEED
     allow_empty: bool = False
+    keep_unarrived: bool = False  # keep items predict flagged as dropped or cut (audio_arrival)
 
     def parameters(self) -> dict[str, Any]:
         return config_parameters(self)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lalm_bench.errors import InputError
+from lalm_bench.similarity.arrival import leave_out_unarrived
 from lalm_bench.similarity.config import SimilarityConfig
 from lalm_bench.similarity.probe import (
     check_texts,
@@ -80,6 +81,7 @@ def load_inputs(config: SimilarityConfig) -> Inputs:
         Path(config.audio_file), config.id_column, config.text_column, config.category_column, True
     )
     merged, matching = match_predictions(noise, audio)
+    merged = leave_out_unarrived(config, merged, matching)
     matching["empty_texts"] = check_texts(merged, noise.path, audio.path, config.allow_empty)
     inputs = Inputs(noise.path, audio.path, merged, matching, q_col)
     if config.noise_file_2 is not None:

@@ -94,11 +94,18 @@ def _print_verdict(console: Any, result: dict[str, Any]) -> None:
 
 
 def _print_inputs(console: Any, result: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    from lalm_bench.audio.arrival import describe as describe_arrival
+
     m = result["matching"]
     console.print(
         f"matched {m['matched']} IDs (only in noise file: {m['only_in_noise']}, only in audio file: "
         f"{m['only_in_audio']}, category mismatches: {m['category_mismatches']})"
     )
+    arrival = describe_arrival(m.get("audio_arrival") or {})
+    if arrival and m["audio_arrival"]["flagged"]:
+        console.print(f"[yellow]{escape(arrival)}[/yellow]")
     tr = result["manifest"]["truncation"]
     if tr["noise"] or tr["audio"] or tr.get("noise_2"):
         console.print(

@@ -220,8 +220,19 @@ def dropped() -> Reply:
     return Reply(drop=True)
 
 
+#: Prompt tokens per second of audio the default responder counts (Qwen2-Audio / Qwen2.5-Omni's rate).
+AUDIO_TOKENS_PER_SECOND = 25
+
+
 def default_responder(request: RecordedRequest) -> Reply:
-    return completion("ok")
+    """``ok``, with usage counted like an audio LLM server: the words of the last user text plus
+    :data:`AUDIO_TOKENS_PER_SECOND` per second of the audio received."""
+    try:
+        seconds = request.audio_seconds
+    except Exception:  # undecodable audio: a real server would refuse; count the text
+        seconds = 0.0
+    tokens = len(request.last_user_text.split()) + round(AUDIO_TOKENS_PER_SECOND * seconds)
+    return completion("ok", prompt_tokens=tokens, completion_tokens=1)
 
 
 def as_reply(value: Reply | str | dict) -> Reply:
