@@ -35,7 +35,9 @@ def test_unknown_models_have_no_encoder_and_a_given_rate_overrides_the_table():
 
 
 def test_token_counts_follow_the_processors_formulas():
-    q2, q25, q3, gemma, vox = (encoder_for(m) for m in ("qwen2-audio", "qwen2.5-omni", "qwen3-omni", "gemma-3n", "voxtral"))
+    q2, q25, q3, gemma, vox = (
+        encoder_for(m) for m in ("qwen2-audio", "qwen2.5-omni", "qwen3-omni", "gemma-3n", "voxtral")
+    )
     assert q2 and q25 and q3 and gemma and vox
     # Whisper frames at 100/s, halved twice: 3000 frames -> 750 tokens (25/s), cut at 30 s by the extractor
     assert q2.tokens(30) == q25.tokens(30) == 750 and q2.tokens(10) == 250 and q2.tokens(1) == 25
