@@ -164,9 +164,7 @@ def _folder(folder: Path, stem: str | None, where: str) -> tuple[tuple[str, Path
     what = f"{folder}/{stem}_<condition>.parquet" if stem is not None else f"{folder}/"
     if not outputs:
         hint = " (name the path given to predict -o, e.g. preds.parquet, not one condition's file)" if stem else ""
-        raise InputError(
-            f"{where}: no predict output in {what} (a *_<condition>.parquet beside its manifest){hint}"
-        )
+        raise InputError(f"{where}: no predict output in {what} (a *_<condition>.parquet beside its manifest){hint}")
     primary = [s for s, conds in outputs.items() if "audio" in conds]
     if len(primary) != 1:
         found = ", ".join(sorted(primary)) or "none"

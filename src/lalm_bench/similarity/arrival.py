@@ -20,12 +20,12 @@ def leave_out_unarrived(config: SimilarityConfig, merged: pd.DataFrame, matching
         for name, path in (
             ("noise", config.noise_file),
             ("audio", config.audio_file),
-            ("noise_2", config.noise_file_2),
+            ("noise@1", config.noise_file_2),
             ("mismatched", config.mismatched_file),
             ("audio_2", config.audio_file_2),
         )
         if path is not None
-    ]
+    ] + [(f"noise@{k}", path) for k, path in enumerate(config.noise_repeats, start=2)]
     ids = merged["id"].tolist()
     out, info = unarrived(files, config.id_column, ids, keep=config.keep_unarrived)
     matching["audio_arrival"] = info
