@@ -177,7 +177,9 @@ def describe(info: Mapping[str, Any]) -> str | None:
     if not info.get("read"):
         return None
     per = ", ".join(
-        f"{c}: {v['dropped']} dropped, {v['cut']} cut" for c, v in info["by_condition"].items() if v is not None
+        f"{c}: {v['dropped']} dropped, {v['cut']} cut"
+        for c, v in info["by_condition"].items()
+        if v is not None and any(v[f] for f in FLAGS)  # a none file carries the column, never a flag
     )
     action = "kept (--keep-unarrived)" if info["kept"] else "left out (--keep-unarrived keeps them)"
     return f"audio that never arrived ({per}): {info['flagged']} item(s) {action}"

@@ -73,7 +73,7 @@ def arrival_summary(
         per[cond] = c | {"checked": len(flags), "median_observed_over_expected": ratio}
         bad = [(f, c[f]) for f in ("dropped", "cut") if c[f]]
         if bad:
-            examples = [i for i, a in flags.items() if a.flag in ("dropped", "cut")][:3]
+            examples = sorted(i for i, a in flags.items() if a.flag in ("dropped", "cut"))[:3]
             warnings.append(
                 f"audio that never arrived under {cond}: "
                 + ", ".join(f"{k} {f}" for f, k in bad)
