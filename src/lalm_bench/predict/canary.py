@@ -9,7 +9,7 @@ Computed from the latest record of every selected item under each condition (fai
   ``none`` (no audio) against any condition that sends audio, and ``mismatched`` (another clip's length)
   against ``audio``, are the informative pairs. Equal counts for most such items mean the server is
   probably dropping the audio. With ``none`` present, the extra prompt tokens per second of audio are
-  estimated (about 25 for Qwen2.5-Omni/Qwen3-Omni).
+  estimated (25 for Qwen2-Audio/Qwen2.5-Omni, 13 for Qwen3-Omni: :mod:`lalm_bench.audio.tokens`).
 * **byte-identical answers** under ``audio`` and each control for most items;
 * answers that stopped at the token limit (``finish_reason`` ``length``), empty answers, and answers that
   repeat the prompt.
