@@ -38,6 +38,15 @@ def leave_out_unarrived(config: AccuracyConfig, items: Items) -> tuple[Items, di
         gold=pick(items.gold),
         clusters=pick(items.clusters),
         answers={name: pick(values) for name, values in items.answers.items()},
+        orders=_kept_orders(items.orders, keep),
     )
     info["excluded_ids"] = [items.ids[k] for k, gone in enumerate(out) if gone]
     return kept, info, warnings
+
+
+def _kept_orders(
+    orders: dict[str, list[tuple[int, int, list[int], str | None]]], keep: list[int]
+) -> dict[str, list[tuple[int, int, list[int], str | None]]]:
+    """The rows of the other option orders of the kept items, their item index renumbered."""
+    where = {k: n for n, k in enumerate(keep)}
+    return {c: [(where[r[0]], r[1], r[2], r[3]) for r in rows if r[0] in where] for c, rows in orders.items()}

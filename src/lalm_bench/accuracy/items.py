@@ -54,6 +54,8 @@ class Items:
     cluster_info: dict[str, Any]
     files: dict[str, Path]
     notes: list[str] = field(default_factory=list)
+    # condition -> (index of the scored item, permutation_index, permutation, answer) of its other option orders
+    orders: dict[str, list[tuple[int, int, list[int], str | None]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -196,7 +198,40 @@ def load_items(config: AccuracyConfig) -> Items:
         cluster_info=cluster_info,
         files={p.name: p.path for p in preds},
         notes=_notes(config, ref, matching, reasons, has_question),
+        orders=_orders(config, preds, ids, [len(choice_lists[REFERENCE][pos[REFERENCE][r]] or []) for r in keep]),
     )
+
+
+def _orders(
+    config: AccuracyConfig, preds: list[PredictionFile], ids: list[Any], n_choices: list[int]
+) -> dict[str, list[tuple[int, int, list[int], str | None]]]:
+    """The rows of the other option orders (``predict --permute-choices``) of the scored items, per condition.
+    A row whose ``permutation`` is not an order of the item's options is an error naming it."""
+    where = {str(i): k for k, i in enumerate(ids)}
+    out: dict[str, list[tuple[int, int, list[int], str | None]]] = {}
+    for p in preds:
+        if p.orders is None or not len(p.orders):
+            continue
+        if "permutation" not in p.orders.columns:
+            raise InputError(f"{p.path}: has permutation_index but no permutation column")
+        rows = []
+        for item, k, perm, text in zip(
+            p.orders[config.id_column], p.orders["permutation_index"], p.orders["permutation"],
+            p.orders[config.text_column], strict=True,
+        ):  # fmt: skip
+            i = where.get(str(_plain(item)))
+            if i is None:
+                continue
+            cell = as_list(perm)
+            order = [int(j) for j in cell] if isinstance(cell, list) else []
+            if sorted(order) != list(range(n_choices[i])):
+                raise InputError(
+                    f"{p.path}: item {item!r} order {k}: permutation {order} is not an order of its "
+                    f"{n_choices[i]} choices"
+                )
+            rows.append((i, int(k), order, None if _is_missing(text) else str(text)))
+        out[p.name] = rows
+    return out
 
 
 def _read_files(config: AccuracyConfig) -> list[PredictionFile]:

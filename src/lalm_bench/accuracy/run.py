@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
-from lalm_bench.accuracy import scoring
+from lalm_bench.accuracy import order, partial, scoring
 from lalm_bench.accuracy.arrival import leave_out_unarrived
 from lalm_bench.accuracy.config import REFERENCE, AccuracyConfig, base_condition
 from lalm_bench.accuracy.extraction import CALIBRATION_MODEL, DEFAULT_MIN_MARGIN, DEFAULT_MIN_SIMILARITY
@@ -54,6 +54,8 @@ class AccuracyResult(BaseModel):
     not_scored_items: list[dict[str, Any]]
     manifest: dict[str, Any]
     arrival: dict[str, Any] = {}  # audio that never arrived (accuracy/arrival.py)
+    partial_audio: dict[str, Any] = {}  # head:S curves (accuracy.partial); empty without head conditions
+    option_order: dict[str, Any] = {}  # --permute-choices rows (accuracy.order); empty without them
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="python")
@@ -72,6 +74,7 @@ class AccuracyResult(BaseModel):
         columns.append("reliance")
         if self.reliance.get(scoring.NEEDS_AUDIO) is not None:
             columns += ["needs_audio_p", "needs_audio_q", "needs_audio"]
+        columns += [f"shortest_head_{fill}" for fill in self.partial_audio.get("curves", {})]
         df = pd.DataFrame(self.items, columns=columns)
         for col in ["gold", "n_choices", *(f"choice_{c}" for c in names)]:
             df[col] = df[col].astype("Int64")
@@ -123,7 +126,10 @@ def run_accuracy(
     n_choices = np.array([len(ch) for ch in items.choices], dtype=np.float64)
     clusters = np.asarray(items.clusters, dtype=object)
     categories = np.asarray(items.categories, dtype=object)
-    primary = [c for c in o.names[1:] if base_condition(c) == c]  # repeats (noise@1) do not enter the labels
+    # repeats (noise@1) do not enter the labels, nor do partial-audio conditions (a long head is the clip)
+    primary = [c for c in o.names[1:] if base_condition(c) == c]
+    whole = [c for c in primary if not partial.is_partial(c)]
+    primary = whole or primary
     labels = np.asarray(
         scoring.reliance_labels(o.correct[REFERENCE], [o.correct[c] for c in primary], [o.refused[c] for c in primary]),
         dtype=object,
@@ -157,6 +163,12 @@ def run_accuracy(
         items, o.names, o.choice, o.methods, o.rules, o.hedged, o.correct, labels, needs, needs_flag
     )  # fmt: skip
     reliance = _reliance(overall, primary, repeats, needs, needs_flag, o.refused, labels)
+    curves, shortest = partial.head_curves(o.names, o.correct, overall["conditions"], REFERENCE)
+    for fill, best in shortest.items():
+        for row, value in zip(rows, best, strict=True):
+            row[f"shortest_head_{fill}"] = value
+    partial_audio = {"curves": curves, "definition": partial.DEFINITION} if curves else {}
+    option_order = _option_order(items, overall, config)
     if needs:
         warnings.extend(_needs_audio_warnings(needs, repeats))
     return AccuracyResult(
@@ -175,6 +187,8 @@ def run_accuracy(
         items=rows,
         not_scored_items=items.not_scored_items,
         arrival=arrival,
+        partial_audio=partial_audio,
+        option_order=option_order,
         manifest=_manifest(config, items, used, extraction, time.perf_counter() - t0),
     )
 
@@ -218,6 +232,39 @@ def _read(
         progress=progress,
     )
     return reading, used
+
+
+def _option_order(items: Items, overall: dict[str, Any], config: AccuracyConfig) -> dict[str, Any]:
+    """Consistency, correctness under every order and position bias per condition with other orders, and
+    both listening axes side by side (accuracy drop against audio; consistency across orders)."""
+    if not items.orders:
+        return {}
+    per = {
+        c: order.order_report(
+            order.condition_answers(items.ids, items.categories, items.choices, items.gold, items.answers[c], rows),
+            config.bootstrap,
+            config.seed,
+        )
+        for c, rows in items.orders.items()
+    }
+    side = {}
+    for c, rep in per.items():
+        o = rep["overall"]
+        comp = overall["comparisons"].get(c, {})
+        side[c] = {
+            "accuracy": overall["conditions"][c]["accuracy"],
+            "accuracy_drop_vs_audio": comp.get("difference"),
+            "consistency_rate": o["consistency_rate"]["rate"],
+            "consistency_ci95": o["consistency_rate"]["ci95"],
+            "correct_every_order_rate": o["correct_every_order_rate"]["rate"],
+        }
+    return {
+        "conditions": per,
+        "side_by_side": side,
+        "reading": "picks read by the rules only (no fallback), on the options as displayed; unparsed counts as "
+        "inconsistent",
+        "definition": order.__doc__.split("\n\n", 1)[1].strip() if order.__doc__ else None,
+    }
 
 
 def _outcomes(items: Items, reading: Reading) -> _Outcomes:

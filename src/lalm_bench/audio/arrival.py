@@ -125,9 +125,9 @@ def _plain(value: Any) -> Any:
 def read_flags(path: str | Path, id_column: str) -> dict[Any, str | None] | None:
     """``{item id: flag}`` of a prediction file, or ``None`` when it has no :data:`ARRIVAL_COLUMN` (files not
     written by ``predict``, or by an older version)."""
-    from lalm_bench.datasets.predictions import read_prediction_table
+    from lalm_bench.datasets.predictions import read_prediction_table, split_orders
 
-    frame = read_prediction_table(path)
+    frame, _ = split_orders(read_prediction_table(path), Path(path))  # the benchmark's option order (judged)
     if ARRIVAL_COLUMN not in frame.columns or id_column not in frame.columns:
         return None
     out: dict[Any, str | None] = {}

@@ -10,6 +10,11 @@ Conditions (:data:`CONDITIONS`):
 - ``none``: no audio part at all.
 - ``mismatched``: the audio of another item with other audio content (SHA-256 of the files), a seeded
   derangement within the item's category where possible (:func:`mismatch_partners`).
+- partial audio (:func:`partial_audio`): ``head:S`` / ``tail:S`` keep the first / last ``S`` seconds of the
+  clip and replace the rest by digital silence (``pad``, the default: same duration as ``audio``) or drop
+  it (``head:S:cut``); ``reversed`` plays the clip backwards; ``shuffled:S`` cuts it into ``S``-second
+  segments (the last may be shorter) sent in a seeded order that is never the original one when there are
+  two or more segments. Applied after ``--max-audio-seconds`` and resampling.
 
 Every condition that sends audio sends a 16-bit PCM WAV built by :func:`build_condition_audio` from the
 decoded, optionally truncated and resampled real clip, so ``audio`` and its controls share container,
@@ -24,7 +29,7 @@ import math
 import os
 import stat
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +44,14 @@ from lalm_bench.audio.files import (
     resample,
     resolve_under,
 )
-from lalm_bench.audio.sent import CONDITIONS, SILENT_CLIP_NOISE_DBFS, AudioSent
+from lalm_bench.audio.sent import (
+    CONDITIONS,  # noqa: F401 (the base conditions, named here as the module docstring says)
+    SILENT_CLIP_NOISE_DBFS,
+    AudioSent,
+    PartialSpec,
+    parse_condition,
+    parse_partial,
+)
 from lalm_bench.errors import InputError
 from lalm_bench.io import sha256_file
 from lalm_bench.llm.interface import AudioPart
@@ -138,6 +150,41 @@ def noise_like(
     for c in range(audio.channels):
         out[:, c] = _fit_level(z[:, c], float(targets[c]), subtype)
     return Audio(out.astype(np.float32), audio.sample_rate)
+
+
+def segment_order(n: int, rng: np.random.Generator) -> list[int]:
+    """A seeded order of ``n`` segments, never the identity when ``n >= 2`` (then shifted by one)."""
+    order = [int(i) for i in rng.permutation(n)]
+    if n >= 2 and order == list(range(n)):
+        order = order[1:] + order[:1]
+    return order
+
+
+def partial_audio(
+    audio: Audio, spec: PartialSpec, rng: np.random.Generator | None = None
+) -> tuple[Audio, float, list[int] | None]:
+    """``audio`` under a partial condition: the samples to send, the seconds of real audio they hold, and
+    (``shuffled``) the original index of each segment as sent. ``rng`` is needed for ``shuffled`` only."""
+    rate, frames = audio.sample_rate, audio.frames
+    if spec.kind == "reversed":
+        return Audio(audio.samples[::-1].copy(), rate), audio.seconds, None
+    assert spec.seconds is not None
+    width = max(1, math.floor(spec.seconds * rate + 1e-9))
+    if spec.kind == "shuffled":
+        if rng is None:
+            raise ValueError("shuffled audio needs a generator")
+        starts = list(range(0, frames, width))
+        order = segment_order(len(starts), rng)
+        pieces = [audio.samples[starts[i] : starts[i] + width] for i in order]
+        out = np.concatenate(pieces, axis=0) if pieces else audio.samples.copy()
+        return Audio(out, rate), audio.seconds, order
+    keep = min(width, frames)
+    span = slice(0, keep) if spec.kind == "head" else slice(frames - keep, frames)
+    if spec.fill == "cut":
+        return Audio(audio.samples[span].copy(), rate), keep / rate, None
+    out = np.zeros_like(audio.samples)
+    out[span] = audio.samples[span]
+    return Audio(out, rate), keep / rate, None
 
 
 def silence_like(audio: Audio) -> Audio:
@@ -337,6 +384,15 @@ class _Signal:
     silent_source: bool = False
 
 
+@dataclass(frozen=True)
+class _Partial:
+    """A partial-audio condition as applied to one file: the spec, the real seconds kept, the segment order."""
+
+    spec: PartialSpec
+    kept_seconds: float
+    segment_order: list[int] | None
+
+
 def _condition_signal(condition: str, audio: Audio, noise_dbfs: float | None, rng: np.random.Generator) -> _Signal:
     """Step 2: the decoded clip as itself (``audio``, ``mismatched``), as noise or as silence of its shape."""
     if condition == "silence":
@@ -359,7 +415,7 @@ def _condition_signal(condition: str, audio: Audio, noise_dbfs: float | None, rn
 
 def _sent(
     condition: str, signal: _Signal, *, index: int, name: str, head: AudioFile,
-    seed: int, partner: MismatchPartner | None, max_seconds: float | None,
+    seed: int, partner: MismatchPartner | None, max_seconds: float | None, partial: _Partial | None = None,
 ) -> tuple[AudioPart, AudioSent]:  # fmt: skip
     """Step 3: the 16-bit PCM WAV part that is sent, and its record (hashing exactly those bytes)."""
     sent = on_grid(signal.audio, SEND_SUBTYPE)
@@ -369,7 +425,7 @@ def _sent(
     part = AudioPart(data=data, format="wav")
     mismatched = condition == "mismatched" and partner is not None
     record = AudioSent(
-        condition=condition,  # type: ignore[arg-type]
+        condition=condition,
         seed=int(seed),
         index=index,
         source=name,
@@ -391,6 +447,11 @@ def _sent(
         noise_dbfs=signal.noise_dbfs,
         silent_source=signal.silent_source,
         full_scale_samples=int(np.count_nonzero((ints <= lo) | (ints >= hi))),
+        partial=partial.spec.kind if partial else None,
+        partial_seconds=partial.spec.seconds if partial else None,
+        partial_fill=partial.spec.fill if partial else None,
+        kept_seconds=partial.kept_seconds if partial else None,
+        segment_order=partial.segment_order if partial else None,
     )
     return part, record
 
@@ -419,8 +480,11 @@ def build_condition_audio(
     ``none`` sends nothing. A file that is refused or unreadable raises :class:`InputError` (one line) for
     the caller to record against the item.
     """
-    if condition not in CONDITIONS:
-        raise InputError(f"unknown condition {condition!r} (one of {', '.join(CONDITIONS)})")
+    try:
+        condition = parse_condition(condition)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    spec = parse_partial(condition)
     if condition == "none":
         return [], []
     if noise_dbfs is not None:
@@ -434,9 +498,15 @@ def build_condition_audio(
             audio = resample(audio, sample_rate)
         rng = item_rng(seed, item_id, index)
         signal = _condition_signal(condition, audio, noise_dbfs, rng)
+        partial: _Partial | None = None
+        if spec is not None:
+            shuffle = _derived_rng("shuffle/v1", int(seed), str(item_id), index) if spec.kind == "shuffled" else None
+            cut_audio, kept, order = partial_audio(signal.audio, spec, shuffle)
+            signal = replace(signal, audio=cut_audio)
+            partial = _Partial(spec, kept, order)
         part, record = _sent(
             condition, signal, index=index, name=name, head=head, seed=seed, partner=partner,
-            max_seconds=max_seconds,
+            max_seconds=max_seconds, partial=partial,
         )  # fmt: skip
         parts.append(part)
         records.append(record)

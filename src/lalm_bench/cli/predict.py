@@ -86,8 +86,9 @@ def predict(
         list[str],
         typer.Option(
             "--condition",
-            help="audio, noise, silence, none or mismatched; comma-separated or repeated for several (one output "
-            "file each).",
+            help="audio, noise, silence, none or mismatched, or partial audio: head:S / tail:S (first / last S "
+            "seconds, the rest silenced; head:S:cut drops it), reversed, shuffled:S; comma-separated or repeated "
+            "for several (one output file each: head:2.5 -> <output>_head-2p5.parquet).",
             rich_help_panel=_AUDIO,
         ),
     ] = ["audio"],  # noqa: B006 (typer needs a list default)
@@ -139,6 +140,16 @@ def predict(
     ] = False,
     audio_tokens_per_second: AudioTokensPerSecondOpt = None,
     determinism_check: DeterminismCheckOpt = None,
+    permute_choices: Annotated[
+        int,
+        typer.Option(
+            "--permute-choices",
+            metavar="K",
+            help="Also ask every multiple-choice item with K other option orders (cyclic shifts first, then "
+            "seeded random ones); each condition's Parquet gets one row per (id, permutation_index).",
+            rich_help_panel=_BENCH,
+        ),
+    ] = 0,
     columns: BenchmarkColumns = BenchmarkColumns(),
     llm: LLMOptions = LLMOptions(),
     sampling: SamplingOptions = SamplingOptions(),
@@ -172,6 +183,7 @@ def predict(
         retry_failed=retry_failed,
         audio_tokens_per_second=audio_tokens_per_second,
         determinism_check=determinism_check,
+        permute_choices=permute_choices,
         llm=llm,
         sampling=sampling,
     )

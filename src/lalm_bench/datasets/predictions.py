@@ -4,7 +4,10 @@ A prediction file is a table (Parquet, or CSV/TSV/JSON Lines by extension) with 
 model's answer (``model_output`` by default) and whatever item columns a job needs (category,
 choices, ...). ``predict`` writes one per audio condition; jobs that compare conditions
 (``similarity``, ``accuracy``) read them with :func:`read_predictions` and join them with
-:func:`join_predictions`. Every problem is a one-line :class:`~lalm_bench.errors.InputError`.
+:func:`join_predictions`. A file of ``predict --permute-choices`` holds one row per (id,
+``permutation_index``): the rows of order 0 (the benchmark's) are the file's items, the others are kept
+apart in :attr:`PredictionFile.orders` (for ``accuracy``'s option-order statistics).
+Every problem is a one-line :class:`~lalm_bench.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+ORDER_COLUMN = "permutation_index"
+
+
 @dataclass
 class PredictionFile:
     """One prediction file, validated: unique non-null ids, answers that are strings or null.
@@ -31,6 +37,7 @@ class PredictionFile:
     path: Path
     frame: pd.DataFrame
     present: frozenset[str] = field(default_factory=frozenset)
+    orders: pd.DataFrame | None = None  # rows of the other option orders (all the file's columns), if any
 
     @property
     def null_texts(self) -> int:
@@ -47,6 +54,19 @@ def read_prediction_table(path: str | Path) -> pd.DataFrame:
     if head == b"PAR1" or path.suffix.lower() in {".parquet", ".pq"}:
         return read_parquet(path)
     return read_table(path)
+
+
+def split_orders(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The rows of the benchmark's option order and (``None`` without a ``permutation_index`` column) the
+    rows of the other orders that ``predict --permute-choices`` adds."""
+    if ORDER_COLUMN not in df.columns:
+        return df, None
+    import pandas as pd
+
+    index = pd.to_numeric(df[ORDER_COLUMN], errors="coerce")
+    if index.isna().any() or (index < 0).any():
+        raise InputError(f"{path}: column {ORDER_COLUMN!r} must hold integers >= 0")
+    return df[index == 0].reset_index(drop=True), df[index != 0].reset_index(drop=True)
 
 
 def check_single_ids(ids: pd.Series, path: Path, id_column: str) -> None:
@@ -104,7 +124,7 @@ def read_predictions(
     from lalm_bench.io import require_columns
 
     path = Path(path)
-    df = read_prediction_table(path)
+    df, orders = split_orders(read_prediction_table(path), path)
     required = dict(required or {})
     optional = dict(optional or {})
     wanted = [id_column, text_column, *required.values()]
@@ -117,7 +137,9 @@ def read_predictions(
     columns.update({k: v for k, v in optional.items() if v in df.columns and k not in columns})
     frame = df[list(columns.values())].copy()
     frame.columns = list(columns)
-    return PredictionFile(name=name, path=path, frame=frame.reset_index(drop=True), present=frozenset(columns))
+    return PredictionFile(
+        name=name, path=path, frame=frame.reset_index(drop=True), present=frozenset(columns), orders=orders
+    )
 
 
 def join_predictions(files: Sequence[PredictionFile]) -> tuple[pd.DataFrame, dict[str, Any]]:

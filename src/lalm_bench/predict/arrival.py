@@ -101,11 +101,12 @@ def arrival_summary(
     }
 
 
-def add_arrival_columns(frame: pd.DataFrame, ids: list[str], flags: Mapping[str, Arrival] | None) -> None:
-    """The flag, the observed and the expected audio tokens of each row (in place; null where not judged)."""
+def add_arrival_columns(frame: pd.DataFrame, ids: list[str | None], flags: Mapping[str, Arrival] | None) -> None:
+    """The flag, the observed and the expected audio tokens of each row (in place; null where not judged, and
+    for a row whose id is ``None``)."""
     import pandas as pd
 
-    got = [None if flags is None else flags.get(i) for i in ids]
+    got = [None if flags is None or i is None else flags.get(i) for i in ids]
     frame[ARRIVAL_COLUMN] = pd.Series([a.flag if a else None for a in got], dtype=object)
     frame[OBSERVED_COLUMN] = pd.Series([a.observed if a else None for a in got], dtype="Int64")
     frame[EXPECTED_COLUMN] = pd.Series([a.expected if a else None for a in got], dtype="float64")

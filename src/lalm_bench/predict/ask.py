@@ -6,11 +6,12 @@ import asyncio
 import time
 from typing import Any
 
+from lalm_bench.audio.sent import sends_audio
 from lalm_bench.datasets.benchmark import BenchmarkItem
 from lalm_bench.errors import item_error
 from lalm_bench.llm.calls import call_step
 from lalm_bench.llm.interface import AudioPart, ChatModel, Message, Part, TextPart
-from lalm_bench.predict.config import AUDIO_CONDITIONS
+from lalm_bench.predict import prompts
 from lalm_bench.predict.schema import PredictRecord
 from lalm_bench.predict.state import ConditionRun, PredictState
 
@@ -35,18 +36,21 @@ async def ask_item(
     cfg, cond = state.cfg, run.condition
     t0 = time.perf_counter()
     prev = run.latest.get(it.id)
-    prompt = state.template.render(it.question, it.choices, it.category)
+    perm = state.orders(it)[run.order]
+    prompt = state.template.render(it.question, [it.choices[j] for j in perm], it.category)
     partner = state.partners.get(it.id) if cond == "mismatched" else None
     base: dict[str, Any] = {
         "id": it.id,
         "attempt": prev.attempt + 1 if prev is not None else 1,
         "condition": cond,
+        "permutation_index": run.order,
+        "permutation": list(perm) if cfg.permute_choices and len(perm) >= prompts.MIN_CHOICES else None,
         "seed": cfg.seed,
         "prompt": prompt,
         "mismatched_with": partner.partner if partner else None,
     }
     parts: list[AudioPart] = []
-    if cond in AUDIO_CONDITIONS:
+    if sends_audio(cond):
         from lalm_bench.audio.conditions import build_condition_audio
 
         try:
@@ -90,6 +94,7 @@ async def ask_item(
                 "item": it.id,
                 "seed": cfg.seed,
                 **(cache_extra or {}),
+                **({"order": run.order} if run.order else {}),
             },
         )
     finally:

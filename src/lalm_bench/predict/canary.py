@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from lalm_bench import stats
-from lalm_bench.audio.sent import SILENT_CLIP_NOISE_DBFS
-from lalm_bench.predict.config import AUDIO_CONDITIONS, CONDITIONS
+from lalm_bench.audio.sent import SILENT_CLIP_NOISE_DBFS, sends_audio
+from lalm_bench.predict.config import CONDITIONS
 from lalm_bench.predict.schema import PredictRecord
 
 MOST = 0.5
@@ -90,7 +90,7 @@ def _pair(a: str, b: str, ra: Mapping[str, PredictRecord], rb: Mapping[str, Pred
         "identical_outputs": identical,
         "share_identical_outputs": _share(identical, len(both)),
     }
-    if b == "none" and a in AUDIO_CONDITIONS:
+    if b == "none" and sends_audio(a):
         rates = [
             (x.reply.prompt_tokens - y.reply.prompt_tokens) / x.audio_seconds  # type: ignore[union-attr,operator]
             for x, y in comparable
@@ -101,12 +101,12 @@ def _pair(a: str, b: str, ra: Mapping[str, PredictRecord], rb: Mapping[str, Pred
 
 def serving_canary(by_condition: Mapping[str, Mapping[str, PredictRecord]]) -> dict[str, Any]:
     """The canary over ``{condition: {item id: latest record}}`` (see the module docstring)."""
-    present = [c for c in CONDITIONS if c in by_condition]
+    present = [c for c in CONDITIONS if c in by_condition] + sorted(set(by_condition) - set(CONDITIONS))
     per = {c: condition_stats(list(by_condition[c].values())) for c in present}
     pairs = [
         _pair(a, b, by_condition[a], by_condition[b])
         for a, b in itertools.combinations(present, 2)
-        if a in AUDIO_CONDITIONS or b in AUDIO_CONDITIONS
+        if sends_audio(a) or sends_audio(b)
     ]
     warnings: list[str] = []
     notes: list[str] = []
@@ -119,7 +119,7 @@ def serving_canary(by_condition: Mapping[str, Mapping[str, PredictRecord]]) -> d
         if anchor in (a, b) and n >= MIN_ITEMS and k > MOST * n:
             same_tokens.append(f"{a} vs {b} {k}/{n}")
         m, j = p["paired_ok"], p["identical_outputs"]
-        if a == "audio" and m >= MIN_ITEMS and j > MOST * m:
+        if a == "audio" and b in CONDITIONS and m >= MIN_ITEMS and j > MOST * m:  # a long head may match
             same_answers.append(f"{b} {j}/{m}")
         rate = p.get("audio_tokens_per_second_median")
         if rate is not None and (a == "audio" or "audio" not in present):

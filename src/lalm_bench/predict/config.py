@@ -7,15 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lalm_bench.audio.sent import CONDITIONS  # every condition, in the order a run processes them
+from lalm_bench.audio.sent import CONDITIONS, NAMES, condition_slug, parse_condition, sends_audio
 from lalm_bench.datasets.benchmark import BenchmarkColumns
 from lalm_bench.errors import InputError
 from lalm_bench.llm.options import LLMOptions, SamplingOptions
 from lalm_bench.manifest import DEFAULT_SEED, config_parameters
 
-AUDIO_CONDITIONS = ("audio", "noise", "silence", "mismatched")  # the ones that send audio
+AUDIO_CONDITIONS = ("audio", "noise", "silence", "mismatched")  # the base ones that send audio (sends_audio: all)
 DEFAULT_OUTPUT = Path("predictions.parquet")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+MAX_ORDERS = 100
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class PredictConfig:
     retry_failed: bool = False
     audio_tokens_per_second: float | None = None  # default: the encoder table (audio/tokens.py) by model name
     determinism_check: int | None = None  # items asked again at temperature 0 (checks.py); None: auto; 0: none
+    permute_choices: int = 0  # K extra option orders per multiple-choice item (predict.orders)
     llm: LLMOptions = field(default_factory=LLMOptions)
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
 
@@ -47,7 +49,7 @@ class PredictConfig:
 
     @property
     def sends_audio(self) -> bool:
-        return any(c in AUDIO_CONDITIONS for c in self.conditions)
+        return any(sends_audio(c) for c in self.conditions)
 
     def parameters(self) -> dict[str, Any]:
         params = config_parameters(self)
@@ -59,13 +61,14 @@ class PredictConfig:
         """Argument checks that need no file (one-line :class:`InputError`)."""
         if not self.conditions:
             raise InputError("--condition: give at least one of " + ", ".join(CONDITIONS))
-        unknown = [c for c in self.conditions if c not in CONDITIONS]
-        if unknown:
-            raise InputError(f"--condition {unknown[0]!r}: unknown (use {', '.join(CONDITIONS)}, comma-separated)")
-        if len(set(self.conditions)) != len(self.conditions):
+        for c in self.conditions:
+            _canonical(c)
+        if len({condition_slug(c) for c in self.conditions}) != len(self.conditions):
             raise InputError("--condition: a condition is given twice")
         if self.start < 0 or (self.limit is not None and self.limit < 1):
             raise InputError("--start must be >= 0 and --limit >= 1")
+        if not 0 <= self.permute_choices <= MAX_ORDERS:
+            raise InputError(f"--permute-choices must be between 0 and {MAX_ORDERS}, got {self.permute_choices}")
         if self.seed < 0:
             raise InputError("--seed must be >= 0")
         if self.noise_dbfs is not None and (not math.isfinite(self.noise_dbfs) or self.noise_dbfs > 0):
@@ -99,7 +102,16 @@ def parse_conditions(values: list[str] | tuple[str, ...] | str | None) -> tuple[
     out = [c.strip().lower() for v in values for c in v.split(",")]
     if any(not c for c in out):
         raise InputError("--condition: an empty name in the list (use e.g. audio,noise)")
-    return tuple(out)
+    return tuple(_canonical(c) for c in out)
+
+
+def _canonical(name: str) -> str:
+    try:
+        return parse_condition(name)
+    except ValueError as exc:
+        if str(exc).startswith("unknown condition"):
+            raise InputError(f"--condition {name!r}: unknown (use {NAMES}; comma-separated)") from None
+        raise InputError(f"--condition: {exc}") from None
 
 
 def output_stem(output: Path) -> Path:
@@ -117,14 +129,15 @@ def output_stem(output: Path) -> Path:
 
 
 def condition_files(output: Path, condition: str) -> tuple[Path, Path]:
-    """The Parquet file and manifest of one condition: ``preds_noise.parquet``, ``preds_noise.manifest.json``."""
+    """The Parquet file and manifest of one condition: ``preds_noise.parquet``, ``preds_noise.manifest.json``;
+    a partial condition is spelled for files (``head:5`` → ``preds_head-5.parquet``, see ``condition_slug``)."""
     stem = output_stem(output)
     suffix = Path(output).suffix.lower() or ".parquet"
-    base = stem.with_name(f"{stem.name}_{condition}")
+    base = stem.with_name(f"{stem.name}_{condition_slug(condition)}")
     return base.with_name(base.name + suffix), base.with_name(base.name + ".manifest.json")
 
 
 def runs_folder(output: Path) -> Path:
-    """Where the run folders of every condition live: ``preds.runs/<condition>/``."""
+    """Where the run folders of every condition live: ``preds.runs/<condition slug>/``."""
     stem = output_stem(output)
     return stem.with_name(stem.name + ".runs")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from lalm_bench.audio.sent import condition_slug, sends_audio
 from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError, redact_value
-from lalm_bench.predict.config import AUDIO_CONDITIONS, condition_files, runs_folder
+from lalm_bench.predict.config import condition_files, runs_folder
 from lalm_bench.predict.schema import TRANSPORT_OPTIONS, PredictRecord, RunSettings
 from lalm_bench.predict.state import ConditionRun, PredictState
 from lalm_bench.runs import RunFolder, read_records
@@ -21,7 +22,7 @@ def run_settings(state: PredictState, condition: str, benchmark_sha256: str) -> 
     assert state.benchmark is not None
     from lalm_bench.llm.urls import redact_url
 
-    sends = condition in AUDIO_CONDITIONS
+    sends = sends_audio(condition)
     return RunSettings(
         condition=condition,
         model=cfg.model,
@@ -46,12 +47,19 @@ def run_settings(state: PredictState, condition: str, benchmark_sha256: str) -> 
     )
 
 
-def open_run(state: PredictState, condition: str, settings: RunSettings, lock: Lock) -> ConditionRun:
-    """Lock the run folder of ``condition`` (``lock`` releases it at the end), check its settings and read
-    its log back (to resume)."""
+def run_folder_name(condition: str, order: int = 0) -> str:
+    """``audio`` for the benchmark's option order, ``audio.order2`` for the second extra order."""
+    return condition_slug(condition) + (f".order{order}" if order else "")
+
+
+def open_run(state: PredictState, condition: str, settings: RunSettings, lock: Lock, order: int = 0) -> ConditionRun:
+    """Lock the run folder of ``condition`` and option ``order`` (``lock`` releases it at the end), check its
+    settings and read its log back (to resume)."""
     output = state.output
     parquet, manifest = condition_files(output.path, condition)
-    folder = lock(RunFolder(runs_folder(output.path) / condition, another_run="another --output"))
+    folder = lock(
+        RunFolder(runs_folder(output.path) / run_folder_name(condition, order), another_run="another --output")
+    )
     wanted = settings.model_dump(mode="json")
     old = folder.read_settings()
     diff = settings_diff(old, wanted, INFORMATIONAL) if old is not None else []
@@ -71,7 +79,7 @@ def open_run(state: PredictState, condition: str, settings: RunSettings, lock: L
             )
         if r.id not in latest or r.attempt > latest[r.id].attempt:
             latest[r.id] = r
-    if not resume and not output.overwrite:
+    if not resume and not output.overwrite and order == 0:
         existing = [str(p) for p in (parquet, manifest) if p.exists()]
         if existing:
             raise OutputExistsError(
@@ -88,6 +96,7 @@ def open_run(state: PredictState, condition: str, settings: RunSettings, lock: L
         manifest=manifest,
         latest=latest,
         resumed_from=sum(it.id in latest for it in state.selection),
+        order=order,
     )
 
 
@@ -99,11 +108,11 @@ def other_conditions(state: PredictState) -> dict[str, dict[str, PredictRecord]]
     if not state.runs or not root.is_dir():
         return out
     ours = state.runs[0].settings.shared()
-    mine = {r.condition for r in state.runs}
+    mine = {run_folder_name(r.condition, r.order) for r in state.runs}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in mine):
         try:
             settings = RunSettings.model_validate(json.loads((folder / "run.json").read_text("utf-8"))["settings"])
-            if settings.shared() != ours or settings.condition != folder.name:
+            if settings.shared() != ours or settings.choice_order or condition_slug(settings.condition) != folder.name:
                 continue
             records = read_records(folder / "log.jsonl", PredictRecord, repair=False)
         except (OSError, ValueError, KeyError, TypeError, LalmBenchError):

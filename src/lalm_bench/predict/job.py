@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lalm_bench.audio.sent import sends_audio
 from lalm_bench.datasets.benchmark import BenchmarkItem, load_benchmark
 from lalm_bench.errors import InputError
 from lalm_bench.io import OutputOptions, sha256_file
 from lalm_bench.llm.options import LLMOptions
 from lalm_bench.predict import prompts
 from lalm_bench.predict.ask import ask_item
-from lalm_bench.predict.config import AUDIO_CONDITIONS, PredictConfig
+from lalm_bench.predict.config import PredictConfig
 from lalm_bench.predict.folders import open_run, run_settings
 from lalm_bench.predict.outputs import PredictResult, build_result, run_manifest
 from lalm_bench.predict.schema import PredictRecord
@@ -102,7 +103,11 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
     def open_runs(self, models: Models, lock: Lock) -> list[ConditionRun]:
         st = self.state
         st.models, st.dispatcher = models, Dispatcher(len(models))
-        st.runs = [open_run(st, c, self._settings[c], lock) for c in st.cfg.conditions]
+        st.runs = [
+            open_run(st, c, self._settings[c].model_copy(update={"choice_order": order or None}), lock, order)
+            for c in st.cfg.conditions
+            for order in range(st.cfg.permute_choices + 1)
+        ]
         return st.runs
 
     def ready(self) -> None:
@@ -115,7 +120,7 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
         for run, it in self.plan():
             if run.condition == "mismatched":
                 needs[f"{it.id} (mismatched partner)"] = self.state.by_id[self.state.partners[it.id].partner].audio
-            elif run.condition in AUDIO_CONDITIONS:
+            elif sends_audio(run.condition):
                 needs[it.id] = it.audio
         if not needs:
             return
@@ -159,6 +164,8 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
         out = []
         for run in self.state.runs:
             for it in self.state.selection:
+                if not self.state.asks(run, it):
+                    continue
                 rec = run.latest.get(it.id)
                 if rec is None or (self.state.cfg.retry_failed and rec.status == "failed"):
                     out.append((run, it))

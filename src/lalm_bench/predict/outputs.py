@@ -44,6 +44,8 @@ OUTPUT_COLUMNS = (
 )
 #: Added after them: did the audio arrive? (:mod:`lalm_bench.audio.arrival`)
 ARRIVAL_COLUMNS = (ARRIVAL_COLUMN, OBSERVED_COLUMN, EXPECTED_COLUMN)
+#: Added with ``--permute-choices``: one row per (id, permutation_index); see :mod:`lalm_bench.predict.orders`.
+ORDER_COLUMNS = ("permutation_index", "permutation")
 UUID_NOTE = (
     "no multimodal uuid is sent; vLLM then keys its media cache on the audio bytes, so different audio never "
     "shares a cache entry"
@@ -168,14 +170,15 @@ def build_result(state: PredictState) -> PredictResult:
     from lalm_bench.predict.checks import add_to_canary
 
     for run in state.runs:
-        missing = [it.id for it in state.selection if it.id not in run.latest]
+        missing = [it.id for it in state.selection if state.asks(run, it) and it.id not in run.latest]
         if missing:  # only after a fatal stop, which raises before this
             raise LalmBenchError(f"{run.condition}: {len(missing)} items have no record; rerun to resume")
-    by_condition = {r.condition: {it.id: r.latest[it.id] for it in state.selection} for r in state.runs}
+    base_runs = [r for r in state.runs if r.order == 0]  # the benchmark's option order: the canary's
+    by_condition = {r.condition: {it.id: r.latest[it.id] for it in state.selection} for r in base_runs}
     others = other_conditions(state)
     canary = serving_canary({**others, **by_condition})
     canary["compared_from_earlier_calls"] = sorted(set(canary["conditions"]) - set(by_condition))
-    arrivals = add_to_canary(state, canary, {**others, **{r.condition: r.latest for r in state.runs}})
+    arrivals = add_to_canary(state, canary, {**others, **{r.condition: r.latest for r in base_runs}})
     common = _common_manifest(state)
     summaries, manifests, frames = [], {}, {}
     renamed = _renamed(state)
@@ -184,19 +187,21 @@ def build_result(state: PredictState) -> PredictResult:
         state.warnings.append(f"benchmark columns named like output columns were renamed: {names}")
     assert state.benchmark is not None
     notes: list[str] = []
-    for run in state.runs:
+    for run in base_runs:
+        orders = [r for r in state.runs if r.condition == run.condition]  # order 0, then the other option orders
         # Windows merge: the table holds every item of the benchmark logged in this run folder (this
         # call's --start/--limit window and those of earlier calls), in the benchmark's order, so that
-        # another window never replaces the rows of the last one.
-        table_items = [it for it in state.benchmark.items if it.id in run.latest]
-        latest = [run.latest[it.id] for it in table_items]
-        earlier = len(table_items) - len(state.selection)
+        # another window never replaces the rows of the last one; then the rows of the other orders.
+        logged = [[it for it in state.benchmark.items if it.id in r.latest] for r in orders]
+        table_items = [it for items in logged for it in items]
+        latest = [r.latest[it.id] for r, items in zip(orders, logged, strict=True) for it in items]
+        earlier = len(logged[0]) - len(state.selection)
         if earlier:
             notes.append(
-                f"{run.condition}: {run.parquet} holds {len(table_items)} items: the {len(state.selection)} of this "
+                f"{run.condition}: {run.parquet} holds {len(logged[0])} items: the {len(state.selection)} of this "
                 f"call's window and {earlier} logged by earlier calls (windows are merged; --overwrite starts over)"
             )
-        new = run.new
+        new = [rec for r in orders for rec in r.new]
         replies = [r.reply for r in new if r.reply is not None]
         summary = ConditionSummary(
             condition=run.condition,
@@ -206,7 +211,7 @@ def build_result(state: PredictState) -> PredictResult:
             items=len(latest),
             ok=sum(r.status == "ok" for r in latest),
             failed=sum(r.status == "failed" for r in latest),
-            resumed_from=run.resumed_from,
+            resumed_from=sum(r.resumed_from for r in orders),
             processed=len(new),
             new_ok=sum(r.status == "ok" for r in new),
             new_failed=sum(r.status == "failed" for r in new),
@@ -217,10 +222,14 @@ def build_result(state: PredictState) -> PredictResult:
         )
         summaries.append(summary)
         frames[run.condition], encoded = _frame(state, table_items, latest, renamed)
-        add_arrival_columns(frames[run.condition], [it.id for it in table_items], arrivals.get(run.condition))
+        # judged on the benchmark's order only: the rows of the other orders get null flags
+        judged = [it.id if k == 0 else None for k, items in enumerate(logged) for it in items]
+        add_arrival_columns(frames[run.condition], judged, arrivals.get(run.condition))
         counts = summary.model_dump(exclude={"condition", "parquet", "manifest", "folder"})
         counts["failed_audio"] = sum(r.failed_step == "audio" for r in latest)
         counts["failed_request"] = sum(r.failed_step == "request" for r in latest)
+        if state.cfg.permute_choices:
+            counts["rows_per_order"] = {str(r.order): len(items) for r, items in zip(orders, logged, strict=True)}
         manifests[run.condition] = build_manifest(
             "predict",
             state.cfg.parameters(),
@@ -234,6 +243,15 @@ def build_result(state: PredictState) -> PredictResult:
             counts=counts,
             canary=canary,
             run_folder=str(run.folder.folder),
+            run_folders=[str(r.folder.folder) for r in orders],
+            choice_orders=None
+            if not state.cfg.permute_choices
+            else {
+                "extra_orders": state.cfg.permute_choices,
+                "rule": "order 0: the benchmark's; then the cyclic shifts; then seeded random permutations "
+                "(PCG64 from SHA-256 of ['lalm-bench', 'order/v1', seed, item id]); rows keyed by (id, "
+                "permutation_index); permutation: displayed position -> index into choices",
+            },
             wall_seconds=round(time.perf_counter() - state.started, 3),
         )
     result = PredictResult(
@@ -252,7 +270,7 @@ def _renamed(state: PredictState) -> dict[str, str]:
     assert state.benchmark is not None
     taken = set(map(str, state.benchmark.frame.columns))
     out = {}
-    for c in (*OUTPUT_COLUMNS, *ARRIVAL_COLUMNS):
+    for c in (*OUTPUT_COLUMNS, *ARRIVAL_COLUMNS, *(ORDER_COLUMNS if state.cfg.permute_choices else ())):
         if c in taken:
             new = f"benchmark_{c}"
             while new in taken:
@@ -273,7 +291,7 @@ def _frame(
     frame = state.benchmark.frame.iloc[rows].reset_index(drop=True).rename(columns=renamed)
     if state.benchmark.columns["category"] is None and "category" not in frame.columns:
         frame["category"] = pd.Series([None] * len(frame), dtype=object)  # what `similarity` reads
-    cols: dict[str, list[Any]] = {c: [] for c in OUTPUT_COLUMNS}
+    cols: dict[str, list[Any]] = {c: [] for c in (*OUTPUT_COLUMNS, *ORDER_COLUMNS)}
     for r in records:
         reply = r.reply
         answered = r.status == "ok" and reply is not None
@@ -296,6 +314,8 @@ def _frame(
         cols["attempt"].append(r.attempt)
         cols["error"].append(r.error)
         cols["audio_sent"].append(json.dumps([a.model_dump(mode="json") for a in r.audio]))
+        cols["permutation_index"].append(r.permutation_index)
+        cols["permutation"].append(r.permutation)
     dtypes = {
         "prompt_tokens": "Int64",
         "completion_tokens": "Int64",
@@ -311,6 +331,9 @@ def _frame(
     encoded = _parquet_ready(frame)
     for c in OUTPUT_COLUMNS:
         frame[c] = pd.Series(cols[c], dtype=dtypes.get(c, object))
+    if state.cfg.permute_choices:
+        frame["permutation_index"] = pd.Series(cols["permutation_index"], dtype="int64")
+        frame["permutation"] = pd.Series(cols["permutation"], dtype=object)
     return frame, encoded
 
 

@@ -46,6 +46,7 @@ class RunSettings(BaseModel):
     sample_rate: int | None = None
     noise_dbfs: float | None = None  # noise only
     mismatch_key: str | None = None  # mismatched only: what a derangement group is
+    choice_order: int | None = None  # --permute-choices: the option order of this run (None: the benchmark's)
     base_urls: list[str | None] = []  # informational
 
     def shared(self) -> dict[str, Any]:
@@ -72,6 +73,8 @@ class PredictRecord(BaseModel):
     prompt: str
     audio: list[AudioSent] = []
     mismatched_with: str | None = None
+    permutation_index: int = 0  # --permute-choices: 0 = the benchmark's option order
+    permutation: list[int] | None = None  # the displayed order as indices into the original choices
     reply: StepReply | None = None
     server: str | None = None  # the base URL that answered (without credentials)
     seconds: float = 0.0

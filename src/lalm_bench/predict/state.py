@@ -32,6 +32,7 @@ class ConditionRun(RunSlot[PredictRecord]):
     manifest: Path
     latest: dict[str, PredictRecord]  # item id -> its latest record (the whole log)
     resumed_from: int = 0
+    order: int = 0  # --permute-choices: the option order this run asks (0 = the benchmark's)
     new: list[PredictRecord] = dataclasses.field(default_factory=list)
 
 
@@ -53,6 +54,18 @@ class PredictState:
     preflight: dict[str, Any] = dataclasses.field(default_factory=dict)
     determinism: dict[str, Any] = dataclasses.field(default_factory=dict)  # the temperature-0 re-ask (checks.py)
     started: float = dataclasses.field(default_factory=time.perf_counter)
+
+    def orders(self, it: BenchmarkItem) -> list[tuple[int, ...]]:
+        """The option orders item ``it`` is asked with (only the benchmark's without --permute-choices)."""
+        if self.cfg.permute_choices and len(it.choices) >= prompts.MIN_CHOICES:
+            from lalm_bench.predict.orders import choice_orders
+
+            return choice_orders(len(it.choices), self.cfg.permute_choices, self.cfg.seed, it.id)
+        return [tuple(range(len(it.choices)))]
+
+    def asks(self, run: ConditionRun, it: BenchmarkItem) -> bool:
+        """Whether ``run`` asks item ``it`` (an item with few options has fewer orders than asked for)."""
+        return run.order == 0 or run.order < len(self.orders(it))
 
     @property
     def model_info(self) -> list[dict[str, Any]]:

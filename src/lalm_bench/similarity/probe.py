@@ -42,10 +42,10 @@ def load_predictions(
     ``extra`` maps keys to further required columns (question, cluster): their values become group
     labels (:func:`label_of`) in ``frame[key]``; ``optional`` likewise, for columns taken only when present.
     """
-    from lalm_bench.datasets.predictions import check_ids_and_texts
+    from lalm_bench.datasets.predictions import check_ids_and_texts, split_orders
     from lalm_bench.io import read_parquet, require_columns
 
-    df = read_parquet(path)
+    df, _ = split_orders(read_parquet(path), path)  # other option orders (--permute-choices) are accuracy's
     extra = dict(extra or {}) | {k: c for k, c in (optional or {}).items() if c in df.columns}
     required = [id_column, text_column] + ([category_column] if require_category else []) + list(extra.values())
     require_columns(df, required, path)
