@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lalm_bench import stats
+
+if TYPE_CHECKING:
+    from lalm_bench.accuracy.items import Items
 
 CHI_SQUARE_NOTE = (
     "Pearson's chi-square against 1/n per position, over all parsed answers (orders of one item are not "
@@ -139,3 +142,61 @@ def condition_answers(
         e = extract_rules(text, shown)
         out.append(OrderedAnswer(str(ids[i]), categories[i], gold[i], tuple(perm), e.choice))
     return out
+
+
+def option_order(items: Items, overall: dict[str, Any], bootstrap: int, seed: int) -> dict[str, Any]:
+    """Consistency, correctness under every order and position bias per condition with other orders, and
+    both listening axes side by side (accuracy drop against audio; consistency across orders); ``{}``
+    when no file holds other orders."""
+    if not items.orders:
+        return {}
+    per = {
+        c: order_report(
+            condition_answers(items.ids, items.categories, items.choices, items.gold, items.answers[c], rows),
+            bootstrap,
+            seed,
+        )
+        for c, rows in items.orders.items()
+    }
+    side = {}
+    for c, rep in per.items():
+        o = rep["overall"]
+        comp = overall["comparisons"].get(c, {})
+        side[c] = {
+            "accuracy": overall["conditions"][c]["accuracy"],
+            "accuracy_drop_vs_audio": comp.get("difference"),
+            "consistency_rate": o["consistency_rate"]["rate"],
+            "consistency_ci95": o["consistency_rate"]["ci95"],
+            "correct_every_order_rate": o["correct_every_order_rate"]["rate"],
+        }
+    return {
+        "conditions": per,
+        "side_by_side": side,
+        "reading": "picks read by the rules only (no fallback), on the options as displayed; unparsed counts as "
+        "inconsistent",
+        "definition": __doc__.split("\n\n", 1)[1].strip() if __doc__ else None,
+    }
+
+
+def summary_lines(block: dict[str, Any]) -> list[str]:
+    """One line per condition for the console: consistency, correct under every order, the first position."""
+    out = []
+    for c, rep in (block.get("conditions") or {}).items():
+        o = rep["overall"]
+        first = []
+        for n, b in o["position_bias"]["by_n_choices"].items():
+            p = b["p_value"]
+            first.append(
+                f"n={n} first {_pct(b['positions'][0]['rate'])} (base {_pct(b['base_rate'])}"
+                + ("" if p is None else f", chi-square p={p:.2g}")
+                + ")"
+            )
+        out.append(
+            f"option order {c}: {o['items']} items, consistent {_pct(o['consistency_rate']['rate'])}, "
+            f"correct under every order {_pct(o['correct_every_order_rate']['rate'])}; " + "; ".join(first)
+        )
+    return out
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"

@@ -84,3 +84,40 @@ def head_curves(
 def _point(stats: dict[str, Any]) -> dict[str, Any]:
     keys = ("count", "correct", "accuracy", "ci95", "ci_method")
     return {k: stats.get(k) for k in keys}
+
+
+def partial_audio(
+    names: list[str],
+    correct: dict[str, np.ndarray],
+    conditions: dict[str, dict[str, Any]],
+    reference: str,
+    rows: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The ``partial_audio`` block of the accuracy result (``{}`` without ``head`` conditions); each item row
+    gets ``shortest_head_<fill>``."""
+    curves, shortest = head_curves(names, correct, conditions, reference)
+    for fill, best in shortest.items():
+        for row, value in zip(rows, best, strict=True):
+            row[f"shortest_head_{fill}"] = value
+    return {"curves": curves, "definition": DEFINITION} if curves else {}
+
+
+def summary_lines(block: dict[str, Any]) -> list[str]:
+    """One line per curve for the console: accuracy at each head, then the whole clip."""
+    out = []
+    for fill, curve in (block.get("curves") or {}).items():
+        pts = ", ".join(f"{_at(p['seconds'])} {_pct(p.get('accuracy'))}" for p in curve["points"])
+        counts = ", ".join(f"{s} s: {k}" for s, k in curve["shortest_head_counts"].items())
+        out.append(
+            f"head curve ({fill}): {pts}; shortest head {counts}; "
+            f"{curve['right_with_audio_not_kept_by_longest_head']} right only with more than the longest head"
+        )
+    return out
+
+
+def _at(seconds: float | None) -> str:
+    return "whole clip" if seconds is None else f"{seconds:g} s"
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"

@@ -54,6 +54,12 @@ def print_summary(result: dict[str, Any]) -> None:
 
     for line in summary_lines(result.get("run_to_run")):
         console.print(line)
+    from lalm_bench.accuracy import order, partial
+
+    for line in partial.summary_lines(result.get("partial_audio") or {}):
+        console.print(line, markup=False)
+    for line in order.summary_lines(result.get("option_order") or {}):
+        console.print(line, markup=False)
     for w in result["warnings"]:
         console.print(f"[yellow]warning: {w}[/yellow]")
     from rich.markup import escape

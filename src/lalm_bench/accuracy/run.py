@@ -163,12 +163,8 @@ def run_accuracy(
         items, o.names, o.choice, o.methods, o.rules, o.hedged, o.correct, labels, needs, needs_flag
     )  # fmt: skip
     reliance = _reliance(overall, primary, repeats, needs, needs_flag, o.refused, labels)
-    curves, shortest = partial.head_curves(o.names, o.correct, overall["conditions"], REFERENCE)
-    for fill, best in shortest.items():
-        for row, value in zip(rows, best, strict=True):
-            row[f"shortest_head_{fill}"] = value
-    partial_audio = {"curves": curves, "definition": partial.DEFINITION} if curves else {}
-    option_order = _option_order(items, overall, config)
+    partial_audio = partial.partial_audio(o.names, o.correct, overall["conditions"], REFERENCE, rows)
+    option_order = order.option_order(items, overall, config.bootstrap, config.seed)
     if needs:
         warnings.extend(_needs_audio_warnings(needs, repeats))
     return AccuracyResult(
@@ -232,39 +228,6 @@ def _read(
         progress=progress,
     )
     return reading, used
-
-
-def _option_order(items: Items, overall: dict[str, Any], config: AccuracyConfig) -> dict[str, Any]:
-    """Consistency, correctness under every order and position bias per condition with other orders, and
-    both listening axes side by side (accuracy drop against audio; consistency across orders)."""
-    if not items.orders:
-        return {}
-    per = {
-        c: order.order_report(
-            order.condition_answers(items.ids, items.categories, items.choices, items.gold, items.answers[c], rows),
-            config.bootstrap,
-            config.seed,
-        )
-        for c, rows in items.orders.items()
-    }
-    side = {}
-    for c, rep in per.items():
-        o = rep["overall"]
-        comp = overall["comparisons"].get(c, {})
-        side[c] = {
-            "accuracy": overall["conditions"][c]["accuracy"],
-            "accuracy_drop_vs_audio": comp.get("difference"),
-            "consistency_rate": o["consistency_rate"]["rate"],
-            "consistency_ci95": o["consistency_rate"]["ci95"],
-            "correct_every_order_rate": o["correct_every_order_rate"]["rate"],
-        }
-    return {
-        "conditions": per,
-        "side_by_side": side,
-        "reading": "picks read by the rules only (no fallback), on the options as displayed; unparsed counts as "
-        "inconsistent",
-        "definition": order.__doc__.split("\n\n", 1)[1].strip() if order.__doc__ else None,
-    }
 
 
 def _outcomes(items: Items, reading: Reading) -> _Outcomes:
