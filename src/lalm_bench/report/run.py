@@ -14,6 +14,7 @@ from lalm_bench.report.audio import AudioPlan, plan_audio
 from lalm_bench.report.config import ReportConfig
 from lalm_bench.report.inputs import Inputs, ModelInputs, collect_inputs
 from lalm_bench.report.items import ModelItems, build_items, order_conditions
+from lalm_bench.report.probes import SUMMARY_KEYS, probe_figures, probe_tables
 from lalm_bench.report.tables import headline_tables
 
 FORMAT = "lalm-bench/report/1"
@@ -70,7 +71,7 @@ def _summary(m: ModelInputs) -> dict[str, Any]:
     if m.accuracy is not None:
         d = m.accuracy.doc
         keys = ("format", "scored", "not_scored", "chance_accuracy", "conditions", "comparisons", "by_category",
-                "reliance", "extraction", "matching")  # fmt: skip
+                "reliance", "extraction", "matching", *SUMMARY_KEYS)  # fmt: skip
         out["accuracy"] = {k: d.get(k) for k in keys}
         out["accuracy"]["file"] = str(m.accuracy.path)
     if m.similarity is not None:
@@ -252,7 +253,7 @@ def run_report(config: ReportConfig, *, report_path: Path | None = None, progres
             "conditions": items.conditions,
         }
         items_data[label] = {"conditions": items.conditions, "rows": items.rows}
-        figures += model_figures(label, s)
+        figures += model_figures(label, s) + probe_figures(label, s.get("accuracy") or {})
     tables = headline_tables(
         {k: {"accuracy": v.get("accuracy"), "similarity": v.get("similarity")} for k, v in summaries.items()}
     )
@@ -260,6 +261,7 @@ def run_report(config: ReportConfig, *, report_path: Path | None = None, progres
         from lalm_bench.report.tables import model_rows
 
         tables["models_compared"] = model_rows([job.doc for job in inputs.models_compared])
+    tables.update(probe_tables({k: {"accuracy": v.get("accuracy")} for k, v in summaries.items()}))
     panels = _rubric_panels(inputs)
     figures += panels.pop("figures")
     manifest = build_manifest(

@@ -202,7 +202,9 @@ def display(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[str
         ]  # fmt: skip
         title = "Model against model: listening leaderboard (accuracy lost when the audio is replaced)"
         shown.append((title, head, body))
-    return shown
+    from lalm_bench.report.probes import probe_display
+
+    return shown + probe_display(tables)
 
 
 def _md_cell(s: str) -> str:
