@@ -5,6 +5,7 @@ a server that is not deterministic at temperature 0 is caught by the re-ask."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,11 @@ def test_dropped_and_cut_audio_is_caught_per_item_and_left_out_of_the_probes(run
     assert doc["scored"] == 4 and set(doc["arrival"]["excluded_ids"]) == DROPPED | CUT
     assert doc["arrival"]["by_condition"]["noise"]["cut"] == 2
     assert any("4 item(s) left out" in w for w in doc["warnings"])
+    page = run_cli("report", tmp_path / "acc.json", "--audio", "none", "--format", "md", "-o", tmp_path / "t.md")
+    assert page.exit_code == 0, page.stderr
+    text = (tmp_path / "t.md").read_text(encoding="utf-8")
+    assert "### Audio that never arrived: predict's per-item flags from prompt tokens" in text
+    assert re.search(r"\| noise \| 4 \| 2 \| 2 \| 0 \| 0 \| 4 \| 4 \|", text), text
     kept = run_cli(
         "accuracy", "--audio-file", tmp_path / "p_audio.parquet", "--noise-file", tmp_path / "p_noise.parquet",
         "--extractor", "none", "-o", tmp_path / "acc_all.json", "--keep-unarrived",

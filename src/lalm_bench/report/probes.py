@@ -1,8 +1,9 @@
 """The probes of accuracy in the report: the accuracy curve against the seconds kept (``head:S`` conditions)
-and the option-order statistics (``predict --permute-choices``), as figures and headline tables.
+the option-order statistics (``predict --permute-choices``), as figures and headline tables, and the audio
+that never arrived (``predict``'s per-item ``audio_arrival`` flags, as accuracy counted them).
 
-Everything here reads the accuracy document's ``partial_audio`` and ``option_order`` blocks as they are (no
-number is recomputed); a document without them adds nothing.
+Everything here reads the accuracy document's ``partial_audio``, ``option_order`` and ``arrival`` blocks as
+they are (no number is recomputed); a document without them adds nothing.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from html import escape
 from typing import Any
 
 from lalm_bench.report import figures as fig
+from lalm_bench.report.cells import ci_pair, num, with_ci
 
 #: The accuracy keys the report's summary keeps for these views.
-SUMMARY_KEYS = ("partial_audio", "option_order")
-TABLES = ("partial_audio", "option_order", "option_order_categories")
-
-
-def _ci(ci: Sequence[float] | None) -> tuple[float | None, float | None]:
-    return (ci[0], ci[1]) if ci else (None, None)
+SUMMARY_KEYS = ("partial_audio", "option_order", "arrival")
+TABLES = ("partial_audio", "option_order", "option_order_categories", "arrival")
+#: The per-item flags of ``predict`` (see :mod:`lalm_bench.audio.arrival`), in the table's order.
+ARRIVAL_FLAGS = ("ok", "cut", "dropped", "unknown", "unflagged")
 
 
 def head_curve_svg(
@@ -94,7 +94,7 @@ def probe_figures(label: str, acc: Mapping[str, Any]) -> list[dict[str, str]]:
     chance = acc.get("chance_accuracy")
     for fill, curve in curves.items():
         points = [
-            (_seconds(p.get("seconds")), p.get("accuracy"), *_ci(p.get("ci95"))) for p in curve.get("points") or []
+            (_seconds(p.get("seconds")), p.get("accuracy"), *ci_pair(p.get("ci95"))) for p in curve.get("points") or []
         ]
         lines = [(chance, "chance")] if chance is not None else []
         none = (conds.get("none") or {}).get("accuracy")
@@ -126,15 +126,15 @@ def _first_position(bias: Mapping[str, Any]) -> tuple[str | None, float | None, 
         return None, None, None, None
     n, b = max(blocks.items(), key=lambda kv: kv[1].get("answers") or 0)
     first = (b.get("positions") or [{}])[0]
-    return (n, first.get("rate"), *_ci(first.get("ci95")))
+    return (n, first.get("rate"), *ci_pair(first.get("ci95")))
 
 
 def _order_row(label: str, cond: str, cat: str, block: Mapping[str, Any], side: Mapping[str, Any]) -> dict[str, Any]:
     cons = block.get("consistency_rate") or {}
     every = block.get("correct_every_order_rate") or {}
     bias = block.get("position_bias") or {}
-    lo, hi = _ci(cons.get("ci95"))
-    elo, ehi = _ci(every.get("ci95"))
+    lo, hi = ci_pair(cons.get("ci95"))
+    elo, ehi = ci_pair(every.get("ci95"))
     first_n, first, flo, fhi = _first_position(bias)
     return {
         "model": label,
@@ -166,7 +166,7 @@ def probe_tables(models: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict
         for fill, curve in ((acc.get("partial_audio") or {}).get("curves") or {}).items():
             counts = curve.get("shortest_head_counts") or {}
             for p in curve.get("points") or []:
-                lo, hi = _ci(p.get("ci95"))
+                lo, hi = ci_pair(p.get("ci95"))
                 s = p.get("seconds")
                 out["partial_audio"].append({
                     "model": label, "fill": fill, "condition": p.get("condition"), "seconds": s,
@@ -182,29 +182,27 @@ def probe_tables(models: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict
             out["option_order"].append(_order_row(label, cond, "(all)", rep.get("overall") or {}, side.get(cond) or {}))
             for cat, block in (rep.get("by_category") or {}).items():
                 out["option_order_categories"].append(_order_row(label, cond, cat, block, {}))
+        out["arrival"] += _arrival_rows(label, acc.get("arrival") or {})
     return out
 
 
-def _num(x: Any, pct: bool = False, signed: bool = False) -> str:
-    if x is None:
-        return "–"
-    if pct:
-        return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f}"
-    return f"{x:+.3f}" if signed else f"{x:.3f}"
-
-
-def _with_ci(v: Any, lo: Any, hi: Any) -> str:
-    if v is None:
-        return "–"
-    s = _num(v, True)
-    return s + " [no CI]" if lo is None or hi is None else f"{s} [{_num(lo, True)}, {_num(hi, True)}]"
+def _arrival_rows(label: str, arrival: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per condition whose file carried flags; none when no flag says the audio failed to arrive."""
+    per = {c: v for c, v in (arrival.get("by_condition") or {}).items() if isinstance(v, Mapping)}
+    if not arrival.get("flagged") and not any(v.get("cut") or v.get("dropped") for v in per.values()):
+        return []
+    return [
+        {"model": label, "condition": c, **{f: v.get(f) for f in ARRIVAL_FLAGS},
+         "items_flagged": arrival.get("flagged"), "items_left_out": arrival.get("excluded")}
+        for c, v in per.items()
+    ]  # fmt: skip
 
 
 def _first_cell(r: Mapping[str, Any]) -> str:
     if r["first_position"] is None:
         return "–"
     n = r["first_position_n_choices"]
-    share = _with_ci(r["first_position"], r["first_ci_low"], r["first_ci_high"])
+    share = with_ci(r["first_position"], r["first_ci_low"], r["first_ci_high"], True)
     return f"n={n}: {share} (base {100 / int(n):.0f})"
 
 
@@ -216,7 +214,7 @@ def probe_display(tables: Mapping[str, list[dict[str, Any]]]) -> list[tuple[str,
         head = ["model", "fill", "seconds kept", "n", "accuracy % [95% CI]", "items whose shortest head is this"]
         body = [
             [str(r["model"]), str(r["fill"]), _seconds(r["seconds"]), str(r["n"]),
-             _with_ci(r["accuracy"], r["ci_low"], r["ci_high"]),
+             with_ci(r["accuracy"], r["ci_low"], r["ci_high"], True),
              str(r["shortest_head_here"]) if r["seconds"] is not None
              else f"{r['needs_more_than_longest_head']} right only with more than the longest head"]
             for r in rows
@@ -231,11 +229,11 @@ def probe_display(tables: Mapping[str, list[dict[str, Any]]]) -> list[tuple[str,
         head = ["model", "condition", "items", *order_head, "accuracy %", "change vs audio, pts"]
         body = [
             [str(r["model"]), str(r["condition"]), str(r["items"]),
-             _with_ci(r["consistency"], r["consistency_ci_low"], r["consistency_ci_high"]),
-             _with_ci(r["correct_every_order"], r["every_ci_low"], r["every_ci_high"]),
+             with_ci(r["consistency"], r["consistency_ci_low"], r["consistency_ci_high"], True),
+             with_ci(r["correct_every_order"], r["every_ci_low"], r["every_ci_high"], True),
              _first_cell(r), r["positions"],
-             _num(r["accuracy"], True),
-             "–" if r["condition"] == "audio" else _num(r["accuracy_drop_vs_audio"], True, True)]
+             num(r["accuracy"], True),
+             "–" if r["condition"] == "audio" else num(r["accuracy_drop_vs_audio"], True, True)]
             for r in rows
         ]  # fmt: skip
         shown.append(("Option order: the same choice under every order, and position bias", head, body))
@@ -244,10 +242,19 @@ def probe_display(tables: Mapping[str, list[dict[str, Any]]]) -> list[tuple[str,
         head = ["model", "category", "condition", "items", *order_head]
         body = [
             [str(r["model"]), str(r["category"]), str(r["condition"]), str(r["items"]),
-             _with_ci(r["consistency"], r["consistency_ci_low"], r["consistency_ci_high"]),
-             _with_ci(r["correct_every_order"], r["every_ci_low"], r["every_ci_high"]),
+             with_ci(r["consistency"], r["consistency_ci_low"], r["consistency_ci_high"], True),
+             with_ci(r["correct_every_order"], r["every_ci_low"], r["every_ci_high"], True),
              _first_cell(r), r["positions"]]
             for r in rows
         ]  # fmt: skip
         shown.append(("Option order per category", head, body))
+    rows = tables.get("arrival") or []
+    if rows:
+        head = ["model", "condition", *ARRIVAL_FLAGS, "items flagged (any condition)", "left out of the statistics"]
+        body = [
+            [str(r["model"]), str(r["condition"]), *("–" if r[f] is None else str(r[f]) for f in ARRIVAL_FLAGS),
+             str(r["items_flagged"]), str(r["items_left_out"])]
+            for r in rows
+        ]  # fmt: skip
+        shown.append(("Audio that never arrived: predict's per-item flags from prompt tokens", head, body))
     return shown

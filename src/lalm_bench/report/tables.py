@@ -7,13 +7,10 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lalm_bench.report.cells import ci_pair, num, with_ci
 from lalm_bench.report.items import order_conditions
 
 TABLES = ("conditions", "categories", "similarity")
-
-
-def _ci(ci: Sequence[float] | None) -> tuple[float | None, float | None]:
-    return (ci[0], ci[1]) if ci else (None, None)
 
 
 def headline_tables(models: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -28,8 +25,8 @@ def headline_tables(models: Mapping[str, Mapping[str, Any]]) -> dict[str, list[d
                 for cond in order_conditions(list(conds)):
                     c = conds[cond]
                     cmp = g.get("comparisons", {}).get(cond, {})
-                    lo, hi = _ci(c.get("ci95"))
-                    dlo, dhi = _ci(cmp.get("ci95"))
+                    lo, hi = ci_pair(c.get("ci95"))
+                    dlo, dhi = ci_pair(cmp.get("ci95"))
                     row = {
                         "model": label,
                         "category": cat,
@@ -57,9 +54,9 @@ def headline_tables(models: Mapping[str, Mapping[str, Any]]) -> dict[str, list[d
                     (cat, d, cmp.get("by_category", {}).get(cat, {}), gap.get("by_category", {}).get(cat, {}))
                 )
             for cat, d, c, g in groups:
-                lo, hi = _ci(d.get("ci95"))
-                dlo, dhi = _ci(c.get("ci95"))
-                glo, ghi = _ci(g.get("ci95"))
+                lo, hi = ci_pair(d.get("ci95"))
+                dlo, dhi = ci_pair(c.get("ci95"))
+                glo, ghi = ci_pair(g.get("ci95"))
                 out["similarity"].append(
                     {
                         "model": label,
@@ -87,10 +84,10 @@ def model_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for doc in docs:
         board = doc.get("leaderboard") or {}
         for r in board.get("rows") or []:
-            lo, hi = _ci(r.get("accuracy_audio_ci95"))
-            clo, chi = _ci(r.get("accuracy_control_ci95"))
-            dlo, dhi = _ci(r.get("drop_ci95"))
-            glo, ghi = _ci(r.get("did_vs_best_ci95"))
+            lo, hi = ci_pair(r.get("accuracy_audio_ci95"))
+            clo, chi = ci_pair(r.get("accuracy_control_ci95"))
+            dlo, dhi = ci_pair(r.get("drop_ci95"))
+            glo, ghi = ci_pair(r.get("did_vs_best_ci95"))
             out.append(
                 {
                     "model": r.get("model"),
@@ -115,23 +112,6 @@ def model_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _num(x: Any, pct: bool = False, signed: bool = False) -> str:
-    if x is None:
-        return "–"
-    if pct:
-        return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f}"
-    return f"{x:+.3f}" if signed else f"{x:.3f}"
-
-
-def _with_ci(v: Any, lo: Any, hi: Any, pct: bool = False, signed: bool = False) -> str:
-    if v is None:
-        return "–"
-    s = _num(v, pct, signed)
-    if lo is None or hi is None:
-        return s + " [no CI]"
-    return f"{s} [{_num(lo, pct, signed)}, {_num(hi, pct, signed)}]"
-
-
 def display(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows of text) of each non-empty table."""
     shown = []
@@ -154,12 +134,12 @@ def display(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[str
             cells = [
                 str(r["condition"]),
                 str(r["n"]),
-                _with_ci(r["accuracy"], r["ci_low"], r["ci_high"], pct=True),
+                with_ci(r["accuracy"], r["ci_low"], r["ci_high"], pct=True),
                 "–"
                 if r["condition"] == "audio"
-                else _with_ci(r["change"], r["change_ci_low"], r["change_ci_high"], True, True),
+                else with_ci(r["change"], r["change_ci_low"], r["change_ci_high"], True, True),
                 str(r["unparsed"]),
-                _num(r["chance"], pct=True),
+                num(r["chance"], pct=True),
             ]
             body.append([str(r["model"]), *([str(r["category"])] if key == "categories" else []), *cells])
         shown.append((title, head, body))
@@ -176,10 +156,10 @@ def display(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[str
         body = [
             [
                 str(r["model"]), str(r["category"]), str(r["n"]),
-                _with_ci(r["matched"], r["ci_low"], r["ci_high"]),
-                _num(r["floor"]),
-                _with_ci(r["matched_minus_floor"], r["mmf_ci_low"], r["mmf_ci_high"], signed=True),
-                _with_ci(r["listening_gap"], r["gap_ci_low"], r["gap_ci_high"], signed=True),
+                with_ci(r["matched"], r["ci_low"], r["ci_high"]),
+                num(r["floor"]),
+                with_ci(r["matched_minus_floor"], r["mmf_ci_low"], r["mmf_ci_high"], signed=True),
+                with_ci(r["listening_gap"], r["gap_ci_low"], r["gap_ci_high"], signed=True),
             ]
             for r in tables["similarity"]
         ]  # fmt: skip
@@ -190,12 +170,12 @@ def display(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[str
         body = [
             [
                 str(r["model"]), str(r["control"]), str(r["n"]),
-                _with_ci(r["accuracy_audio"], r["audio_ci_low"], r["audio_ci_high"], pct=True),
-                _with_ci(r["accuracy_control"], r["control_ci_low"], r["control_ci_high"], pct=True),
-                _with_ci(r["drop"], r["drop_ci_low"], r["drop_ci_high"], True, True),
+                with_ci(r["accuracy_audio"], r["audio_ci_low"], r["audio_ci_high"], pct=True),
+                with_ci(r["accuracy_control"], r["control_ci_low"], r["control_ci_high"], pct=True),
+                with_ci(r["drop"], r["drop_ci_low"], r["drop_ci_high"], True, True),
                 "(best)"
                 if r["model"] == r["best"]
-                else _with_ci(r["did_vs_best"], r["did_ci_low"], r["did_ci_high"], True, True),
+                else with_ci(r["did_vs_best"], r["did_ci_low"], r["did_ci_high"], True, True),
                 "–" if r["did_p_holm"] is None else f"{r['did_p_holm']:.3g}",
             ]
             for r in tables["models_compared"]
