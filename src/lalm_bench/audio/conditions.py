@@ -38,11 +38,12 @@ from lalm_bench.audio.files import (
     PCM_SUBTYPES,
     Audio,
     AudioFile,
-    encode_wav,
     on_grid,
+    quantize,
     read_audio_head,
     resample,
     resolve_under,
+    wav_of_ints,
 )
 from lalm_bench.audio.sent import (
     CONDITIONS,  # noqa: F401 (the base conditions, named here as the module docstring says)
@@ -418,10 +419,12 @@ def _sent(
     seed: int, partner: MismatchPartner | None, max_seconds: float | None, partial: _Partial | None = None,
 ) -> tuple[AudioPart, AudioSent]:  # fmt: skip
     """Step 3: the 16-bit PCM WAV part that is sent, and its record (hashing exactly those bytes)."""
-    sent = on_grid(signal.audio, SEND_SUBTYPE)
-    data = encode_wav(sent, SEND_SUBTYPE)
+    # One rounding to the grid serves the bytes, the samples as sent and the full-scale count (what
+    # on_grid + encode_wav would give, without quantizing twice: the audio is built for every item).
+    ints, _ = quantize(signal.audio.samples, SEND_SUBTYPE)
     scale, lo, hi = PCM_SUBTYPES[SEND_SUBTYPE]
-    ints = np.rint(sent.samples.astype(np.float64) * scale)
+    sent = Audio((ints.astype(np.float64) / scale).astype(np.float32), signal.audio.sample_rate)
+    data = wav_of_ints(ints, sent.sample_rate, SEND_SUBTYPE)
     part = AudioPart(data=data, format="wav")
     mismatched = condition == "mismatched" and partner is not None
     record = AudioSent(

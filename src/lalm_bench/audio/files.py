@@ -315,11 +315,16 @@ def encode_wav(audio: Audio, subtype: str = "PCM_16") -> bytes:
     Samples are rounded (half to even) and clipped to full scale here, not by libsndfile, so the mapping
     is exact and known: ``x -> round(x * 2**(bits-1))``.
     """
+    ints, _ = quantize(audio.samples, subtype)
+    return wav_of_ints(ints, audio.sample_rate, subtype)
+
+
+def wav_of_ints(ints: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> bytes:
+    """A WAV file of integer PCM samples as :func:`quantize` returns them (``encode_wav`` without the rounding)."""
     import soundfile as sf
 
-    ints, _ = quantize(audio.samples, subtype)
     buf = io.BytesIO()
-    sf.write(buf, ints, audio.sample_rate, format="WAV", subtype=subtype)
+    sf.write(buf, ints, sample_rate, format="WAV", subtype=subtype)
     return buf.getvalue()
 
 

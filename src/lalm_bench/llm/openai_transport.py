@@ -169,7 +169,14 @@ async def _attempt(
     seen.count += 1
     seen.stats.http_attempts += 1
     try:
-        response = await client.chat.completions.create(model=endpoint.model, messages=payload, **kwargs)
+        # The messages travel in ``extra_body``, which the client merges into the JSON body as it is: the body
+        # sent is the same, without the client's walk of every content part through its TypedDict
+        # transform (about 3 ms of CPU per request with audio, the largest per-item cost of the client).
+        given = {k: v for k, v in kwargs.items() if k != "extra_body"}
+        extra_body = {**(kwargs.get("extra_body") or {}), "messages": payload}
+        response = await client.chat.completions.create(
+            model=endpoint.model, messages=[], extra_body=extra_body, **given
+        )
     except openai.APIStatusError:
         seen.answered = True
         raise

@@ -20,39 +20,34 @@ async def run_pool(
 ) -> None:
     """``work(item)`` for every item, at most ``concurrency`` at once; ``on_result`` in completion order.
 
-    ``work`` must turn per-item failures into results; an exception it raises is fatal: the items
-    in flight are cancelled and the exception is raised once they have stopped."""
-    pending: set[asyncio.Task[R]] = set()
-    owner: dict[asyncio.Task[R], T] = {}
+    ``work`` must turn per-item failures into results; an exception it (or ``on_result``) raises is fatal:
+    the items in flight are cancelled and the exception is raised once they have stopped. ``concurrency``
+    workers take the items one after the other (constant work per item, whatever the concurrency)."""
     it = iter(items)
-    done_marker = object()
-    failure: BaseException | None = None
+    failed = False
+
+    async def worker() -> None:
+        nonlocal failed
+        for item in it:  # one shared iterator: each item is taken by exactly one worker
+            try:
+                result = await work(item)
+                on_result(item, result)
+            except BaseException:
+                failed = True
+                raise
+            if failed:
+                return
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, concurrency))]
     try:
-        while True:
-            while failure is None and len(pending) < concurrency:
-                item = next(it, done_marker)
-                if item is done_marker:
-                    break
-                task = asyncio.ensure_future(work(item))  # type: ignore[arg-type]
-                pending.add(task)
-                owner[task] = item  # type: ignore[assignment]
-            if not pending:
-                break
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                exc = task.exception()
-                if exc is not None:
-                    failure = failure or exc
-                    continue
-                on_result(owner.pop(task), task.result())
-            if failure is not None:
-                break
+        done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
     finally:
-        for task in pending:
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-    if failure is not None:
-        raise failure
+        await asyncio.gather(*workers, return_exceptions=True)
+    for task in workers:  # the first failure, in the order the workers started
+        if task in done and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
 
 
 class Dispatcher:

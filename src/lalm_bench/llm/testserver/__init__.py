@@ -52,6 +52,7 @@ class RecordedRequest:
     headers: dict[str, str]  # names lower-cased
     raw: bytes
     body: Any  # parsed JSON, or None when the body is not JSON
+    in_flight: int = 1  # requests being handled by the server when this one arrived, itself included
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -260,6 +261,10 @@ class ScriptedOpenAIServer:
         self.check_audio = check_audio
         self.requested_port = port
         self.requests: list[RecordedRequest] = []
+        #: Keep every request in :attr:`requests` (off for long benchmarks: they hold the audio).
+        self.record = True
+        #: Requests being handled now (see :class:`BatchingLatency`).
+        self.in_flight = 0
         self._queue: collections.deque[Reply] = collections.deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -289,10 +294,21 @@ class ScriptedOpenAIServer:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = None
-                req = RecordedRequest("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body)
                 with server._lock:
-                    server.requests.append(req)
+                    server.in_flight += 1
+                    req = RecordedRequest(
+                        "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body, server.in_flight
+                    )
+                    if server.record:
+                        server.requests.append(req)
                     reply = server._queue.popleft() if server._queue else None
+                try:
+                    self._answer(req, reply)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self, req: RecordedRequest, reply: Reply | None) -> None:
                 if reply is None and server.check_audio:
                     try:
                         for part in _audio_content_parts(req.messages):
@@ -433,4 +449,23 @@ class FaultInjector:
         reply = as_reply(self.responder(request))
         if kind == "slow":
             reply.delay_s = self.slow_s
+        return reply
+
+
+class BatchingLatency:
+    """A responder whose replies take ``base_s + per_request_s * in_flight`` seconds, ``in_flight`` being the
+    requests the server holds when the request arrives (itself included): the shape of a continuous-batching
+    server (vLLM, SGLang), whose step time grows with the batch. ``responder`` gives the reply."""
+
+    def __init__(
+        self,
+        base_s: float,
+        per_request_s: float,
+        responder: Callable[[RecordedRequest], Reply | str | dict] = default_responder,
+    ) -> None:
+        self.base_s, self.per_request_s, self.responder = base_s, per_request_s, responder
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        reply = as_reply(self.responder(request))
+        reply.delay_s += self.base_s + self.per_request_s * request.in_flight
         return reply
