@@ -180,7 +180,8 @@ def main() -> None:
     ap.add_argument("--spread-latency", type=float, default=1.0, help="the 4-server comparison's fixed latency")
     ap.add_argument("--no-spread", action="store_true")
     ap.add_argument("--items-scale", type=float, default=1.0, help="multiply the item counts (quick looks)")
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--variants", nargs="+", default=["plain", "predict"], choices=list(VARIANTS))
+    ap.add_argument("--before-src", type=Path, help="the src/ folder of another checkout, for --variants predict-before")
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--serve", nargs=3, metavar=("MODE", "BASE_S", "PER_REQUEST_S"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -216,6 +217,7 @@ def main() -> None:
 VARIANTS = {
     "plain": "bare asyncio + openai script (benchmarks/plain_client.py)",
     "predict": "lalm-bench predict --condition audio --quiet (response cache on, a fresh cache file)",
+    "predict-before": "the same command from the source tree given with --before-src (e.g. a checkout of main)",
 }
 
 
@@ -346,7 +348,8 @@ def compare(args: argparse.Namespace) -> None:
                         env["LALM_BENCH_LLM_CACHE"] = str(tmp / f"cache-{time.time_ns()}.sqlite")
                         servers.stats()
                         load = os.getloadavg()[0]
-                        got = _run(_variant_cmd(variant, sub, out, servers.urls, c), env)
+                        src = args.before_src if variant == "predict-before" else REPO / "src"
+                        got = _run(_variant_cmd(variant, sub, out, servers.urls, c), {**env, "PYTHONPATH": str(src)})
                         seen = servers.stats()
                         assert seen["count"] == n, (variant, seen, n)
                         row = {"clip_s": sec, "latency": mode, "concurrency": c, "servers": n_servers,
@@ -371,33 +374,37 @@ def compare(args: argparse.Namespace) -> None:
 
 
 def compare_table(rows: list[dict], args: argparse.Namespace) -> str:
-    """Median and range over repetitions per setting and variant; ratio = median of the per-repetition ratios."""
+    """Median (min–max) over repetitions per setting and variant; ratios are medians of per-repetition ratios
+    (each repetition runs the variants back to back)."""
     import statistics
 
     def span(xs: list[float], digits: int = 1) -> str:
+        if not xs:
+            return "–"
         return f"{statistics.median(xs):.{digits}f} ({min(xs):.{digits}f}–{max(xs):.{digits}f})"
+
+    def ratios(num: list[dict], den: list[dict], key: str = "items_per_s") -> list[float]:
+        return [q[key] / p[key] for p, q in zip(den, num, strict=False)]
 
     keys: dict[tuple, list[dict]] = {}
     for r in rows:
         keys.setdefault((r["clip_s"], r["latency"], r["concurrency"], r["servers"], r["base_latency_s"]), []).append(r)
     out = [
         "| clip s | server latency | concurrency | servers | items | plain items/s | predict items/s | "
-        "predict / plain (per rep) | requests-only ratio | plain CPU ms/item | predict CPU ms/item | load avg |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "predict / plain | requests only: predict / plain | plain CPU ms/item | predict CPU ms/item | "
+        "before: predict / plain | before: CPU ms/item | load avg |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for (sec, mode, c, ns, lat), rs in keys.items():
-        by = {v: [r for r in rs if r["variant"] == v] for v in ("plain", "predict")}
-        if not by["plain"] or not by["predict"]:
-            continue
-        ratios = [q["items_per_s"] / p["items_per_s"] for p, q in zip(by["plain"], by["predict"], strict=False)]
-        req = [q["requests_items_per_s"] / p["requests_items_per_s"]
-               for p, q in zip(by["plain"], by["predict"], strict=False)]  # fmt: skip
+        by = {v: [r for r in rs if r["variant"] == v] for v in VARIANTS}
         lat_s = f"{lat:g} s" if mode == "fixed" else f"{lat:g} s + {args.per_request * 1000:g} ms × in flight"
         out.append(
             f"| {sec:g} | {lat_s} | {c} | {ns} | {rs[0]['items']} | {span([r['items_per_s'] for r in by['plain']])} | "
-            f"{span([r['items_per_s'] for r in by['predict']])} | {span(ratios, 2)} | "
-            f"{statistics.median(req):.2f} | {span([r['cpu_ms_per_item'] for r in by['plain']])} | "
-            f"{span([r['cpu_ms_per_item'] for r in by['predict']])} | "
+            f"{span([r['items_per_s'] for r in by['predict']])} | {span(ratios(by['predict'], by['plain']), 2)} | "
+            f"{span(ratios(by['predict'], by['plain'], 'requests_items_per_s'), 2)} | "
+            f"{span([r['cpu_ms_per_item'] for r in by['plain']])} | {span([r['cpu_ms_per_item'] for r in by['predict']])} | "
+            f"{span(ratios(by['predict-before'], by['plain']), 2)} | "
+            f"{span([r['cpu_ms_per_item'] for r in by['predict-before']])} | "
             f"{min(r['load'] for r in rs):.1f}–{max(r['load'] for r in rs):.1f} |"
         )
     spread = {ns: rs for (sec, mode, c, ns, lat), rs in keys.items() if lat == args.spread_latency and c == 32}

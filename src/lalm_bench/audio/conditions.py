@@ -383,6 +383,7 @@ class _Signal:
     target_rms: float | None = None
     noise_dbfs: float | None = None
     silent_source: bool = False
+    pcm16: np.ndarray | None = None  # ``audio`` as 16-bit integers, when it is a 16-bit file's samples as read
 
 
 @dataclass(frozen=True)
@@ -420,10 +421,14 @@ def _sent(
 ) -> tuple[AudioPart, AudioSent]:  # fmt: skip
     """Step 3: the 16-bit PCM WAV part that is sent, and its record (hashing exactly those bytes)."""
     # One rounding to the grid serves the bytes, the samples as sent and the full-scale count (what
-    # on_grid + encode_wav would give, without quantizing twice: the audio is built for every item).
-    ints, _ = quantize(signal.audio.samples, SEND_SUBTYPE)
+    # on_grid + encode_wav would give, without quantizing twice: the audio is built for every item); a 16-bit
+    # file sent as it is needs none (its samples are on the grid already).
     scale, lo, hi = PCM_SUBTYPES[SEND_SUBTYPE]
-    sent = Audio((ints.astype(np.float64) / scale).astype(np.float32), signal.audio.sample_rate)
+    if signal.pcm16 is not None and SEND_SUBTYPE == "PCM_16":
+        ints, sent = signal.pcm16, signal.audio
+    else:
+        ints, _ = quantize(signal.audio.samples, SEND_SUBTYPE)
+        sent = Audio((ints.astype(np.float64) / scale).astype(np.float32), signal.audio.sample_rate)
     data = wav_of_ints(ints, sent.sample_rate, SEND_SUBTYPE)
     part = AudioPart(data=data, format="wav")
     mismatched = condition == "mismatched" and partner is not None
@@ -507,6 +512,8 @@ def build_condition_audio(
             cut_audio, kept, order = partial_audio(signal.audio, spec, shuffle)
             signal = replace(signal, audio=cut_audio)
             partial = _Partial(spec, kept, order)
+        if signal.audio is head.audio and head.pcm16 is not None:  # sent as read: no re-quantisation
+            signal = replace(signal, pcm16=head.pcm16)
         part, record = _sent(
             condition, signal, index=index, name=name, head=head, seed=seed, partner=partner,
             max_seconds=max_seconds, partial=partial,

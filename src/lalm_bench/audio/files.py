@@ -121,19 +121,37 @@ def _decode(source: BinaryIO, label: str, max_seconds: float | None = None) -> t
     """Decode the start of ``source`` with soundfile: its first ``max_seconds`` (all when ``None``, see
     :func:`frames_for`), the container name (``WAV``, ``MP3`` ...) and the frames the file holds. Only the
     frames returned are decoded."""
+    audio, fmt, total, _ = _decode_keeping_pcm16(source, label, max_seconds)
+    return audio, fmt, total
+
+
+def _decode_keeping_pcm16(
+    source: BinaryIO, label: str, max_seconds: float | None = None
+) -> tuple[Audio, str, int, np.ndarray | None]:
+    """:func:`_decode`, and for a 16-bit PCM file also its integer samples (read as such: libsndfile's float
+    samples of such a file are exactly ``int / 2**15``, so the two agree sample for sample)."""
     import soundfile as sf
 
+    ints = None
     try:
         with sf.SoundFile(source) as f:
             fmt = str(f.format)
             rate = int(f.samplerate)
             total = int(f.frames)
             cut = frames_for(max_seconds, rate)
-            samples = f.read(total if cut is None else min(total, cut), dtype="float32", always_2d=True)
+            frames = total if cut is None else min(total, cut)
+            if f.subtype == "PCM_16":
+                ints = f.read(frames, dtype="int16", always_2d=True)
+                samples = ints.astype(np.float32) / np.float32(PCM_SUBTYPES["PCM_16"][0])
+            else:
+                samples = f.read(frames, dtype="float32", always_2d=True)
     except (RuntimeError, ValueError, TypeError, sf.SoundFileError) as exc:  # LibsndfileError is a RuntimeError
         raise InputError(f"{label} ({_reason(exc)})") from None
-    _check_samples(samples, label)
-    return Audio(samples, rate), fmt, total
+    if ints is None:
+        _check_samples(samples, label)
+    elif samples.shape[0] == 0:  # integer samples are always finite
+        raise InputError(f"{label} (no audio frames)")
+    return Audio(samples, rate), fmt, total, ints
 
 
 def _validate(source: BinaryIO, label: str, block_frames: int = 1 << 16) -> str:
@@ -222,6 +240,8 @@ class AudioFile:
     format: str  # libsndfile's container name: WAV, FLAC, MP3 ...
     frames: int  # frames in the whole file
     sample_rate: int
+    #: The decoded frames as 16-bit integers when the file is 16-bit PCM (``audio`` is exactly these / 2**15).
+    pcm16: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def seconds(self) -> float:
@@ -251,8 +271,8 @@ def read_audio_head(path: Path, max_seconds: float | None = None) -> AudioFile:
         digest, size = _sha256(fh)
         if not size:
             raise InputError(f"{label} (empty file)")
-        audio, fmt, total = _decode(fh, label, max_seconds)
-    return AudioFile(audio, digest, size, fmt, max(total, audio.frames), audio.sample_rate)
+        audio, fmt, total, ints = _decode_keeping_pcm16(fh, label, max_seconds)
+    return AudioFile(audio, digest, size, fmt, max(total, audio.frames), audio.sample_rate, ints)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -7,6 +7,7 @@ looked up by ``provider/model`` strings in :mod:`lalm_bench.llm.registry`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -28,8 +29,8 @@ class AudioPart:
     format: Literal["wav", "mp3"] = "wav"
     type: Literal["audio"] = "audio"
 
-    @property
-    def sha256(self) -> str:
+    @functools.cached_property
+    def sha256(self) -> str:  # computed once: the record and the cache key both need it
         return hashlib.sha256(self.data).hexdigest()
 
 

@@ -246,6 +246,10 @@ def as_reply(value: Reply | str | dict) -> Reply:
     return completion(json.dumps(value))
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the listen backlog: a client opening 128 connections at once is not refused
+
+
 class ScriptedOpenAIServer:
     """A threaded HTTP server on 127.0.0.1 (``port`` 0: a free one): scripted replies first, then ``responder``."""
 
@@ -346,7 +350,7 @@ class ScriptedOpenAIServer:
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                     self.close_connection = True
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.requested_port), Handler)
+        self._httpd = _Server(("127.0.0.1", self.requested_port), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-openai"
