@@ -94,6 +94,8 @@ _URL_QUERY_SECRET = re.compile(rf"([?&](?:{_SECRET_NAME})=)[^&#\s\"'<>]+", re.IG
 _JSON_SECRET = re.compile(
     rf"""(["']?(?:{_SECRET_NAME.replace("|sig|signature|key", "")})["']?\s*[:=]\s*["'])[^"']+""", re.IGNORECASE
 )
+#: Every name :data:`_JSON_SECRET` matches holds one of these (lower case).
+_JSON_SECRET_WORDS = ("key", "token", "secret", "passw", "authorization")
 #: Option and header names whose values are credentials (compared without case, ``-`` read as ``_``).
 SECRET_KEYS = frozenset(
     {
@@ -178,8 +180,13 @@ def redact(text: str) -> str:
     if "://" in text:
         text = _URL_USERINFO.sub(r"\1***@", text)
         text = _URL_QUERY_SECRET.sub(r"\1***", text)
-    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1) or m.group(4)}{m.group(2) or m.group(5)}***", text)
-    return _JSON_SECRET.sub(r"\1***", text)
+    # The patterns run only where their words occur (they cost ~0.5 ms per row of a table otherwise).
+    low = text.lower()
+    if "basic" in low or "bearer" in low or "token" in low:
+        text = _AUTH_HEADER.sub(lambda m: f"{m.group(1) or m.group(4)}{m.group(2) or m.group(5)}***", text)
+    if any(word in low for word in _JSON_SECRET_WORDS):
+        text = _JSON_SECRET.sub(r"\1***", text)
+    return text
 
 
 def redact_value(value: Any) -> Any:
