@@ -1,6 +1,6 @@
 """The bare client of ``benchmarks/predict.py compare``: a plain asyncio + openai script, nothing else.
 
-    python benchmarks/plain_client.py BENCH.jsonl AUDIO_ROOT OUT.jsonl --concurrency 32 --base-url URL [--base-url URL ...]
+    python benchmarks/plain_client.py BENCH.jsonl AUDIO_ROOT OUT.jsonl --concurrency 32 --base-url URL [...]
 
 Reads the benchmark, and for every item reads its WAV, base64-encodes it and sends the same request as
 ``predict`` (an ``input_audio`` part and the question) to the server with the fewest requests in flight,

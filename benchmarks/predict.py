@@ -181,7 +181,7 @@ def main() -> None:
     ap.add_argument("--no-spread", action="store_true")
     ap.add_argument("--items-scale", type=float, default=1.0, help="multiply the item counts (quick looks)")
     ap.add_argument("--variants", nargs="+", default=["plain", "predict"], choices=list(VARIANTS))
-    ap.add_argument("--before-src", type=Path, help="the src/ folder of another checkout, for --variants predict-before")
+    ap.add_argument("--before-src", type=Path, help="src/ of another checkout, for --variants predict-before")
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--serve", nargs=3, metavar=("MODE", "BASE_S", "PER_REQUEST_S"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -265,8 +265,10 @@ class Servers:
         self.procs = [
             subprocess.Popen(
                 [sys.executable, __file__, "--serve", mode, str(base_s), str(per_request_s)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )  # fmt: skip
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             for _ in range(n)
         ]
         self.urls = [p.stdout.readline().strip() for p in self.procs]  # type: ignore[union-attr]
@@ -356,7 +358,8 @@ def compare(args: argparse.Namespace) -> None:
                                "base_latency_s": latency, "variant": variant, "rep": rep, "items": n,
                                "wall_s": round(got["wall_s"], 3), "items_per_s": round(n / got["wall_s"], 2),
                                "requests_items_per_s": round(n / seen["span_s"], 2),
-                               "cpu_ms_per_item": round(1000 * got["cpu_s"] / n, 2), "load": round(load, 1)}  # fmt: skip
+                               "cpu_ms_per_item": round(1000 * got["cpu_s"] / n, 2),
+                               "load": round(load, 1)}  # fmt: skip
                         rows.append(row)
                         print(json.dumps(row), flush=True)
             finally:
@@ -402,7 +405,8 @@ def compare_table(rows: list[dict], args: argparse.Namespace) -> str:
             f"| {sec:g} | {lat_s} | {c} | {ns} | {rs[0]['items']} | {span([r['items_per_s'] for r in by['plain']])} | "
             f"{span([r['items_per_s'] for r in by['predict']])} | {span(ratios(by['predict'], by['plain']), 2)} | "
             f"{span(ratios(by['predict'], by['plain'], 'requests_items_per_s'), 2)} | "
-            f"{span([r['cpu_ms_per_item'] for r in by['plain']])} | {span([r['cpu_ms_per_item'] for r in by['predict']])} | "
+            f"{span([r['cpu_ms_per_item'] for r in by['plain']])} | "
+            f"{span([r['cpu_ms_per_item'] for r in by['predict']])} | "
             f"{span(ratios(by['predict-before'], by['plain']), 2)} | "
             f"{span([r['cpu_ms_per_item'] for r in by['predict-before']])} | "
             f"{min(r['load'] for r in rs):.1f}–{max(r['load'] for r in rs):.1f} |"

@@ -227,3 +227,23 @@ def test_sampling_is_part_of_key_even_with_same_temperature():
     a = base_request(sampling=Sampling(temperature=0.0, top_p=0.5))
     b = base_request(sampling=replace(Sampling(), top_p=0.9))
     assert cache_key(**a) != cache_key(**b)
+
+
+def test_grouped_writes_are_seen_at_once_and_committed_together(tmp_path):
+    path = tmp_path / "grouped.sqlite"
+    cache = ResponseCache(path)
+    cache.group_writes(max_s=60, max_entries=3)
+    cache.put("a", "A", Usage(1, 2), "m", {"x": 1})
+    cache.put("b", "B", Usage(), "m")
+    assert cache.get("a").text == "A" and cache.get("a").meta == {"x": 1}  # held, but served
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 0  # not committed yet
+    cache.put("c", "C", Usage(), "m")  # the third entry commits the group
+    assert other.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 3
+    cache.put("d", "D", Usage(), "m")
+    cache.write_now()
+    assert other.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 4
+    cache.put("e", "E", Usage(), "m")  # written at once again
+    assert other.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 5
+    other.close()
+    cache.close()

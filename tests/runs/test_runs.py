@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+from pydantic import BaseModel
 
 from lalm_bench.errors import InputError, OutputExistsError, RunLockedError
 from lalm_bench.runs import RunFolder, RunLog, run_pool
@@ -76,7 +77,7 @@ def test_a_killed_overwrite_is_finished_by_the_next_writer(tmp_path):
     assert json.loads((folder / "run.json").read_text())["settings"] == {"seed": 1}
 
 
-class _Rec(__import__("pydantic").BaseModel):
+class _Rec(BaseModel):
     i: int
 
 
@@ -109,3 +110,46 @@ def test_pool_stops_at_the_first_fatal_error_and_cancels_the_rest():
     with pytest.raises(RuntimeError, match="fatal"):
         asyncio.run(run_pool(range(100), work, lambda i, r: None, concurrency=4))
     assert len(started) < 10 and 3 not in finished
+
+
+class _Rec(BaseModel):
+    i: int
+
+
+def test_run_log_records_are_readable_at_once_and_fsynced_in_groups(tmp_path, monkeypatch):
+    from lalm_bench.runs.log import read_records
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    path = tmp_path / "log.jsonl"
+    log = RunLog(path, sync_interval_s=0.2)
+    for i in range(50):
+        log.append(_Rec(i=i))
+        # what is appended is in the file for the next reader (a killed process's successor) at once
+        assert [r.i for r in read_records(path, _Rec, repair=False)] == list(range(i + 1))
+    assert log.synced >= 1 and len(synced) < 10  # the first at once, the rest grouped
+    log.close()
+    assert log.synced == 50
+
+
+def test_run_pool_keeps_concurrency_and_stops_at_the_first_failure():
+    running = peak = 0
+    seen: list[int] = []
+
+    async def work(i: int) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001 * (i % 3))
+        running -= 1
+        if i == 40:
+            raise RuntimeError("boom")
+        return i
+
+    with pytest.raises(RuntimeError, match="boom"):
+        asyncio.run(run_pool(range(100), work, lambda i, r: seen.append(r), concurrency=8))
+    assert peak == 8 and 40 not in seen and len(seen) < 100
+    seen.clear()
+    asyncio.run(run_pool(range(30), lambda i: asyncio.sleep(0, i), lambda i, r: seen.append(r), concurrency=64))
+    assert sorted(seen) == list(range(30))

@@ -149,6 +149,10 @@ class ResponseCache(SqliteStore):
         self.hits = 0
         self.misses = 0
         self.writes = 0
+        #: Writes held for one grouped transaction (see :meth:`group_writes`): key -> row.
+        self._pending: dict[str, tuple[Any, ...]] = {}
+        self._pending_since = 0.0
+        self._group: tuple[float, int] | None = None
         try:
             if read_only:
                 if self.path.is_file():
@@ -186,8 +190,43 @@ class ResponseCache(SqliteStore):
             self._close_quietly()
             raise LLMConfigError(f"cannot open the LLM response cache {self.path}: {exc}") from None
 
+    def group_writes(self, max_s: float = 0.5, max_entries: int = 256) -> None:
+        """From now on, hold :meth:`put` writes and commit them together, at most ``max_s`` seconds or
+        ``max_entries`` entries late (one transaction instead of one per reply). For callers whose own
+        log keeps every result (the run engine): a killed process loses the entries not yet committed,
+        never a committed one. :meth:`get` sees held entries; :meth:`write_now` commits them and stops."""
+        with self._lock:
+            self._group = (max_s, max_entries)
+
+    def write_now(self) -> None:
+        """Commit every held write and write each later one at once again."""
+        with self._lock:
+            self._group = None
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        rows, self._pending = list(self._pending.values()), {}
+        if not rows or self._conn is None or self.read_only:
+            return
+        try:
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            self._handle(exc)
+            return
+        self.writes += len(rows)
+
     def get(self, key: str) -> CacheEntry | None:
         with self._lock:
+            held = self._pending.get(key)
+            if held is not None:
+                self.hits += 1
+                return CacheEntry(text=held[2], usage=Usage(held[3], held[4]), model=held[1], meta=json.loads(held[5]))
             if self._conn is None:
                 self.misses += 1
                 return None
@@ -213,19 +252,25 @@ class ResponseCache(SqliteStore):
         with self._lock:
             if self._conn is None or self.read_only:
                 return
+            row = (
+                key,
+                model,
+                text,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                json.dumps(meta or {}, sort_keys=True, default=str),
+                time.time(),
+            )
+            if self._group is not None:
+                if not self._pending:
+                    self._pending_since = time.monotonic()
+                self._pending[key] = row
+                max_s, max_entries = self._group
+                if len(self._pending) >= max_entries or time.monotonic() - self._pending_since >= max_s:
+                    self._flush_locked()
+                return
             try:
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        key,
-                        model,
-                        text,
-                        usage.prompt_tokens,
-                        usage.completion_tokens,
-                        json.dumps(meta or {}, sort_keys=True, default=str),
-                        time.time(),
-                    ),
-                )
+                self._conn.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)", row)
             except sqlite3.Error as exc:
                 self._handle(exc)
                 return
@@ -233,6 +278,7 @@ class ResponseCache(SqliteStore):
 
     def __len__(self) -> int:
         with self._lock:
+            self._flush_locked()
             if self._conn is None:
                 return 0
             try:
@@ -253,6 +299,7 @@ class ResponseCache(SqliteStore):
     def clear(self) -> int:
         """Delete every cached response; returns how many went."""
         with self._lock:
+            self._pending.clear()
             if self._conn is None or self.read_only:
                 return 0
             try:
@@ -267,11 +314,13 @@ class ResponseCache(SqliteStore):
     def remove_files(self) -> list[Path]:
         """Close and delete the cache file and its companions."""
         with self._lock:
+            self._pending.clear()
             self._close_quietly()
         return remove_sqlite_files(self.path)
 
     def close(self) -> None:
         with self._lock:
+            self._flush_locked()
             self._close_quietly()
 
     def __enter__(self) -> ResponseCache:

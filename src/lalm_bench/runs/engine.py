@@ -9,9 +9,11 @@ and its per-item step. :class:`RunEngine` does the rest, in this order:
    then ``job.ready()`` (checks that need the records read back);
 4. :meth:`RunEngine.run`: each folder's log opened and its manifest written when the run is new or
    its settings changed; ``job.drive`` (by default :func:`run_pool` over ``job.plan()`` with
-   ``job.step``); each record appended to its log (fsynced), kept by ``job.commit`` and passed to
-   ``on_record(record)``; then the logs closed, the manifests rewritten if a model learned something
-   during the run (a structured-output fallback), the models closed in their event loop;
+   ``job.step``); each record appended to its log (written at once, fsynced in groups: see
+   :class:`~lalm_bench.runs.log.RunLog`), kept by ``job.commit`` and passed to ``on_record(record)``; the
+   models' response caches commit their writes in groups meanwhile (the logs hold every result); then
+   the logs closed, the manifests rewritten if a model learned something during the run (a
+   structured-output fallback), the models closed in their event loop;
 5. ``job.result()`` from the whole logs; on leaving the engine every folder is released and every
    model closed, whatever happened.
 
@@ -33,6 +35,7 @@ from pydantic import BaseModel
 
 from lalm_bench.errors import LalmBenchError, first_line
 from lalm_bench.llm import describe_model
+from lalm_bench.llm.cache import ResponseCache
 from lalm_bench.llm.calls import is_fatal
 from lalm_bench.llm.interface import ChatModel
 from lalm_bench.llm.options import LLMOptions, ModelFactory, default_model_factory
@@ -91,7 +94,8 @@ class RunSlot(Generic[R]):
         return self.folder.read_settings() != self.identity
 
     def append(self, record: R) -> None:
-        """The record on disk (fsynced); a run being replaced by ``--overwrite`` can go now."""
+        """The record in the log (readable at once, fsynced within half a second); a run being replaced by
+        ``--overwrite`` can go now (the first record is fsynced before it returns)."""
         assert self.log is not None
         self.log.append(record)
         self.folder.record_written()
@@ -236,20 +240,33 @@ class RunEngine(Generic[R, S]):
             if on_record is not None:
                 on_record(rec)
 
+        caches = self._response_caches()
         try:
             for run in self.runs:
                 run.log = RunLog(run.folder.log_path)
                 if not run.resumed or run.settings_changed():
                     run.folder.write_manifest(self.job.manifest(run))
+            for cache in caches:  # every result is in a run log: the cache need not commit each reply alone
+                cache.group_writes()
             self.job.start()
             await self.job.drive(record)
         finally:
+            for cache in caches:
+                cache.write_now()
             for run in self.runs:
                 if run.log is not None:
                     run.log.close()
             with contextlib.suppress(OSError):  # a full disk stopped the run: its error is the one to show
                 self._refresh_manifests()
             await self.models.aclose()
+
+    def _response_caches(self) -> list[ResponseCache]:
+        caches: list[ResponseCache] = []
+        for model in self.models.by_key.values():
+            cache = getattr(model, "cache", None)
+            if isinstance(cache, ResponseCache) and all(cache is not c for c in caches):
+                caches.append(cache)
+        return caches
 
     def _refresh_manifests(self) -> None:
         """Providers learn during a run (a structured-output mode the server rejected): record what was used."""
