@@ -121,8 +121,8 @@ class RunLog(Generic[R]):
     def _raise_full(self, exc: OSError) -> None:
         reason = exc.strerror or type(exc).__name__
         raise RunLogFullError(
-            f"cannot add to the run log {self.path}: {reason}; the records written before it are kept: make room "
-            "and rerun the same command to resume"
+            f"cannot add to the run log {self.path}: {reason}; the {self.appended} record(s) written by this "
+            "call and every earlier one are kept: make room and rerun the same command to resume"
         ) from None
 
     def _sync(self) -> None:
