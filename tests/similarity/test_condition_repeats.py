@@ -29,7 +29,9 @@ def test_names_map_onto_the_files() -> None:
     ("specs", "given", "message"),
     [
         (["noise@0=a"], {}, "noise@1, noise@2"),
-        (["silence=a"], {}, "expected one of"),
+        (["loud=a"], {}, "expected one of"),
+        (["noise=a"], {}, "--noise-file"),
+        (["head:x=a"], {}, "give the seconds"),
         (["noise@1"], {}, "expected NAME=FILE"),
         (["noise@1=a", "noise@1=b"], {}, "given twice"),
         (["noise@1=a"], {"noise_file_2": Path("b")}, "disagree"),

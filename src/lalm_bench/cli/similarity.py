@@ -87,7 +87,9 @@ def similarity(
             "--condition",
             help="A repeat or control named as in accuracy: noise@1=FILE (= --noise-file-2), noise@2=FILE … "
             "(more noise runs: run-to-run spread), audio@1=FILE (= --audio-file-2), mismatched=FILE "
-            "(= --mismatched-file); repeatable.",
+            "(= --mismatched-file), or a control predict writes: silence, none, head:S, head:S:cut, tail:S, reversed, "
+            "shuffled:S (=FILE; head:0.5 or head-0p5): audio-vs-control and its difference to audio-vs-noise; "
+            "repeatable.",
         ),
     ] = None,
     id_column: Annotated[str, typer.Option("--id-column", help="Column joining the two files.")] = "id",
@@ -144,11 +146,12 @@ def similarity(
     Baselines: the floor (other items of the category), the same-question baseline (other items with
     the same question) and, with --noise-file-2, noise-vs-noise (a model that ignores the audio) and the
     listening gap. Writes OUTPUT (JSON: overall, by_category, floor, comparison, same_question,
-    listening, clustering, matching, detailed, manifest). Without --noise-file and --audio-file it runs
+    listening, controls, clustering, matching, detailed, manifest). Without --noise-file and --audio-file it runs
     on the bundled sample predictions.
     """
     from lalm_bench.similarity.command import similarity_command
     from lalm_bench.similarity.config import SimilarityConfig, prediction_files
+    from lalm_bench.similarity.controls import control_files
     from lalm_bench.similarity.repeats import condition_files, noise_repeat_files
 
     noise, audio = prediction_files(noise_file, audio_file)
@@ -167,6 +170,7 @@ def similarity(
         mismatched_file=files["mismatched_file"],
         audio_file_2=files["audio_file_2"],
         noise_repeats=noise_repeat_files(condition),
+        controls=control_files(condition),
         choices_column=choices_column,
         exclude_questions=exclude_questions,
         cluster_column=cluster_column,

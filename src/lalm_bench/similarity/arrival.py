@@ -26,6 +26,7 @@ def leave_out_unarrived(config: SimilarityConfig, merged: pd.DataFrame, matching
         )
         if path is not None
     ] + [(f"noise@{k}", path) for k, path in enumerate(config.noise_repeats, start=2)]
+    files += [(name, path) for name, path in config.controls]
     ids = merged["id"].tolist()
     out, info = unarrived(files, config.id_column, ids, keep=config.keep_unarrived)
     matching["audio_arrival"] = info

@@ -29,6 +29,7 @@ def similarity_command(
                 config.mismatched_file,
                 config.audio_file_2,
                 *config.noise_repeats,
+                *(path for _, path in config.controls),
             )
             if p is not None
         ],

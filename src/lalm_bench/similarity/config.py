@@ -16,8 +16,8 @@ DEFAULT_MODEL = "BAAI/bge-base-en-v1.5"
 
 @dataclass(frozen=True)
 class SimilarityConfig:
-    """Two prediction files (noise and real audio), optionally a second noise run, a mismatched run and a
-    repeat of the audio run, their columns, the embedding model, statistics."""
+    """Two prediction files (noise and real audio), optionally a second noise run, a mismatched run, a
+    repeat of the audio run and controls (silence, head:S …), their columns, the embedding model, statistics."""
 
     noise_file: Path = SAMPLE_NOISE
     audio_file: Path = SAMPLE_AUDIO
@@ -29,6 +29,7 @@ class SimilarityConfig:
     mismatched_file: Path | None = None  # predict's mismatched condition: another clip's audio (content probe)
     audio_file_2: Path | None = None  # a repeat of the audio run: the run-to-run reference of the content probe
     noise_repeats: tuple[Path, ...] = ()  # noise@2, noise@3 …: more noise runs (run-to-run spread), after noise_file_2
+    controls: tuple[tuple[str, Path], ...] = ()  # (canonical name, file): silence, none, head:S …: audio-vs-control
     choices_column: str | None = None  # None: "choices" when the noise file has it; "": group by question alone
     exclude_questions: str | None = None  # regex: items whose question matches leave the same-question groups
     cluster_column: str | None = None  # CIs resample clusters of this column (question template, audio clip)

@@ -43,6 +43,8 @@ class Inputs:
     text2: np.ndarray | None = None  # the second noise run's answer per row, None where it has none
     noise2_path: Path | None = None
     extra: dict[str, tuple[Path, np.ndarray]] = field(default_factory=dict)  # mismatched, audio_2: path, texts
+    controls: dict[str, tuple[Path, np.ndarray]] = field(default_factory=dict)  # silence, head:S …: path, texts
+    control_matching: dict[str, dict[str, Any]] = field(default_factory=dict)  # per control: as matching["noise_2"]
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Vectors:
     rows2: np.ndarray  # the rows that have a second noise answer
     sims: np.ndarray  # matched similarity per row
     extra: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name: (rows, distinct rows)
+    controls: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # the same, per control
 
 
 def load_inputs(config: SimilarityConfig) -> Inputs:
@@ -114,6 +117,17 @@ def load_inputs(config: SimilarityConfig) -> Inputs:
         report["empty_texts"] = check_texts_2(texts, path, config.allow_empty)
         matching[name] = report
         inputs.extra[name] = (path, texts)
+    for name, path in config.controls:
+        path = Path(path)
+        flag = f"--condition {name}"
+        if path.resolve() in {noise.path.resolve(), audio.path.resolve()}:
+            raise InputError(f"{flag}={path} is the --noise-file or --audio-file itself: give the {name} run")
+        other = load_predictions(path, config.id_column, config.text_column, config.category_column, False)
+        texts, report = match_second_noise(merged, other)
+        report["empty_texts"] = check_texts_2(texts, path, config.allow_empty)
+        report["only_in_control"] = report.pop("only_in_noise_2")
+        inputs.controls[name] = (path, texts)
+        inputs.control_matching[name] = report
     return inputs
 
 
@@ -125,7 +139,7 @@ def embed_inputs(inputs: Inputs, embedder: Embedder) -> Vectors:
         rows2 = np.flatnonzero(np.array([t is not None for t in inputs.text2.tolist()], dtype=bool))
         texts += [str(t) for t in inputs.text2[rows2].tolist()]
     starts: dict[str, tuple[np.ndarray, int]] = {}
-    for name, (_, extra) in inputs.extra.items():
+    for name, (_, extra) in [*inputs.extra.items(), *((f"control:{c}", v) for c, v in inputs.controls.items())]:
         present = np.flatnonzero(np.array([x is not None for x in extra.tolist()], dtype=bool))
         starts[name] = (present, len(texts))
         texts += [str(x) for x in extra[present].tolist()]
@@ -134,7 +148,9 @@ def embed_inputs(inputs: Inputs, embedder: Embedder) -> Vectors:
     rows = np.arange(n)
     noise2 = inv[2 * n + np.arange(rows2.size)]
     vec = Vectors(enc, inv[rows], inv[rows + n], noise2, rows2, enc.cosines(rows, rows + n))
-    vec.extra = {name: (present, inv[start + np.arange(present.size)]) for name, (present, start) in starts.items()}
+    rows_of = {name: (present, inv[start + np.arange(present.size)]) for name, (present, start) in starts.items()}
+    vec.extra = {name: v for name, v in rows_of.items() if not name.startswith("control:")}
+    vec.controls = {name[8:]: v for name, v in rows_of.items() if name.startswith("control:")}
     return vec
 
 

@@ -1,6 +1,7 @@
 """``similarity --condition NAME=FILE``: repeats and controls named as in ``accuracy`` (``noise@1``, ``noise@2`` …,
 ``audio@1``, ``mismatched``), mapped onto the files the probe takes (``--noise-file-2``, ``--audio-file-2``,
-``--mismatched-file`` stay as spellings of the first three; ``noise@2`` and later go to ``noise_repeats``), and
+``--mismatched-file`` stay as spellings of the first three; ``noise@2`` and later go to ``noise_repeats``; the
+controls ``silence``, ``head:S`` … to :mod:`lalm_bench.similarity.controls`), and
 the run-to-run spread across the noise runs (:func:`run_to_run`)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from lalm_bench.errors import InputError
+from lalm_bench.similarity.controls import CONTROL_NAMES, control_name
 
 #: condition name -> (the SimilarityConfig field, the older flag)
 CONDITION_FIELDS = {
@@ -33,9 +35,14 @@ def condition_files(specs: list[str] | None, given: dict[str, Path | None]) -> d
             raise InputError(f"--condition {spec!r}: expected NAME=FILE (e.g. noise@1=preds_noise_seed2.parquet)")
         if name.startswith("noise@") and name[6:].isdigit() and int(name[6:]) >= 2:
             continue  # further noise repeats: noise_repeat_files
+        if name not in CONDITION_FIELDS and control_name(name) is not None:
+            continue  # silence, none, head:S …: controls.control_files
         if name not in CONDITION_FIELDS:
             more = "; similarity takes noise@1, noise@2 … and one repeat of audio (audio@1)" if "@" in name else ""
-            raise InputError(f"--condition {name}: expected one of {', '.join(CONDITION_FIELDS)}{more}")
+            raise InputError(
+                f"--condition {name}: expected one of {', '.join(CONDITION_FIELDS)}, or a control ({CONTROL_NAMES})"
+                + more
+            )
         if name in seen:
             raise InputError(f"--condition {name} is given twice")
         seen.add(name)

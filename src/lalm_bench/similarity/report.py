@@ -68,6 +68,10 @@ def print_summary(result: dict[str, Any]) -> None:
             f"content gap: {ref} − audio-vs-mismatched (0: the answer does not depend on which clip was sent)",
             (ref, "audio vs mismatched"), (f"{content['reference']}_mean", "audio_vs_mismatched_mean"),
         )  # fmt: skip
+    from lalm_bench.similarity.controls import summary_lines
+
+    for line in summary_lines(result.get("controls")):
+        console.print(line, markup=False, highlight=False)
     _print_floor(console, result, names)
     sq = result["same_question"]
     if sq["available"]:

@@ -13,6 +13,8 @@ Statistics (definitions in :mod:`lalm_bench.similarity.baselines`):
   audio-vs-mismatched (the real clip against another item's clip) against the run-to-run reference
   (audio-vs-audio repeats with ``--audio-file-2``, else noise-vs-noise): a model that only notices that
   there is sound answers the same for any clip, so its content gap is 0;
+* ``controls`` (with ``--condition C=FILE`` for silence, none, head:S …): audio-vs-C per control like
+  audio-vs-noise, and the paired difference (audio-vs-C) − (audio-vs-noise) (:mod:`.controls`);
 * ``identical``: the share of byte-identical answers in every comparison;
 * every difference (``comparison``, ``same_question.comparison``, ``listening.listening_gap``) is the
   paired mean difference with its CI (the primary statistic) over exactly the items where both sides
@@ -32,6 +34,7 @@ from pydantic import BaseModel
 
 from lalm_bench.similarity.baselines import group_codes, listening, mean_to_others
 from lalm_bench.similarity.config import SimilarityConfig
+from lalm_bench.similarity.controls import CONTROLS_DEFINITION, controls_doc
 from lalm_bench.similarity.inputs import (
     Inputs,
     Vectors,
@@ -48,6 +51,8 @@ from lalm_bench.similarity.probe import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from lalm_bench.embeddings.encoder import Embedder
@@ -98,6 +103,7 @@ class SimilarityResult(BaseModel):
     listening: dict[str, Any]
     content: dict[str, Any]
     run_to_run: dict[str, Any] | None = None  # two or more noise runs: similarity.repeats.run_to_run
+    controls: dict[str, Any] | None = None  # --condition silence=…, head:S=…: similarity.controls.controls_doc
     identical: dict[str, Any]
     clustering: dict[str, Any] | None
     matching: dict[str, Any]
@@ -145,6 +151,7 @@ def run_similarity(
     listening_doc = _listening(g, inputs, vec, per_item)
     run_to_run = _run_to_run(inputs, vec)
     content_doc = _content(g, inputs, vec, per_item)
+    controls = _controls(g, inputs, vec, per_item)
     identical = identical_answers(inputs)
     tokens = vec.enc.token_counts
     tok2 = np.full(n, -1, dtype=np.int64)
@@ -169,6 +176,7 @@ def run_similarity(
         listening=listening_doc,
         content=content_doc,
         run_to_run=run_to_run,
+        controls=controls,
         identical=identical,
         clustering=clustering,
         matching=inputs.matching,
@@ -306,6 +314,20 @@ def _content(g: Grouping, inputs: Inputs, vec: Vectors, per_item: dict[str, np.n
     return doc
 
 
+def _controls(g: Grouping, inputs: Inputs, vec: Vectors, per_item: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """audio-vs-C for each control C, and its paired difference to audio-vs-noise (similarity.controls)."""
+    n, u = len(inputs.merged), vec.enc.unique_embeddings
+    found: dict[str, tuple[Path, np.ndarray, dict[str, Any]]] = {}
+    audio_texts = inputs.merged["text_audio"].tolist()
+    for name, (path, texts) in inputs.controls.items():
+        rows, uniq = vec.controls[name]
+        avc = np.full(n, np.nan)
+        avc[rows] = _cos(u, vec.audio[rows], uniq)
+        same = sum(audio_texts[k] == texts[k] for k in rows.tolist())
+        found[name] = (path, avc, {**inputs.control_matching[name], "identical_to_audio": int(same)})
+    return controls_doc(g, vec.sims, found, per_item)
+
+
 def _cos(u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(np.einsum("ij,ij->i", u[a], u[b], dtype=np.float64), -1.0, 1.0)
 
@@ -331,12 +353,21 @@ def _manifest(
     for name, (present, _) in vec.extra.items():
         truncation[name] = int(truncated[start : start + present.size].sum())
         start += present.size
+    for name, (present, _) in vec.controls.items():
+        truncation[name] = int(truncated[start : start + present.size].sum())
+        start += present.size
     return build_manifest(
         "similarity",
         config.parameters(),
         inputs=[
             p
-            for p in (inputs.noise_path, inputs.audio_path, inputs.noise2_path, *(x[0] for x in inputs.extra.values()))
+            for p in (
+                inputs.noise_path,
+                inputs.audio_path,
+                inputs.noise2_path,
+                *(x[0] for x in inputs.extra.values()),
+                *(x[0] for x in inputs.controls.values()),
+            )
             if p is not None
         ],
         model=embedder.info(),
@@ -346,6 +377,7 @@ def _manifest(
             "same_question": SAME_QUESTION_DEFINITION,
             "listening": LISTENING_DEFINITION,
             "content": CONTENT_DEFINITION,
+            **({"controls": CONTROLS_DEFINITION} if inputs.controls else {}),
             "question_column": inputs.question_column,
             "cluster_column": config.cluster_column,
         },
