@@ -185,3 +185,13 @@ def test_simulated_coverage(clustered: bool) -> None:
         cover, width = _simulate(n, disc, share, seed=1000 + k, clustered=clustered)
         assert cover >= MIN_COVERAGE, (n, disc, share, cover)
         assert np.all(width > 0)
+
+
+def test_benjamini_hochberg_on_known_p_values():
+    from lalm_bench.stats.paired_binary import benjamini_hochberg
+
+    # sorted 0.005, 0.01, 0.03, 0.04 -> times 4/rank: 0.02, 0.02, 0.04, 0.04 (already monotone)
+    assert benjamini_hochberg([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    # the step-up minimum: 0.04 · 3/2 = 0.06 would exceed the next rank's 0.05 · 3/3, so it takes 0.05
+    assert benjamini_hochberg([0.02, 0.04, 0.05]) == pytest.approx([0.05, 0.05, 0.05])
+    assert benjamini_hochberg([0.9, 1.0]) == pytest.approx([1.0, 1.0])  # never above 1
