@@ -215,8 +215,10 @@ EMBEDDING = Group(
         "backend": Flag(("--backend",), "torch, openvino (CPU; the openvino extra) or onnx."),
         "precision": Flag(
             ("--precision",),
-            "fp32 (exact) or, with --backend openvino, bf16 (faster on CPUs with bf16 units; approximate, its "
-            "deviation from torch fp32 is measured and recorded in the manifest).",
+            "exact (fp32, the default; also spelled fp32) or fast: the model's OpenVINO export run without "
+            "torch (the openvino extra; bf16 on CPUs with bf16 units, else fp32), not exact, said so in the "
+            "manifest and judged against the exact statistics in benchmarks/precision.py. With --backend "
+            "openvino also bf16.",
         ),
         "cache_dir": EMBEDDING_CACHE_DIR,
         "use_cache": Flag(

