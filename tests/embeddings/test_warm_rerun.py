@@ -23,15 +23,13 @@ try:
     main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code or 0
-print(json.dumps({"code": code, "heavy": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+print(json.dumps({"code": code, "heavy": [m for m in HEAVY if m in sys.modules]}))
+""".replace("HEAVY", repr(HEAVY))
 
 
 def _warm(args: list[str], cache: Path) -> dict:
     env = {**os.environ, "LALM_BENCH_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", _WARM, *args], env=env, capture_output=True, text=True, timeout=600
-    )
+    out = subprocess.run([sys.executable, "-c", _WARM, *args], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -62,7 +60,9 @@ def test_clotho_refs_warm_rerun_imports_no_torch(run_cli, monkeypatch, tmp_path:
     rows = ["file_name,caption_1,caption_2,caption_3,caption_4,caption_5"]
     sounds = ["a dog barks", "rain falls", "a car passes", "birds sing", "a door slams", "people talk"]
     for i, s in enumerate(sounds):
-        rows.append(",".join([f"clip{i}.wav", *(f"{s} {w}" for w in ("loudly", "softly", "nearby", "far away", "twice"))]))
+        rows.append(
+            ",".join([f"clip{i}.wav", *(f"{s} {w}" for w in ("loudly", "softly", "nearby", "far away", "twice"))])
+        )
     csv.write_text("\n".join(rows) + "\n")
     out = tmp_path / "refs"
     args = ["clotho-refs", "--csv", csv, "--model", MODEL, "--bootstrap", "50", "-q", "-o", out]

@@ -181,7 +181,7 @@ class Embedder:
         folder = export_folder(self._export_root(), identity)
         if not (folder / "openvino" / "openvino_model.xml").is_file():
             st, self._load_record = load_openvino(self.ref, identity, "fp32", self._export_root(), max_seq)
-            max_seq = max_seq or int(st.max_seq_length)
+            max_seq = max_seq or int(st.max_seq_length or 0) or None
             del st
         if max_seq is None:
             raise InputError(f"--precision fast: give --max-seq-length (the model {self.model} names none)")

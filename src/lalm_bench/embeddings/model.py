@@ -73,7 +73,7 @@ def _packaged_model(name: str) -> ModelRef:
     return ModelRef(name=name, path=str(path), revision=_distribution_version(module_name))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _distribution_version(module_name: str) -> str | None:
     """``<distribution>==<version>`` of the installed package that provides ``module_name``.
 
@@ -269,6 +269,8 @@ def effective_backend(backend: str, precision: str) -> str:
     """The backend that runs: ``--precision fast`` runs the OpenVINO export whatever ``--backend`` says
     (torch or openvino; onnx is refused by :func:`check_backend`)."""
     return "openvino" if precision == "fast" else backend
+
+
 _EXTRAS = {
     "openvino": (
         "optimum.intel",

@@ -22,7 +22,7 @@ class EmbeddingOptions:
     batch_size: int = 64
     max_seq_length: int | None = None
     backend: str = "torch"
-    precision: str = "fp32"
+    precision: str = "fp32"  # "exact" is the same; "fast" runs the OpenVINO export (embeddings/fast.py)
     cache_dir: Path | None = None
     use_cache: bool = True
 
@@ -43,6 +43,8 @@ def check_embedding_options(options: EmbeddingOptions) -> None:
     if options.max_seq_length is not None and options.max_seq_length < 1:
         raise InputError(f"--max-seq-length must be at least 1, got {options.max_seq_length}")
     check_backend(options.backend, options.precision)
+    if options.precision == "fast" and options.model.startswith("mock:"):
+        raise InputError(f"--model {options.model} runs without a backend; leave --precision at exact")
     if options.device.strip().lower() not in ("auto", "cpu"):
         parse_devices(options.device)
     ref = resolve_model(options.model, options.model_revision)
