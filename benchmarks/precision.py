@@ -140,6 +140,7 @@ def main() -> None:
     p.add_argument("--refs-limit", type=int, default=None, help="Only the first N Clotho evaluation clips.")
     p.add_argument("--markdown", type=Path, help="Also write the tables as Markdown here.")
     p.add_argument("--json", type=Path, help="Also write every row as JSON here.")
+    p.add_argument("--show", type=int, default=None, help="List only the N statistics with the largest ratio.")
     args = p.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"no data at {DATA}")
@@ -261,7 +262,10 @@ def main() -> None:
     def f(x: float | None) -> str:
         return "–" if x is None else f"{x:.6g}"
 
-    for r in rows:
+    shown = sorted(rows, key=lambda r: -r["ratio"])[: args.show] if args.show else rows
+    if args.show:
+        lines.insert(-3, f"(the {len(shown)} statistics with the largest abs Δ / half-width; all {len(rows)}: --json)")
+    for r in shown:
         lines.append(
             f"| {r['job']} | {r['statistic']} | {f(r['exact'])} | {f(r['fast'])} | {f(r['delta'])} | "
             f"{f(r['half_width'])} | {f(r['ratio'])} | {'pass' if r['pass'] else 'FAIL'} |"

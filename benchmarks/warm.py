@@ -44,14 +44,23 @@ print(json.dumps({"encode_s": encode, "heavy": [m for m in HEAVY if m in sys.mod
 """.replace("HEAVY", repr(HEAVY))
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, 1-minute load average at the start) of one process."""
+CPU: dict[str, list[float]] = {}
+
+
+def timed(cmd: list[str], env: dict[str, str], label: str = "") -> tuple[float, float]:
+    """(wall seconds, 1-minute load average at the start) of one process; its CPU seconds (user + sys,
+    children included, from ``os.wait4``) go to ``CPU[label]``: on a loaded machine the wall time
+    counts waiting for a core, the CPU time does not."""
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
-    if out.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed: {out.stderr.strip().splitlines()[-1:]}")
-    return time.perf_counter() - t0, load
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(cmd)} failed: {err.strip().splitlines()[-1:]}")
+    CPU.setdefault(label, []).append(usage.ru_utime + usage.ru_stime)
+    return wall, load
 
 
 def main() -> None:
@@ -69,13 +78,13 @@ def main() -> None:
     script = str(Path(sys.executable).parent / "lalm-bench")
     sim = ["similarity", "--model", MODEL, "-q", "--overwrite", "-o", str(tmp / "similarity.json")]
     rows = []
-    cold, load = timed([script, *sim], env)
+    cold, load = timed([script, *sim], env, "similarity, cold (fills the cache)")
     rows.append(("similarity, cold (fills the cache)", "console script", [cold], [load]))
     uv = shutil.which("uv") or "uv"
     for label, cmd in (("console script", [script, *sim]), ("uv run", [uv, "run", "lalm-bench", *sim])):
         walls, loads = [], []
         for _ in range(args.repeat):
-            w, lo = timed(cmd, env)
+            w, lo = timed(cmd, env, f"similarity, warm {label}")
             walls.append(w)
             loads.append(lo)
         rows.append(("similarity, warm", label, walls, loads))
@@ -93,7 +102,7 @@ def main() -> None:
         "--embedding-model",
         MODEL,
     ]
-    cold, load = timed(demo, env)
+    cold, load = timed(demo, env, "demo, cold")
     rows.append(("demo, cold", "python -m lalm_bench", [cold], [load]))
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -107,13 +116,15 @@ def main() -> None:
     lines = [
         f"Command: `uv run --no-sync python benchmarks/warm.py {' '.join(sys.argv[1:])}`",
         "",
-        "| run | how | runs | median wall s | min s | max s | load avg |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| run | how | runs | median wall s | min s | max s | median CPU s | load avg |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for run, how, walls, loads in rows:
+        cpu = CPU.get(run if "warm" not in run or "demo" in run else f"{run} {how}")
         lines.append(
             f"| {run} | {how} | {len(walls)} | {statistics.median(walls):.2f} | {min(walls):.2f} | "
-            f"{max(walls):.2f} | {min(loads):.1f}–{max(loads):.1f} |"
+            f"{max(walls):.2f} | {'–' if not cpu else f'{statistics.median(cpu):.2f}'} | "
+            f"{min(loads):.1f}–{max(loads):.1f} |"
         )
     lines += [
         "",
