@@ -145,7 +145,10 @@ class Embedder:
 
             if not is_mock(self.model) and not self.ref.is_local:
                 local_files_only(self.ref)  # no hub and not cached: one line now, before torch is imported
-            devices = ["cpu"] if is_mock(self.model) else parse_devices(self.device)
+            if is_mock(self.model) or (self.backend != "torch" and self.device.strip().lower() in ("auto", "cpu")):
+                devices = ["cpu"]  # no torch import to look for GPUs that these paths cannot use
+            else:
+                devices = parse_devices(self.device)
             if self.backend != "torch" and (len(devices) > 1 or devices[0] != "cpu"):
                 if self.device.strip().lower() != "auto":
                     raise InputError(f"--backend {self.backend} runs on the CPU; use --device cpu (or auto)")
@@ -185,6 +188,7 @@ class Embedder:
             del st
         if max_seq is None:
             raise InputError(f"--precision fast: give --max-seq-length (the model {self.model} names none)")
+        self._load_record.setdefault("exported_now", False)
         encoder = OpenVINODirectEncoder(folder, max_seq, cpu_fast_precision())
         self._load_record.update(fast_record(encoder))
         return encoder
