@@ -15,9 +15,10 @@ Table: every numeric statistic of the three result files (manifests, per-item ro
 settings left out): exact, fast, |Δ|, the CI half-width it is judged against, |Δ|/half-width, and
 pass (≤ 0.05). The half-width is the statistic's own CI (``<name>_ci95`` beside it, else the
 ``ci95`` of its object); a statistic with none takes its job's headline CI (similarity: overall;
-clotho-refs: the mean pair similarity; accuracy: the audio condition's accuracy) and a count takes
-1.96·√count (Poisson). Accuracy's extraction decisions are compared item by item: the number of
-(item, condition) picks that differ, judged against the audio accuracy CI half-width in items.
+clotho-refs: the mean pair similarity; accuracy: the audio condition's accuracy), as does one whose
+CI has zero width, and a count takes 1.96·√count (Poisson). Accuracy's extraction decisions are
+compared item by item: the number of (item, condition) picks that differ, judged against the audio
+accuracy CI half-width in items.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def compare(job: str, exact: dict, fast: dict, headline: float) -> list[dict[str
     rows = []
     for key in sorted(a.keys() & b.keys()):
         (x, hw), (y, _) = a[key], b[key]
+        hw = hw if hw > 0 else headline  # a degenerate CI (one item: [x, x]) gives no scale
         d = abs(x - y)
         ratio = d / hw if hw > 0 else (0.0 if d == 0 else math.inf)
         rows.append({"job": job, "statistic": key, "exact": x, "fast": y, "delta": d, "half_width": hw, "ratio": ratio})
