@@ -384,6 +384,7 @@ class _Signal:
     noise_dbfs: float | None = None
     silent_source: bool = False
     pcm16: np.ndarray | None = None  # ``audio`` as 16-bit integers, when it is a 16-bit file's samples as read
+    wav: bytes | None = None  # the file's own bytes, when they are the WAV :func:`wav_of_ints` writes of ``pcm16``
 
 
 @dataclass(frozen=True)
@@ -429,8 +430,13 @@ def _sent(
     else:
         ints, _ = quantize(signal.audio.samples, SEND_SUBTYPE)
         sent = Audio((ints.astype(np.float64) / scale).astype(np.float32), signal.audio.sample_rate)
-    data = wav_of_ints(ints, sent.sample_rate, SEND_SUBTYPE)
-    part = AudioPart(data=data, format="wav")
+    if signal.wav is not None and SEND_SUBTYPE == "PCM_16":
+        data = signal.wav  # the file's bytes are what wav_of_ints would write: sent as they are
+        part = AudioPart(data=data, format="wav")
+        part.__dict__["sha256"] = head.sha256  # the cached hash: of these very bytes (read_audio_head)
+    else:
+        data = wav_of_ints(ints, sent.sample_rate, SEND_SUBTYPE)
+        part = AudioPart(data=data, format="wav")
     mismatched = condition == "mismatched" and partner is not None
     record = AudioSent(
         condition=condition,
@@ -513,7 +519,7 @@ def build_condition_audio(
             signal = replace(signal, audio=cut_audio)
             partial = _Partial(spec, kept, order)
         if signal.audio is head.audio and head.pcm16 is not None:  # sent as read: no re-quantisation
-            signal = replace(signal, pcm16=head.pcm16)
+            signal = replace(signal, pcm16=head.pcm16, wav=head.wav)
         part, record = _sent(
             condition, signal, index=index, name=name, head=head, seed=seed, partner=partner,
             max_seconds=max_seconds, partial=partial,

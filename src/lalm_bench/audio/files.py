@@ -14,6 +14,7 @@ import io
 import math
 import os
 import stat
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,6 +243,9 @@ class AudioFile:
     sample_rate: int
     #: The decoded frames as 16-bit integers when the file is 16-bit PCM (``audio`` is exactly these / 2**15).
     pcm16: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: The file's bytes when they are what :func:`wav_of_ints` writes for ``pcm16`` (a plain 44-byte header,
+    #: nothing after the samples) and every frame was read: such a file can be sent as it is.
+    wav: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def seconds(self) -> float:
@@ -261,18 +265,74 @@ def frames_for(max_seconds: float | None, rate: int) -> int | None:
     return max(1, math.floor(max_seconds * rate + 1e-9))
 
 
+#: Files up to this size are read whole (one read, one hash) and, when they are plain 16-bit PCM WAVs
+#: (:func:`_plain_pcm16_wav`), taken apart without libsndfile; larger ones are hashed in chunks.
+WHOLE_READ_MAX_BYTES = 8 << 20
+_WAV_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
+
+
+def pcm16_wav_header(frames: int, sample_rate: int, channels: int) -> bytes:
+    """The 44-byte header libsndfile writes for a 16-bit PCM WAV (what :func:`wav_of_ints` gives; a test holds
+    the two together)."""
+    size = frames * channels * 2
+    return _WAV_HEADER.pack(
+        b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1, channels, sample_rate, sample_rate * channels * 2,
+        channels * 2, 16, b"data", size,
+    )  # fmt: skip
+
+
+def _plain_pcm16_wav(data: bytes) -> tuple[np.ndarray, int] | None:
+    """The samples (frames × channels int16) and rate of ``data`` when it is byte for byte what
+    :func:`wav_of_ints` writes for them (so libsndfile would read exactly these samples); else ``None``."""
+    if len(data) <= _WAV_HEADER.size:
+        return None
+    fields = _WAV_HEADER.unpack_from(data)
+    channels, rate = fields[6], fields[7]
+    size = len(data) - _WAV_HEADER.size
+    if channels < 1 or rate < 1 or size % (2 * channels):
+        return None
+    if data[: _WAV_HEADER.size] != pcm16_wav_header(size // (2 * channels), rate, channels):
+        return None
+    ints = np.frombuffer(data, dtype="<i2", offset=_WAV_HEADER.size).reshape(-1, channels)
+    return ints.astype(np.int16, copy=False), rate
+
+
 def read_audio_head(path: Path, max_seconds: float | None = None) -> AudioFile:
     """The first ``max_seconds`` of the audio file at ``path`` (all of it when ``None``), decoding only those
     frames, with the SHA-256 of the whole file (read in 1 MiB chunks). Memory: the frames decoded, never the
-    whole file. :class:`InputError` ``unreadable audio file PATH (reason)`` for anything that is not a
-    regular, decodable audio file."""
+    whole file beyond :data:`WHOLE_READ_MAX_BYTES`. :class:`InputError` ``unreadable audio file PATH (reason)``
+    for anything that is not a regular, decodable audio file."""
     label = f"unreadable audio file {path}"
     with open_regular(path, label) as fh:
-        digest, size = _sha256(fh)
+        if os.fstat(fh.fileno()).st_size <= WHOLE_READ_MAX_BYTES:
+            data = fh.read()
+            if not data:
+                raise InputError(f"{label} (empty file)")
+            plain = _plain_pcm16_wav(data)
+            if plain is not None:
+                return _plain_head(data, *plain, max_seconds)
+            digest, size = hashlib.sha256(data).hexdigest(), len(data)
+            fh.seek(0)
+        else:
+            digest, size = _sha256(fh)
         if not size:
             raise InputError(f"{label} (empty file)")
         audio, fmt, total, ints = _decode_keeping_pcm16(fh, label, max_seconds)
     return AudioFile(audio, digest, size, fmt, max(total, audio.frames), audio.sample_rate, ints)
+
+
+def _plain_head(data: bytes, ints: np.ndarray, rate: int, max_seconds: float | None) -> AudioFile:
+    """:func:`read_audio_head` of a plain 16-bit WAV (what libsndfile would decode, without it)."""
+    total = ints.shape[0]
+    cut = frames_for(max_seconds, rate)
+    if cut is not None and cut < total:
+        ints = ints[:cut]
+    samples = ints.astype(np.float32) / np.float32(PCM_SUBTYPES["PCM_16"][0])
+    whole = ints.shape[0] == total
+    return AudioFile(
+        Audio(samples, rate), hashlib.sha256(data).hexdigest(), len(data), "WAV", total, rate, ints,
+        wav=data if whole else None,
+    )  # fmt: skip
 
 
 def _read_bytes(path: Path) -> bytes:
