@@ -4,6 +4,7 @@ credentials applied to everything written (error lines, logs, JSON, tables)."""
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from typing import Any
 
@@ -95,7 +96,7 @@ _JSON_SECRET = re.compile(
     rf"""(["']?(?:{_SECRET_NAME.replace("|sig|signature|key", "")})["']?\s*[:=]\s*["'])[^"']+""", re.IGNORECASE
 )
 #: Every name :data:`_JSON_SECRET` matches holds one of these (lower case).
-_JSON_SECRET_WORDS = ("key", "token", "secret", "passw", "authorization")
+_JSON_SECRET_WORDS = ("key", "token", "secret", "passw", "authorization")  # spelled out again in redact()
 #: Option and header names whose values are credentials (compared without case, ``-`` read as ``_``).
 SECRET_KEYS = frozenset(
     {
@@ -108,8 +109,11 @@ SECRET_KEYS = frozenset(
 
 def is_secret_key(name: object) -> bool:
     """Whether an option, header or field called ``name`` holds a credential."""
-    if not isinstance(name, str):
-        return False
+    return isinstance(name, str) and _is_secret_name(name)
+
+
+@functools.lru_cache(maxsize=4096)  # asked for every key of every record written: few distinct names
+def _is_secret_name(name: str) -> bool:
     key = name.strip().lower().replace("-", "_")
     return key in SECRET_KEYS or key.endswith(("_api_key", "_token", "_secret", "_password"))
 
@@ -184,7 +188,8 @@ def redact(text: str) -> str:
     low = text.lower()
     if "basic" in low or "bearer" in low or "token" in low:
         text = _AUTH_HEADER.sub(lambda m: f"{m.group(1) or m.group(4)}{m.group(2) or m.group(5)}***", text)
-    if any(word in low for word in _JSON_SECRET_WORDS):
+    # spelled out (_JSON_SECRET_WORDS), not any(... for ...): every string of every record written comes here
+    if "key" in low or "token" in low or "secret" in low or "passw" in low or "authorization" in low:
         text = _JSON_SECRET.sub(r"\1***", text)
     return text
 
