@@ -353,13 +353,14 @@ def compare(args: argparse.Namespace) -> None:
                         src = args.before_src if variant == "predict-before" else REPO / "src"
                         got = _run(_variant_cmd(variant, sub, out, servers.urls, c), {**env, "PYTHONPATH": str(src)})
                         seen = servers.stats()
-                        assert seen["count"] == n, (variant, seen, n)
+                        # predict re-asks 3 items at the end (its determinism check, predict/checks.py)
+                        assert seen["count"] >= n, (variant, seen, n)
                         row = {"clip_s": sec, "latency": mode, "concurrency": c, "servers": n_servers,
                                "base_latency_s": latency, "variant": variant, "rep": rep, "items": n,
                                "wall_s": round(got["wall_s"], 3), "items_per_s": round(n / got["wall_s"], 2),
                                "requests_items_per_s": round(n / seen["span_s"], 2),
                                "cpu_ms_per_item": round(1000 * got["cpu_s"] / n, 2),
-                               "load": round(load, 1)}  # fmt: skip
+                               "requests": seen["count"], "load": round(load, 1)}  # fmt: skip
                         rows.append(row)
                         print(json.dumps(row), flush=True)
             finally:
