@@ -150,6 +150,18 @@ def predict(
             rich_help_panel=_BENCH,
         ),
     ] = 0,
+    samples: Annotated[
+        int,
+        typer.Option(
+            "--samples",
+            metavar="K",
+            help="Ask every condition K times (sample k with seed --seed + k: its own noise/shuffle draws and "
+            "request seed, never a cached reply of another sample); sample k >= 1 writes "
+            "<output>_<condition>@k.parquet, for accuracy/similarity --condition noise@1=FILE. Use a "
+            "--temperature > 0: at 0 the repeats only measure the server's non-determinism.",
+            rich_help_panel=_BENCH,
+        ),
+    ] = 1,
     columns: BenchmarkColumns = BenchmarkColumns(),
     llm: LLMOptions = LLMOptions(),
     sampling: SamplingOptions = SamplingOptions(),
@@ -184,6 +196,7 @@ def predict(
         audio_tokens_per_second=audio_tokens_per_second,
         determinism_check=determinism_check,
         permute_choices=permute_choices,
+        samples=samples,
         llm=llm,
         sampling=sampling,
     )

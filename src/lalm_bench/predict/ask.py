@@ -34,6 +34,7 @@ async def ask_item(
     """The record of ``it`` under ``run``'s condition: failed (audio or request) or answered; fatal errors raise.
     ``cache_extra`` joins the response-cache key (a deliberate re-ask must not be served the cached reply)."""
     cfg, cond = state.cfg, run.condition
+    seed = run.settings.seed  # --seed, or --seed + k for sample k of --samples (predict.samples)
     t0 = time.perf_counter()
     prev = run.latest.get(it.id)
     perm = state.orders(it)[run.order]
@@ -45,7 +46,7 @@ async def ask_item(
         "condition": cond,
         "permutation_index": run.order,
         "permutation": list(perm) if cfg.permute_choices and len(perm) >= prompts.MIN_CHOICES else None,
-        "seed": cfg.seed,
+        "seed": seed,
         "prompt": prompt,
         "mismatched_with": partner.partner if partner else None,
     }
@@ -59,7 +60,7 @@ async def ask_item(
                 cond,
                 it.audio,
                 root=cfg.root,
-                seed=cfg.seed,
+                seed=seed,
                 item_id=it.id,
                 partner=partner,
                 partner_paths=state.by_id[partner.partner].audio if partner else None,
@@ -87,14 +88,15 @@ async def ask_item(
         res, reply = await call_step(
             model,
             messages,
-            sampling=cfg.sampling.sampling(seed=cfg.seed),
+            sampling=cfg.sampling.sampling(seed=seed),
             cache_key_extra={
                 "job": "predict",
                 "condition": cond,
                 "item": it.id,
-                "seed": cfg.seed,
+                "seed": seed,
                 **(cache_extra or {}),
                 **({"order": run.order} if run.order else {}),
+                **({"sample": run.sample} if run.sample else {}),
             },
         )
     finally:

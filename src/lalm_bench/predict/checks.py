@@ -45,7 +45,9 @@ async def recheck_determinism(state: PredictState) -> None:
     if cfg.sampling.temperature != 0:
         state.determinism = _not_checked(f"temperature {cfg.sampling.temperature:g} (the check is for temperature 0)")
         return
-    runs = sorted(state.runs, key=lambda r: (r.order, r.condition != "audio", r.condition not in AUDIO_CONDITIONS))
+    runs = sorted(
+        state.runs, key=lambda r: (r.sample, r.order, r.condition != "audio", r.condition not in AUDIO_CONDITIONS)
+    )
     order = {it.id: k for k, it in enumerate(state.selection)}
     for run in runs:
         fresh = [

@@ -8,6 +8,7 @@ from lalm_bench.llm.options import ModelFactory
 from lalm_bench.predict.config import PredictConfig, condition_files, runs_folder
 from lalm_bench.predict.outputs import PredictResult
 from lalm_bench.predict.run import run_predict
+from lalm_bench.predict.samples import sample_files, sample_label
 
 
 def predict_command(
@@ -23,8 +24,10 @@ def predict_command(
     config.validate()
     files = {}
     for c in config.conditions:
-        table, manifest = condition_files(output.path, c)
-        files[f"--output ({c})"], files[f"manifest ({c})"] = table, manifest
+        for k in range(config.samples):
+            table, manifest = sample_files(*condition_files(output.path, c), k)
+            label = sample_label(c, k)
+            files[f"--output ({label})"], files[f"manifest ({label})"] = table, manifest
     inputs = [config.benchmark, *([config.prompt_template] if config.prompt_template else [])]
     check_outputs(files, inputs=inputs, overwrite=True)  # existence: see the docstring
     check_folder_writable(runs_folder(output.path), "run folder")

@@ -17,6 +17,7 @@ AUDIO_CONDITIONS = ("audio", "noise", "silence", "mismatched")  # the base ones 
 DEFAULT_OUTPUT = Path("predictions.parquet")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 MAX_ORDERS = 100
+MAX_SAMPLES = 100
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class PredictConfig:
     audio_tokens_per_second: float | None = None  # default: the encoder table (audio/tokens.py) by model name
     determinism_check: int | None = None  # items asked again at temperature 0 (checks.py); None: auto; 0: none
     permute_choices: int = 0  # K extra option orders per multiple-choice item (predict.orders)
+    samples: int = 1  # each condition asked K times, sample k with seed + k (predict.samples)
     llm: LLMOptions = field(default_factory=LLMOptions)
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
 
@@ -69,6 +71,8 @@ class PredictConfig:
             raise InputError("--start must be >= 0 and --limit >= 1")
         if not 0 <= self.permute_choices <= MAX_ORDERS:
             raise InputError(f"--permute-choices must be between 0 and {MAX_ORDERS}, got {self.permute_choices}")
+        if not 1 <= self.samples <= MAX_SAMPLES:
+            raise InputError(f"--samples must be between 1 and {MAX_SAMPLES}, got {self.samples}")
         if self.seed < 0:
             raise InputError("--seed must be >= 0")
         if self.noise_dbfs is not None and (not math.isfinite(self.noise_dbfs) or self.noise_dbfs > 0):

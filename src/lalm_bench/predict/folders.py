@@ -47,18 +47,23 @@ def run_settings(state: PredictState, condition: str, benchmark_sha256: str) -> 
     )
 
 
-def run_folder_name(condition: str, order: int = 0) -> str:
-    """``audio`` for the benchmark's option order, ``audio.order2`` for the second extra order."""
-    return condition_slug(condition) + (f".order{order}" if order else "")
+def run_folder_name(condition: str, order: int = 0, sample: int = 0) -> str:
+    """``audio`` for the benchmark's option order, ``audio.order2`` for the second extra order; ``audio@1``
+    (``audio@1.order2``) for the first repeat of ``--samples``."""
+    return condition_slug(condition) + (f"@{sample}" if sample else "") + (f".order{order}" if order else "")
 
 
-def open_run(state: PredictState, condition: str, settings: RunSettings, lock: Lock, order: int = 0) -> ConditionRun:
-    """Lock the run folder of ``condition`` and option ``order`` (``lock`` releases it at the end), check its
-    settings and read its log back (to resume)."""
+def open_run(
+    state: PredictState, condition: str, settings: RunSettings, lock: Lock, order: int = 0, sample: int = 0
+) -> ConditionRun:
+    """Lock the run folder of ``condition``, option ``order`` and repeat ``sample`` (``lock`` releases it at the
+    end), check its settings and read its log back (to resume)."""
+    from lalm_bench.predict.samples import sample_files
+
     output = state.output
-    parquet, manifest = condition_files(output.path, condition)
+    parquet, manifest = sample_files(*condition_files(output.path, condition), sample)
     folder = lock(
-        RunFolder(runs_folder(output.path) / run_folder_name(condition, order), another_run="another --output")
+        RunFolder(runs_folder(output.path) / run_folder_name(condition, order, sample), another_run="another --output")
     )
     wanted = settings.model_dump(mode="json")
     old = folder.read_settings()
@@ -97,6 +102,7 @@ def open_run(state: PredictState, condition: str, settings: RunSettings, lock: L
         latest=latest,
         resumed_from=sum(it.id in latest for it in state.selection),
         order=order,
+        sample=sample,
     )
 
 
@@ -108,7 +114,7 @@ def other_conditions(state: PredictState) -> dict[str, dict[str, PredictRecord]]
     if not state.runs or not root.is_dir():
         return out
     ours = state.runs[0].settings.shared()
-    mine = {run_folder_name(r.condition, r.order) for r in state.runs}
+    mine = {run_folder_name(r.condition, r.order, r.sample) for r in state.runs}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in mine):
         try:
             settings = RunSettings.model_validate(json.loads((folder / "run.json").read_text("utf-8"))["settings"])

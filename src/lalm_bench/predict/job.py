@@ -21,7 +21,7 @@ from lalm_bench.predict.ask import ask_item
 from lalm_bench.predict.config import PredictConfig
 from lalm_bench.predict.folders import open_run, run_settings
 from lalm_bench.predict.outputs import PredictResult, build_result, run_manifest
-from lalm_bench.predict.schema import PredictRecord
+from lalm_bench.predict.schema import PredictRecord, RunSettings
 from lalm_bench.predict.state import ConditionRun, PredictState
 from lalm_bench.runs import Dispatcher, LLMJob, Models
 from lalm_bench.runs.engine import Lock
@@ -103,11 +103,24 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
     def open_runs(self, models: Models, lock: Lock) -> list[ConditionRun]:
         st = self.state
         st.models, st.dispatcher = models, Dispatcher(len(models))
+        from lalm_bench.predict.samples import deterministic_warning, sample_seed
+
+        def settings(c: str, order: int, sample: int) -> RunSettings:
+            update: dict[str, Any] = {"choice_order": order or None}
+            if sample:
+                update["seed"] = sample_seed(st.cfg.seed, sample)
+            return self._settings[c].model_copy(update=update)
+
         st.runs = [
-            open_run(st, c, self._settings[c].model_copy(update={"choice_order": order or None}), lock, order)
+            open_run(st, c, settings(c, order, sample), lock, order, sample)
             for c in st.cfg.conditions
+            for sample in range(st.cfg.samples)
             for order in range(st.cfg.permute_choices + 1)
         ]
+        msg = deterministic_warning(st.cfg.samples, st.cfg.sampling.temperature)
+        if msg is not None:
+            st.warnings.append(msg)
+            self.warn(msg)
         return st.runs
 
     def ready(self) -> None:

@@ -172,13 +172,14 @@ def build_result(state: PredictState) -> PredictResult:
     for run in state.runs:
         missing = [it.id for it in state.selection if state.asks(run, it) and it.id not in run.latest]
         if missing:  # only after a fatal stop, which raises before this
-            raise LalmBenchError(f"{run.condition}: {len(missing)} items have no record; rerun to resume")
-    base_runs = [r for r in state.runs if r.order == 0]  # the benchmark's option order: the canary's
-    by_condition = {r.condition: {it.id: r.latest[it.id] for it in state.selection} for r in base_runs}
+            raise LalmBenchError(f"{run.label}: {len(missing)} items have no record; rerun to resume")
+    base_runs = [r for r in state.runs if r.order == 0]  # the benchmark's option order, one per sample
+    first = [r for r in base_runs if r.sample == 0]  # the canary's and the arrival flags'
+    by_condition = {r.condition: {it.id: r.latest[it.id] for it in state.selection} for r in first}
     others = other_conditions(state)
     canary = serving_canary({**others, **by_condition})
     canary["compared_from_earlier_calls"] = sorted(set(canary["conditions"]) - set(by_condition))
-    arrivals = add_to_canary(state, canary, {**others, **{r.condition: r.latest for r in base_runs}})
+    arrivals = add_to_canary(state, canary, {**others, **{r.condition: r.latest for r in first}})
     common = _common_manifest(state)
     summaries, manifests, frames = [], {}, {}
     renamed = _renamed(state)
@@ -188,7 +189,8 @@ def build_result(state: PredictState) -> PredictResult:
     assert state.benchmark is not None
     notes: list[str] = []
     for run in base_runs:
-        orders = [r for r in state.runs if r.condition == run.condition]  # order 0, then the other option orders
+        # order 0, then the other option orders, of this sample
+        orders = [r for r in state.runs if r.condition == run.condition and r.sample == run.sample]
         # Windows merge: the table holds every item of the benchmark logged in this run folder (this
         # call's --start/--limit window and those of earlier calls), in the benchmark's order, so that
         # another window never replaces the rows of the last one; then the rows of the other orders.
@@ -198,13 +200,13 @@ def build_result(state: PredictState) -> PredictResult:
         earlier = len(logged[0]) - len(state.selection)
         if earlier:
             notes.append(
-                f"{run.condition}: {run.parquet} holds {len(logged[0])} items: the {len(state.selection)} of this "
+                f"{run.label}: {run.parquet} holds {len(logged[0])} items: the {len(state.selection)} of this "
                 f"call's window and {earlier} logged by earlier calls (windows are merged; --overwrite starts over)"
             )
         new = [rec for r in orders for rec in r.new]
         replies = [r.reply for r in new if r.reply is not None]
         summary = ConditionSummary(
-            condition=run.condition,
+            condition=run.label,
             parquet=str(run.parquet),
             manifest=str(run.manifest),
             folder=str(run.folder.folder),
@@ -221,16 +223,16 @@ def build_result(state: PredictState) -> PredictResult:
             completion_tokens=sum(s.completion_tokens for s in replies if not s.cached),
         )
         summaries.append(summary)
-        frames[run.condition], encoded = _frame(state, table_items, latest, renamed)
-        # judged on the benchmark's order only: the rows of the other orders get null flags
+        frames[run.label], encoded = _frame(state, table_items, latest, renamed)
+        # judged on the benchmark's order of sample 0 only: the rows of the other orders and samples get null flags
         judged = [it.id if k == 0 else None for k, items in enumerate(logged) for it in items]
-        add_arrival_columns(frames[run.condition], judged, arrivals.get(run.condition))
+        add_arrival_columns(frames[run.label], judged, arrivals.get(run.condition) if run.sample == 0 else None)
         counts = summary.model_dump(exclude={"condition", "parquet", "manifest", "folder"})
         counts["failed_audio"] = sum(r.failed_step == "audio" for r in latest)
         counts["failed_request"] = sum(r.failed_step == "request" for r in latest)
         if state.cfg.permute_choices:
             counts["rows_per_order"] = {str(r.order): len(items) for r, items in zip(orders, logged, strict=True)}
-        manifests[run.condition] = build_manifest(
+        manifests[run.label] = build_manifest(
             "predict",
             state.cfg.parameters(),
             inputs=_inputs(state),
@@ -252,6 +254,7 @@ def build_result(state: PredictState) -> PredictResult:
                 "(PCG64 from SHA-256 of ['lalm-bench', 'order/v1', seed, item id]); rows keyed by (id, "
                 "permutation_index); permutation: displayed position -> index into choices",
             },
+            sample=None if state.cfg.samples == 1 else _sample_block(state, run),
             wall_seconds=round(time.perf_counter() - state.started, 3),
         )
     result = PredictResult(
@@ -264,6 +267,21 @@ def build_result(state: PredictState) -> PredictResult:
     )
     result._frames = frames
     return result
+
+
+def _sample_block(state: PredictState, run: ConditionRun) -> dict[str, Any]:
+    """What the manifest of a ``--samples`` repeat records: which sample, its seed and temperature."""
+    from lalm_bench.predict.samples import SEED_RULE, deterministic_warning
+
+    return {
+        "index": run.sample,
+        "samples": state.cfg.samples,
+        "name": run.label,
+        "seed": run.settings.seed,
+        "temperature": state.cfg.sampling.temperature,
+        "rule": SEED_RULE + "; the mismatched partners stay those of --seed",
+        "warning": deterministic_warning(state.cfg.samples, state.cfg.sampling.temperature),
+    }
 
 
 def _renamed(state: PredictState) -> dict[str, str]:

@@ -33,7 +33,13 @@ class ConditionRun(RunSlot[PredictRecord]):
     latest: dict[str, PredictRecord]  # item id -> its latest record (the whole log)
     resumed_from: int = 0
     order: int = 0  # --permute-choices: the option order this run asks (0 = the benchmark's)
+    sample: int = 0  # --samples: the repeat this run is (0 = the plain run; predict.samples)
     new: list[PredictRecord] = dataclasses.field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The condition's name for this sample's outputs: ``noise``, ``noise@2`` (``predict.samples``)."""
+        return self.condition if self.sample == 0 else f"{self.condition}@{self.sample}"
 
 
 @dataclasses.dataclass
