@@ -62,13 +62,14 @@ def test_samples_have_their_own_cache_identity_and_adding_samples_resumes(tmp_pa
     from lalm_bench.datasets.demo import write_demo_benchmark
 
     demo = write_demo_benchmark(tmp_path / "bench")
-    args = ("predict", "--benchmark", demo.path, "--model", "mock/listener", "--limit", "6", "--quiet")
-    assert run_cli(*args, "--output", tmp_path / "a.parquet").exit_code == 0  # fills the response cache
+    args = ("predict", "--benchmark", demo.path, "--model", "mock/listener", "--limit", "6")
+    assert run_cli(*args, "--output", tmp_path / "a.parquet", "--quiet").exit_code == 0  # fills the response cache
     log = tmp_path / "b.runs" / "audio" / "log.jsonl"
-    assert run_cli(*args, "--output", tmp_path / "b.parquet").exit_code == 0
+    assert run_cli(*args, "--output", tmp_path / "b.parquet", "--quiet").exit_code == 0
     before = log.read_bytes()
     res = run_cli(*args, "--output", tmp_path / "b.parquet", "--samples", "2")  # added to the existing run
     assert res.exit_code == 0, res.stderr
+    assert "audio@1" in res.stdout and "b_audio@1.parquet" in res.stdout  # the summary names the repeat
     assert "--samples 2 at temperature 0" in res.stderr  # warned, not refused
     assert log.read_bytes() == before  # sample 0 resumed: nothing asked again
     base, again = pd.read_parquet(tmp_path / "b_audio.parquet"), pd.read_parquet(tmp_path / "b_audio@1.parquet")
@@ -77,7 +78,7 @@ def test_samples_have_their_own_cache_identity_and_adding_samples_resumes(tmp_pa
     assert (again["seed"] == base["seed"] + 1).all()
     doc = json.loads((tmp_path / "b_audio@1.manifest.json").read_text())
     assert doc["sample"]["index"] == 1 and "non-determinism" in doc["sample"]["warning"]
-    bad = run_cli(*args, "--output", tmp_path / "c.parquet", "--samples", "0")
+    bad = run_cli(*args, "--output", tmp_path / "c.parquet", "--samples", "0", "--quiet")
     assert bad.exit_code == 2 and bad.stderr.startswith("error: --samples")
 
 

@@ -40,7 +40,10 @@ def print_summary(result: PredictResult) -> None:
         for c in result.canary.get("compared_from_earlier_calls") or []
     ]
     for cond, *counts in rows:
-        c = canary[cond.split(" ")[0]]
+        c = canary.get(cond.split(" ")[0])
+        if c is None:  # a repeat of --samples: the canary reads sample 0
+            table.add_row(cond, *map(str, counts), "–", "–", "–")
+            continue
         table.add_row(
             cond, *map(str, counts), text_tokens(c), _num(c["mean_audio_seconds"], "{:.1f}"), str(c["finish_length"])
         )
