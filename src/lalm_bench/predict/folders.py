@@ -7,6 +7,7 @@ import json
 from lalm_bench.audio.sent import condition_slug, sends_audio
 from lalm_bench.errors import InputError, LalmBenchError, OutputExistsError, redact_value
 from lalm_bench.predict.config import condition_files, runs_folder
+from lalm_bench.predict.samples import sample_files
 from lalm_bench.predict.schema import TRANSPORT_OPTIONS, PredictRecord, RunSettings
 from lalm_bench.predict.state import ConditionRun, PredictState
 from lalm_bench.runs import RunFolder, read_records
@@ -58,8 +59,6 @@ def open_run(
 ) -> ConditionRun:
     """Lock the run folder of ``condition``, option ``order`` and repeat ``sample`` (``lock`` releases it at the
     end), check its settings and read its log back (to resume)."""
-    from lalm_bench.predict.samples import sample_files
-
     output = state.output
     parquet, manifest = sample_files(*condition_files(output.path, condition), sample)
     folder = lock(

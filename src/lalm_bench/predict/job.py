@@ -21,6 +21,7 @@ from lalm_bench.predict.ask import ask_item
 from lalm_bench.predict.config import PredictConfig
 from lalm_bench.predict.folders import open_run, run_settings
 from lalm_bench.predict.outputs import PredictResult, build_result, run_manifest
+from lalm_bench.predict.samples import deterministic_warning, sample_seed
 from lalm_bench.predict.schema import PredictRecord, RunSettings
 from lalm_bench.predict.state import ConditionRun, PredictState
 from lalm_bench.runs import Dispatcher, LLMJob, Models
@@ -103,7 +104,6 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
     def open_runs(self, models: Models, lock: Lock) -> list[ConditionRun]:
         st = self.state
         st.models, st.dispatcher = models, Dispatcher(len(models))
-        from lalm_bench.predict.samples import deterministic_warning, sample_seed
 
         def settings(c: str, order: int, sample: int) -> RunSettings:
             update: dict[str, Any] = {"choice_order": order or None}
