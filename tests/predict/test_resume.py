@@ -62,7 +62,7 @@ def _check_complete_after_restart(tmp_path: Path, responder: AudioResponder, log
 
 def test_kill_9_mid_run_then_the_same_command_repeats_nothing_and_loses_nothing(tmp_path):
     synthetic_benchmark(tmp_path, N)
-    responder = AudioResponder(delay_s=0.1)
+    responder = AudioResponder(delay_s=0.3)  # slow until the signal: a loaded machine must not finish first
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with ScriptedOpenAIServer(responder) as server:
         proc = subprocess.Popen(
@@ -82,7 +82,7 @@ def test_kill_9_mid_run_then_the_same_command_repeats_nothing_and_loses_nothing(
 
 def test_ctrl_c_prints_the_resume_hint_and_a_rerun_completes(tmp_path):
     synthetic_benchmark(tmp_path, N)
-    responder = AudioResponder(delay_s=0.1)
+    responder = AudioResponder(delay_s=0.3)  # slow until the signal: a loaded machine must not finish first
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with ScriptedOpenAIServer(responder) as server:
         proc = subprocess.Popen(
