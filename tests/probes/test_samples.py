@@ -56,6 +56,12 @@ def test_three_samples_write_three_files_with_their_own_noise_and_accuracy_reads
     block = doc["run_to_run"]["noise"]
     assert block["repeats"] == ["noise", "noise@1", "noise@2"] and len(block["pairs"]) == 3
     assert "NaN" not in out.read_text()
+    # accuracy --run reads the samples as repeats of their control (audio's own samples are left out)
+    res = run_cli("accuracy", "--run", f"a={tmp_path / 'p.parquet'}", "--run", f"b={tmp_path / 'p.parquet'}",
+                  "--extractor", "none", "--output", tmp_path / "models.json", "--quiet")  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    models = json.loads((tmp_path / "models.json").read_text())["models"]
+    assert models["a"]["run_to_run"]["noise"]["repeats"] == ["noise", "noise@1", "noise@2"]
 
 
 def test_samples_have_their_own_cache_identity_and_adding_samples_resumes(tmp_path, run_cli):

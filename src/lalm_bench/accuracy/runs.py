@@ -5,7 +5,9 @@ A SPEC is one of
 * a folder of ``predict`` outputs (every ``*.manifest.json`` of ``command: predict`` in it, not below):
   the output that holds ``audio`` gives each condition its plain name; the conditions of any other
   output in the folder (another seed: ``preds-seed2_noise.parquet``) are repeats, ``noise@1``,
-  ``noise@2`` … in file-name order — the layout ``lalm-bench demo`` writes per model;
+  ``noise@2`` … in file-name order — the layout ``lalm-bench demo`` writes per model; the samples of
+  ``predict --samples K`` (``preds_noise@1.parquet`` …) keep their names (those of ``audio`` are left out:
+  accuracy repeats controls, not its reference);
 * a ``predict`` output path as given to ``predict -o`` (``out/preds.parquet``; the file itself need not
   exist): its ``preds_<condition>.parquet`` files;
 * a ``.json`` or ``.toml`` file mapping condition to prediction file (``{"audio": "a.parquet",
@@ -152,6 +154,11 @@ def _folder(folder: Path, stem: str | None, where: str) -> tuple[tuple[str, Path
         if not isinstance(doc, dict) or doc.get("command") != "predict" or not isinstance(doc.get("condition"), str):
             continue
         cond = doc["condition"]
+        sample = doc.get("sample")
+        if isinstance(sample, dict) and isinstance(sample.get("index"), int) and sample["index"] >= 1:
+            if cond == "audio":  # accuracy repeats controls, not its reference
+                continue
+            cond = f"{cond}@{sample['index']}"  # predict --samples K: sample k of the condition is a repeat
         base = manifest.name[: -len(MANIFEST_SUFFIX)]
         if not base.endswith("_" + cond):
             continue
@@ -173,11 +180,14 @@ def _folder(folder: Path, stem: str | None, where: str) -> tuple[tuple[str, Path
             "name the output (NAME=FOLDER/preds.parquet) or give a manifest of condition = file"
         )
     files = list(outputs[primary[0]].items())
-    counts: dict[str, int] = {}
+    taken = {name for name, _ in files}
     for out_stem in sorted(s for s in outputs if s != primary[0]):
         for cond, parquet in sorted(outputs[out_stem].items()):
             if cond == "audio":
                 continue
-            counts[cond] = counts.get(cond, 0) + 1
-            files.append((f"{cond}@{counts[cond]}", parquet))
+            plain, k = cond.split("@")[0], 1
+            while f"{plain}@{k}" in taken:  # after the primary output's own samples (predict --samples)
+                k += 1
+            taken.add(f"{plain}@{k}")
+            files.append((f"{plain}@{k}", parquet))
     return _ordered(files, where)
