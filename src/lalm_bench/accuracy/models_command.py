@@ -1,12 +1,17 @@
-"""``lalm-bench accuracy --run NAME=… --run NAME=…``: check, score every model, compare, write, report."""
+"""``lalm-bench accuracy --run NAME=… --run NAME=…``: from the flags, check, score every model, compare, write,
+report."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lalm_bench.accuracy.command import check_config
+from lalm_bench.accuracy.config import AccuracyConfig
 from lalm_bench.accuracy.models import AccuracyModelsConfig, AccuracyModelsResult, run_accuracy_models
+from lalm_bench.accuracy.runs import parse_run, read_runs_file
+from lalm_bench.errors import InputError
 from lalm_bench.io import OutputOptions, OutputSet, check_outputs
 
 if TYPE_CHECKING:
@@ -47,3 +52,36 @@ def accuracy_models_command(
         print_models_summary(result.to_json())
         print("wrote " + ", ".join(str(p) for p in (output.path, items) if p is not None))
     return result
+
+
+def models_from_flags(
+    config: AccuracyConfig,
+    output: OutputOptions,
+    run: list[str],
+    runs: Path | None,
+    *,
+    items: Path | None,
+    subset: list[str] | None,
+) -> None:
+    """Refuse the single-model flags next to ``--run``/``--runs``, then run the comparison."""
+    given = [
+        flag
+        for flag, value in (
+            ("--audio-file", config.audio_file),
+            ("--noise-file", config.noise_file),
+            ("--condition", config.conditions),
+            ("--subset", subset),
+            ("--plot", output.plot),
+        )
+        if value
+    ]
+    if given:
+        raise InputError(
+            f"{', '.join(given)}: not with --run/--runs (each model's files come from its run; "
+            "run accuracy on one model for --subset and --plot)"
+        )
+    models = [parse_run(spec) for spec in run]
+    if runs is not None:
+        models += read_runs_file(runs)
+    base = dataclasses.replace(config, audio_file=None, noise_file=None, conditions=())
+    accuracy_models_command(AccuracyModelsConfig(runs=tuple(models), base=base), output, items=items)

@@ -221,7 +221,7 @@ def accuracy(
         **thresholds,
     )
     if run or runs is not None:
-        from lalm_bench.accuracy.models_cli import models_from_flags
+        from lalm_bench.accuracy.models_command import models_from_flags
 
         models_from_flags(config, output, run or [], runs, items=items, subset=subset)
         return
