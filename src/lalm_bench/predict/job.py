@@ -44,6 +44,7 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
     """One ``predict`` call: checked inputs, one model per server, one locked run folder per condition."""
 
     unit = "item"
+    replies_in_log = True  # one request per record, logged when it returns
 
     def __init__(
         self, config: PredictConfig, output: OutputOptions, *, warn: Callable[[str], None] | None = None

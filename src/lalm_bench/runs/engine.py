@@ -145,6 +145,10 @@ class LLMJob(ABC, Generic[T, R, S, Res]):
 
     #: What a record stands for, in messages ("the logs keep every finished clip").
     unit: ClassVar[str] = "item"
+    #: True when every reply is logged as soon as it arrives (one call per record, no ordering): the response
+    #: cache may then commit in groups, since a kill -9 loses only rows the logs hold. Jobs that log in order
+    #: or build one record from several calls (generate) resume from the cache and need each reply committed.
+    replies_in_log: ClassVar[bool] = False
 
     @abstractmethod
     def check(self) -> dict[str, tuple[str, LLMOptions]]:
@@ -246,8 +250,9 @@ class RunEngine(Generic[R, S]):
                 run.log = RunLog(run.folder.log_path)
                 if not run.resumed or run.settings_changed():
                     run.folder.write_manifest(self.job.manifest(run))
-            for cache in caches:  # every result is in a run log: the cache need not commit each reply alone
-                cache.group_writes()
+            if self.job.replies_in_log:  # every reply is in a run log: the cache need not commit each alone
+                for cache in caches:
+                    cache.group_writes()
             self.job.start()
             await self.job.drive(record)
         finally:
