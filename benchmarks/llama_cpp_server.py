@@ -145,8 +145,7 @@ def summarize_generate(folder: Path, clips: int) -> dict[str, Any]:
         "errors_by_kind": dict(collections.Counter(error_kind(r.get("error")) for r in records if r.get("error"))),
         "structured_output_per_call": dict(collections.Counter(s.get("structured_output") for s in steps)),
         "manifest_structured_output": {
-            k: provider.get(k)
-            for k in ("structured_output", "structured_output_requested", "structured_output_used")
+            k: provider.get(k) for k in ("structured_output", "structured_output_requested", "structured_output_used")
         },
         "manifest_fallbacks": provider.get("structured_output_fallbacks"),
     }
@@ -164,8 +163,7 @@ def summarize_judge(folder: Path) -> dict[str, Any]:
         "verdicts": dict(collections.Counter(v for r in records for v in r["verdicts"])),
         "structured_output_per_call": (doc.get("run") or {}).get("structured_output"),
         "manifest_structured_output": {
-            k: provider.get(k)
-            for k in ("structured_output", "structured_output_requested", "structured_output_used")
+            k: provider.get(k) for k in ("structured_output", "structured_output_requested", "structured_output_used")
         },
         "manifest_fallbacks": provider.get("structured_output_fallbacks"),
         "scores": {s["name"]: (s.get("score") or {}).get("mean") for s in doc.get("systems", [])},

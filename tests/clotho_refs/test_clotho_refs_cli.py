@@ -133,7 +133,15 @@ def test_small_clotho_csv_skips_and_counts_thin_clips_and_plots(tmp_path, run_cl
     assert summary["manifest"]["parameters"]["seed"] == 3 and summary["files"]["plot"] == str(png)
     pairs = pd.read_csv(out / "clotho_pairs_evaluation.csv", keep_default_na=False)
     assert list(pairs.columns) == [
-        "file_name", "i", "j", "caption_i", "caption_j", "similarity", "z", "chance_rank", "below_chance"
+        "file_name",
+        "i",
+        "j",
+        "caption_i",
+        "caption_j",
+        "similarity",
+        "z",
+        "chance_rank",
+        "below_chance",
     ]
     assert pairs["file_name"].iloc[0] == "Rain, heavy.wav"
     assert pairs.loc[3, "caption_j"] == "Water falls from the sky. "  # verbatim, trailing space

@@ -59,9 +59,7 @@ def test_similarity_rejects_an_unknown_backend_in_one_line(tmp_path: Path, run_c
     assert code == 2 and err.strip().count("\n") == 0 and "unknown backend" in err
 
 
-def test_similarity_twice_second_run_is_served_from_the_cache(
-    tmp_path: Path, cache_dir: Path, run_cli
-) -> None:
+def test_similarity_twice_second_run_is_served_from_the_cache(tmp_path: Path, cache_dir: Path, run_cli) -> None:
     import pandas as pd
 
     noise = pd.DataFrame(
@@ -88,9 +86,7 @@ def test_similarity_twice_second_run_is_served_from_the_cache(
     assert run_cli(*base, "--no-cache", "--output", str(tmp_path / "4.json"))[0] == 0  # the old spelling
     r1, r2, r3 = (json.loads((tmp_path / f"{i}.json").read_text()) for i in (1, 2, 3))
     assert [d["similarity"] for d in r1["detailed"]] == [d["similarity"] for d in r2["detailed"]]
-    assert [d["similarity"] for d in r3["detailed"]] == pytest.approx(
-        [d["similarity"] for d in r1["detailed"]]
-    )
+    assert [d["similarity"] for d in r3["detailed"]] == pytest.approx([d["similarity"] for d in r1["detailed"]])
     m1, m2, m3 = (r["manifest"]["model"] for r in (r1, r2, r3))
     assert m1["model_loaded"] is True and m1["cache"]["misses"] == 12
     assert m2["model_loaded"] is False and m2["cache"] == {**m2["cache"], "hits": 12, "misses": 0}

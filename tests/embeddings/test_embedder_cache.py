@@ -170,9 +170,7 @@ def test_missing_extra_names_the_install_command(minilm_path: Path, monkeypatch)
 def test_openvino_matches_torch_on_real_texts(minilm_path: Path, shared_data: Path, cache_dir: Path) -> None:
     import pandas as pd
 
-    caps = pd.read_csv(
-        shared_data / "clotho" / "clotho_captions_evaluation.csv", dtype=str, keep_default_na=False
-    )
+    caps = pd.read_csv(shared_data / "clotho" / "clotho_captions_evaluation.csv", dtype=str, keep_default_na=False)
     answers = pd.read_parquet(shared_data / "mmau_pro_predictions" / "predictions_with_audio.parquet")
     texts = caps["caption_1"].head(200).tolist() + caps["caption_2"].head(200).tolist()
     texts += answers["model_output"].fillna("").head(100).tolist()  # long answers, many truncated

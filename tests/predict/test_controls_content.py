@@ -127,8 +127,10 @@ def test_predict_warns_about_silent_clips(run_cli, tmp_path):
     audio.mkdir()
     sf.write(audio / "silent.wav", np.zeros(8000), 16000, subtype="PCM_16")
     write_wav(audio / "tone.wav", 0.5)
-    rows = [{"id": "s", "audio_path": "silent.wav", "question": "Any sound?", "choices": ["Yes", "No"], "answer": "No"},
-            {"id": "t", "audio_path": "tone.wav", "question": "Any sound?", "choices": ["Yes", "No"], "answer": "Yes"}]
+    rows = [
+        {"id": "s", "audio_path": "silent.wav", "question": "Any sound?", "choices": ["Yes", "No"], "answer": "No"},
+        {"id": "t", "audio_path": "tone.wav", "question": "Any sound?", "choices": ["Yes", "No"], "answer": "Yes"},
+    ]
     bench = write_jsonl(tmp_path / "bench.jsonl", rows)
     res = run_cli("predict", "--benchmark", bench, "--audio-root", audio, "--model", "mock/echo",
                   "--condition", "noise", "--output", tmp_path / "p.parquet")  # fmt: skip

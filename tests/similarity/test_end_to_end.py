@@ -84,8 +84,7 @@ def test_sample_data_end_to_end(run_cli, tmp_path: Path, minilm_path: str) -> No
     manifest = result["manifest"]
     assert manifest["tool"] == "lalm-bench" and manifest["created_utc"].endswith("Z")
     assert [i["sha256"] for i in manifest["inputs"]] == [
-        __import__("hashlib").sha256(p.read_bytes()).hexdigest()
-        for p in (SAMPLE_NOISE, SAMPLE_AUDIO)
+        __import__("hashlib").sha256(p.read_bytes()).hexdigest() for p in (SAMPLE_NOISE, SAMPLE_AUDIO)
     ]
     assert manifest["model"]["path"] and manifest["model"]["max_seq_length"] == 256
     assert manifest["parameters"]["bootstrap"] == 200

@@ -429,7 +429,6 @@ def test_bounds_clip_the_interval() -> None:
     assert stats.mean_ci([0.5, 0.6], bounds=(0.0, 1.0))["low"] is None
 
 
-
 def test_wilcoxon_with_ties_or_zeros_gives_scipys_exact_permutation_values():
     from scipy import stats as sps
 

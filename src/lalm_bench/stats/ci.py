@@ -41,7 +41,6 @@ CI_METHODS: dict[str, str] = {
 }
 
 
-
 def _t_quantile(q: float, df: int) -> float:
     # scipy.special's stdtrit is what scipy.stats.t.ppf computes, bit for bit, without importing scipy.stats
     # (over a second of a warm rerun's start-up).
@@ -54,6 +53,7 @@ def _normal_quantile(q: float) -> float:
     from scipy.special import ndtri  # = scipy.stats.norm.ppf
 
     return float(ndtri(q))
+
 
 def bootstrap_mean_ci(
     values: Sequence[float] | np.ndarray,

@@ -66,13 +66,8 @@ def test_collect_run_logs_and_missing_src(tmp_path, run_cli):
     src, dst = tmp_path / "stoch", tmp_path / "stoch_new"
     for k in range(2):
         (src / f"run_{k}").mkdir(parents=True)
-        lines = [
-            json.dumps({"position": i, "final_criteria": [{"criterion": "x", "weight": i + k}]})
-            for i in range(3)
-        ]
-        (src / f"run_{k}" / "log.jsonl").write_text(
-            "\n".join(lines) + "\n" + '{"position": 3, "fin'
-        )  # torn tail
+        lines = [json.dumps({"position": i, "final_criteria": [{"criterion": "x", "weight": i + k}]}) for i in range(3)]
+        (src / f"run_{k}" / "log.jsonl").write_text("\n".join(lines) + "\n" + '{"position": 3, "fin')  # torn tail
     code, out, _ = run_cli("rubrics", "collect", "--src-dir", src, "--dst-dir", dst)
     assert code == 0 and "2 processed" in out and "*/log.jsonl" in out
     assert json.loads((dst / "run_1.json").read_text()) == {

@@ -135,9 +135,7 @@ def test_refuses_a_run_folder_with_other_settings(setup, run_cli):
 
 def test_stochastic_runs_and_legacy_results(setup, run_cli):
     args, out, server = setup
-    code, _, err = run_cli(
-        *args("--mode", "stochastic", "--runs", "2", "--temperature", "0.9", "--legacy-results")
-    )
+    code, _, err = run_cli(*args("--mode", "stochastic", "--runs", "2", "--temperature", "0.9", "--legacy-results"))
     assert code == 0, err
     logs = [read_jsonl(out / "stoch" / f"run_{k}" / "log.jsonl") for k in range(2)]
     assert all(len(log) == 6 for log in logs)
@@ -147,9 +145,7 @@ def test_stochastic_runs_and_legacy_results(setup, run_cli):
     for k in range(2):
         legacy = json.loads((out / "stoch" / f"results_{k}.json").read_text())
         assert legacy == logs[k]  # the seed's file: the list of all records so far
-    assert [
-        json.loads((out / "stoch" / f"run_{k}" / "run.json").read_text())["run"]["seed"] for k in (0, 1)
-    ] == [
+    assert [json.loads((out / "stoch" / f"run_{k}" / "run.json").read_text())["run"]["seed"] for k in (0, 1)] == [
         42,
         43,
     ]
@@ -183,10 +179,7 @@ def test_audio_model_with_missing_and_corrupt_audio(tmp_path, small_clotho, rubr
     assert [r["status"] for r in records] == ["ok", "ok", "failed", "failed"]
     assert records[2]["failed_step"] == "audio" and "not found" in records[2]["error"]
     assert records[3]["failed_step"] == "audio" and "unreadable audio file" in records[3]["error"]
-    assert (
-        records[0]["baseline"] == f"A model caption of {NAMES[0]}."
-        and records[0]["baseline_source"] == "model"
-    )
+    assert records[0]["baseline"] == f"A model caption of {NAMES[0]}." and records[0]["baseline_source"] == "model"
     # the audio goes byte for byte as base64 input_audio, to the captioner and (with the flag) the extractor
     for data in wavs.values():
         sent = [
@@ -255,9 +248,7 @@ def test_real_clotho_clips_with_their_audio(clotho_eval, rubric_server, run_cli,
     )  # fmt: skip
     assert code == 0, err
     records = read_jsonl(tmp_path / "out" / "deter" / "run_0" / "log.jsonl")
-    assert [r["clip"] for r in records] == list(df["file_name"][:5]) and set(wavs) == {
-        r["clip"] for r in records
-    }
+    assert [r["clip"] for r in records] == list(df["file_name"][:5]) and set(wavs) == {r["clip"] for r in records}
     assert all(r["status"] == "ok" and r["baseline"] == f"A model caption of {r['clip']}." for r in records)
     sent = [
         p["input_audio"]["data"]

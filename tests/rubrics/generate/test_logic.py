@@ -65,9 +65,7 @@ def test_merge_sums_weights_of_merged_items_and_keeps_the_rest():
 
 
 def test_merge_keeps_left_out_items_and_rejects_invented_or_reused_ids():
-    out, warnings = apply_merge(
-        _rubric(), _new(), MergeReply(rubric=[MergeItem(criterion="x", sources=["R1"])])
-    )
+    out, warnings = apply_merge(_rubric(), _new(), MergeReply(rubric=[MergeItem(criterion="x", sources=["R1"])]))
     assert [i.criterion for i in out] == ["x", "mentions rain", "mentions a barking dog", "mentions a car"]
     assert sum(i.weight for i in out) == 3 + 2 + 4 + 1  # nothing lost
     assert len(warnings) == 3
@@ -77,9 +75,7 @@ def test_merge_keeps_left_out_items_and_rejects_invented_or_reused_ids():
         apply_merge(
             _rubric(),
             _new(),
-            MergeReply(
-                rubric=[MergeItem(criterion="a", sources=["R1"]), MergeItem(criterion="b", sources=["R1"])]
-            ),
+            MergeReply(rubric=[MergeItem(criterion="a", sources=["R1"]), MergeItem(criterion="b", sources=["R1"])]),
         )
 
 

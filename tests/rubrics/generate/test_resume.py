@@ -58,9 +58,7 @@ def test_kill_9_mid_run_then_resume_repeats_nothing_and_loses_nothing(tmp_path, 
         assert json.loads((out / "stoch" / f"results_{k}.json").read_text()) == records
         # the rubric carried over the restart: each record's rubric builds on the previous one
         for prev, cur in itertools.pairwise(records):
-            assert {c["criterion"] for c in prev["final_criteria"]} <= {
-                c["criterion"] for c in cur["final_criteria"]
-            }
+            assert {c["criterion"] for c in prev["final_criteria"]} <= {c["criterion"] for c in cur["final_criteria"]}
     # nothing repeated: after the restart no clip logged before the kill is asked again. Calls of
     # clips in flight that had finished come from the cache; only a request cut by the kill itself is
     # sent again - at most one per run here, since with a baseline file and --rubric-lag 0 a run has
