@@ -18,18 +18,6 @@ import numpy as np
 from lalm_bench import stats
 
 
-def _spread(values: list[float | None]) -> dict[str, Any]:
-    v = np.array([x for x in values if x is not None], dtype=np.float64)
-    if not v.size:
-        return {"min": None, "max": None, "range": None, "sd": None}
-    return {
-        "min": float(v.min()),
-        "max": float(v.max()),
-        "range": float(v.max() - v.min()),
-        "sd": float(v.std(ddof=1)) if v.size > 1 else None,
-    }
-
-
 def run_to_run(
     repeats: dict[str, list[str]],
     correct: dict[str, np.ndarray],
@@ -68,8 +56,8 @@ def run_to_run(
         out[base] = {
             "repeats": names,
             "runs": runs,
-            "accuracy_spread": _spread([r["accuracy"] for r in runs.values()]),
-            "difference_spread": _spread([r["difference"] for r in runs.values()]),
+            "accuracy_spread": stats.spread([r["accuracy"] for r in runs.values()]),
+            "difference_spread": stats.spread([r["difference"] for r in runs.values()]),
             "pairs": pairs,
             "same_correctness_all": float(np.mean((right == 0) | (right == len(names)))) if right.size else None,
             "fleiss_kappa": fleiss["value"],

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from lalm_bench import stats
 from lalm_bench.errors import InputError
 from lalm_bench.similarity.controls import CONTROL_NAMES, control_name
 
@@ -104,26 +105,14 @@ def run_to_run(
         "runs": names,
         "items": int(rows.sum()),
         "audio_vs_noise": avn,
-        "audio_vs_noise_spread": _spread(list(avn.values())),
+        "audio_vs_noise_spread": stats.spread(list(avn.values())),
         "noise_vs_noise": nvn,
-        "noise_vs_noise_spread": _spread(list(nvn.values())),
+        "noise_vs_noise_spread": stats.spread(list(nvn.values())),
         "listening_gap": gaps,
-        "listening_gap_spread": _spread(list(gaps.values())),
+        "listening_gap_spread": stats.spread(list(gaps.values())),
         "definition": "on the items every noise run answered: audio_vs_noise per noise run (mean cosine of the "
         "answer with audio and with that run's noise), noise_vs_noise per pair of runs, and the pair's listening "
         "gap = noise_vs_noise - mean of the two audio_vs_noise; *_spread: min, max, range, SD across runs or pairs",
-    }
-
-
-def _spread(values: list[float | None]) -> dict[str, float | None]:
-    v = np.array([x for x in values if x is not None], dtype=np.float64)
-    if not v.size:
-        return {"min": None, "max": None, "range": None, "sd": None}
-    return {
-        "min": float(v.min()),
-        "max": float(v.max()),
-        "range": float(v.max() - v.min()),
-        "sd": float(v.std(ddof=1)) if v.size > 1 else None,
     }
 
 

@@ -8,7 +8,7 @@ The helpers live in submodules and are all importable from here (``from lalm_ben
 * :mod:`~lalm_bench.stats.ci`: confidence intervals of a mean (:func:`mean_ci`, :func:`cluster_mean_ci`,
   :func:`bootstrap_mean_ci`), with how the method is chosen and :data:`CI_METHODS`;
 * :mod:`~lalm_bench.stats.summary`: :func:`describe`, :func:`mean`, :func:`sample_std`, :func:`zscores`,
-  :func:`robust_z`, :func:`quantiles`, :func:`clamp_cosine`;
+  :func:`robust_z`, :func:`quantiles`, :func:`clamp_cosine`, :func:`spread`;
 * :mod:`~lalm_bench.stats.hypothesis`: :func:`paired_difference`, :func:`wilcoxon_paired`, :func:`mcnemar_exact`,
   :func:`holm`, :func:`format_p`;
 * :mod:`~lalm_bench.stats.paired_binary`: :func:`paired_binary_difference` (Tango's score interval for
@@ -33,7 +33,16 @@ from lalm_bench.stats.ci import (
 from lalm_bench.stats.hypothesis import format_p, holm, mcnemar_exact, paired_difference, wilcoxon_paired
 from lalm_bench.stats.paired_binary import benjamini_hochberg, paired_binary_difference
 from lalm_bench.stats.permutation import sign_flip_test
-from lalm_bench.stats.summary import clamp_cosine, describe, mean, quantiles, robust_z, sample_std, zscores
+from lalm_bench.stats.summary import (
+    clamp_cosine,
+    describe,
+    mean,
+    quantiles,
+    robust_z,
+    sample_std,
+    spread,
+    zscores,
+)
 
 __all__ = [
     "BOOTSTRAP_MIN_N",
@@ -61,6 +70,7 @@ __all__ = [
     "robust_z",
     "sample_std",
     "sign_flip_test",
+    "spread",
     "wilcoxon_paired",
     "zscores",
 ]

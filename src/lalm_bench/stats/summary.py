@@ -27,6 +27,20 @@ def ci_key(confidence: float) -> str:
     return f"ci{round(confidence * 100)}"
 
 
+def spread(values: Sequence[float | None]) -> dict[str, float | None]:
+    """``{min, max, range, sd}`` of the values that are not ``None`` (run-to-run spread of repeats); every
+    entry ``None`` without values, ``sd`` ``None`` with one."""
+    v = np.array([x for x in values if x is not None], dtype=np.float64)
+    if not v.size:
+        return {"min": None, "max": None, "range": None, "sd": None}
+    return {
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "range": float(v.max() - v.min()),
+        "sd": float(v.std(ddof=1)) if v.size > 1 else None,
+    }
+
+
 def describe(
     values: Sequence[float] | np.ndarray,
     bootstrap: int = 0,
