@@ -154,13 +154,7 @@ def add_holm(pairs: dict[str, dict[str, Any]], controls: list[str]) -> None:
         by_cat = {f"{name}|{cat}": _stat(g, key) for name, p in pairs.items() for cat, g in p["by_category"].items()}
         for family in (overall, by_cat):
             notes = {k: _testable(s, "audio" if key == "audio" else "did") for k, s in family.items()}
-            adj = stats.holm({k: s["p"] for k, s in family.items() if notes[k] is None})
-            for k, s in family.items():
-                s["p_holm"] = adj.get(k)
-                s["p_holm_text"] = stats.format_p(adj.get(k))
-                s["holm_family_size"] = len(adj) if notes[k] is None else None
-                if notes[k] is not None:
-                    s["holm_note"] = notes[k]
+            stats.holm_family(family, "p", "p_holm", notes)
 
 
 def leaderboard(

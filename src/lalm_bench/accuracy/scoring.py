@@ -303,10 +303,4 @@ def add_holm(overall: dict[str, Any], by_category: dict[str, dict[str, Any]]) ->
         {cat: g["comparisons"][control] for cat, g in by_category.items()} for control in overall["comparisons"]
     ]:
         notes = {key: testable(cmp) for key, cmp in family.items()}
-        adj = stats.holm({key: cmp["mcnemar_p"] for key, cmp in family.items() if notes[key] is None})
-        for key, cmp in family.items():
-            cmp["mcnemar_p_holm"] = adj.get(key)
-            cmp["mcnemar_p_holm_text"] = stats.format_p(adj.get(key))
-            cmp["holm_family_size"] = len(adj) if notes[key] is None else None
-            if notes[key] is not None:
-                cmp["holm_note"] = notes[key]
+        stats.holm_family(family, "mcnemar_p", "mcnemar_p_holm", notes)

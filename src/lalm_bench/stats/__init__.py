@@ -10,7 +10,7 @@ The helpers live in submodules and are all importable from here (``from lalm_ben
 * :mod:`~lalm_bench.stats.summary`: :func:`describe`, :func:`mean`, :func:`sample_std`, :func:`zscores`,
   :func:`robust_z`, :func:`quantiles`, :func:`clamp_cosine`, :func:`spread`;
 * :mod:`~lalm_bench.stats.hypothesis`: :func:`paired_difference`, :func:`wilcoxon_paired`, :func:`mcnemar_exact`,
-  :func:`holm`, :func:`format_p`;
+  :func:`holm`, :func:`holm_family`, :func:`format_p`;
 * :mod:`~lalm_bench.stats.paired_binary`: :func:`paired_binary_difference` (Tango's score interval for
   paired 0/1 outcomes, clustered with a design effect), :func:`benjamini_hochberg`;
 * :mod:`~lalm_bench.stats.agreement`: :func:`krippendorff_alpha`, :func:`fleiss_kappa`, :func:`cohen_kappa`;
@@ -30,7 +30,14 @@ from lalm_bench.stats.ci import (
     cluster_mean_ci,
     mean_ci,
 )
-from lalm_bench.stats.hypothesis import format_p, holm, mcnemar_exact, paired_difference, wilcoxon_paired
+from lalm_bench.stats.hypothesis import (
+    format_p,
+    holm,
+    holm_family,
+    mcnemar_exact,
+    paired_difference,
+    wilcoxon_paired,
+)
 from lalm_bench.stats.paired_binary import benjamini_hochberg, paired_binary_difference
 from lalm_bench.stats.permutation import sign_flip_test
 from lalm_bench.stats.summary import (
@@ -60,6 +67,7 @@ __all__ = [
     "fleiss_kappa",
     "format_p",
     "holm",
+    "holm_family",
     "krippendorff_alpha",
     "mcnemar_exact",
     "mean",

@@ -151,3 +151,18 @@ def holm(pvalues: Mapping[str, float | None]) -> dict[str, float | None]:
         running = max(running, min(1.0, (m - rank) * float(pvalues[k])))  # type: ignore[arg-type]
         out[k] = running
     return out
+
+
+def holm_family(
+    family: Mapping[str, dict[str, Any]], p_key: str, out_key: str, notes: Mapping[str, str | None]
+) -> None:
+    """Holm across one family of statistics, written into each: ``out_key`` (adjusted p), ``out_key + "_text"``
+    and ``holm_family_size``. A statistic whose ``notes`` entry is a reason is not tested: it gets ``None``
+    there and the reason as ``holm_note``, and does not count towards the family."""
+    adj = holm({k: s[p_key] for k, s in family.items() if notes[k] is None})
+    for k, s in family.items():
+        s[out_key] = adj.get(k)
+        s[out_key + "_text"] = format_p(adj.get(k))
+        s["holm_family_size"] = len(adj) if notes[k] is None else None
+        if notes[k] is not None:
+            s["holm_note"] = notes[k]
