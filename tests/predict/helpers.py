@@ -136,3 +136,11 @@ class AudioResponder:
 
 def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+
+
+def logged_ids(tmp_path: Path, folder: str) -> list[str]:
+    """The ids of the whole records in ``p.runs/<folder>/log.jsonl`` (a torn last line is skipped)."""
+    path = tmp_path / "p.runs" / folder / "log.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(x)["id"] for x in path.read_text().splitlines() if x.strip().endswith("}")]

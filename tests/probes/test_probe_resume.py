@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from lalm_bench.llm.testserver import ScriptedOpenAIServer
-from tests.predict.helpers import FAST_OPTIONS, REPO, AudioResponder, synthetic_benchmark
+from tests.predict.helpers import FAST_OPTIONS, REPO, AudioResponder, logged_ids, synthetic_benchmark
 
 N = 12
 FOLDERS = ("head-0p3", "head-0p3.order1", "head-0p3.order2", "none", "none.order1", "none.order2")
@@ -29,13 +29,6 @@ def _cmd(tmp_path: Path, url: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _ids(tmp_path: Path, folder: str) -> list[str]:
-    path = tmp_path / "p.runs" / folder / "log.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(x)["id"] for x in path.read_text().splitlines() if x.strip().endswith("}")]
-
-
 def test_kill_9_with_orders_and_a_head_then_the_same_command_repeats_nothing(tmp_path):
     synthetic_benchmark(tmp_path, N)
     responder = AudioResponder(delay_s=0.05)
@@ -46,19 +39,19 @@ def test_kill_9_with_orders_and_a_head_then_the_same_command_repeats_nothing(tmp
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if sum(len(_ids(tmp_path, f)) for f in FOLDERS) >= 2 * N:
+            if sum(len(logged_ids(tmp_path, f)) for f in FOLDERS) >= 2 * N:
                 break
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        before = {f: _ids(tmp_path, f) for f in FOLDERS}
+        before = {f: logged_ids(tmp_path, f) for f in FOLDERS}
         assert 2 * N <= sum(map(len, before.values())) < 6 * N and not (tmp_path / "p_head-0p3.parquet").exists()
         n_before = len(responder.seen)
         responder.delay_s = 0.0
         done = subprocess.run(_cmd(tmp_path, server.base_url), env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
     for f in FOLDERS:  # every (condition, order) log holds each item once: nothing logged was asked again
-        ids = _ids(tmp_path, f)
+        ids = logged_ids(tmp_path, f)
         assert sorted(ids) == [f"item{i:03d}" for i in range(N)], f
         assert ids[: len(before[f])] == before[f]
     asked_after = len(responder.seen) - n_before

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from lalm_bench.llm.testserver import ScriptedOpenAIServer
-from tests.predict.helpers import FAST_OPTIONS, REPO, AudioResponder, synthetic_benchmark
+from tests.predict.helpers import FAST_OPTIONS, REPO, AudioResponder, logged_ids, synthetic_benchmark
 
 
 def test_three_samples_write_three_files_with_their_own_noise_and_accuracy_reads_them(tmp_path, run_cli):
@@ -102,13 +102,6 @@ def _cmd(tmp_path: Path, url: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _ids(tmp_path: Path, folder: str) -> list[str]:
-    path = tmp_path / "p.runs" / folder / "log.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(x)["id"] for x in path.read_text().splitlines() if x.strip().endswith("}")]
-
-
 def test_kill_9_with_samples_then_the_same_command_repeats_nothing(tmp_path):
     synthetic_benchmark(tmp_path, N)
     responder = AudioResponder(delay_s=0.05)
@@ -119,19 +112,19 @@ def test_kill_9_with_samples_then_the_same_command_repeats_nothing(tmp_path):
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if sum(len(_ids(tmp_path, f)) for f in FOLDERS) >= N:
+            if sum(len(logged_ids(tmp_path, f)) for f in FOLDERS) >= N:
                 break
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        before = {f: _ids(tmp_path, f) for f in FOLDERS}
+        before = {f: logged_ids(tmp_path, f) for f in FOLDERS}
         assert N <= sum(map(len, before.values())) < 3 * N and not (tmp_path / "p_noise.parquet").exists()
         n_before = len(responder.seen)
         responder.delay_s = 0.0
         done = subprocess.run(_cmd(tmp_path, server.base_url), env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
     for f in FOLDERS:  # every sample's log holds each item once: nothing logged was asked again
-        ids = _ids(tmp_path, f)
+        ids = logged_ids(tmp_path, f)
         assert sorted(ids) == [f"item{i:03d}" for i in range(N)], f
         assert ids[: len(before[f])] == before[f]
     assert len(responder.seen) - n_before <= 3 * N - sum(map(len, before.values())) + 3  # + those in flight
