@@ -14,14 +14,13 @@ import pytest
 from lalm_bench.audio.conditions import (
     CONDITIONS,
     AudioSent,
-    MismatchPartner,
     build_condition_audio,
-    item_rng,
-    mismatch_partners,
     noise_like,
     silence_like,
 )
 from lalm_bench.audio.files import Audio, decode_audio_bytes, encode_wav, read_audio
+from lalm_bench.audio.mismatch import MismatchPartner, mismatch_partners
+from lalm_bench.audio.seeds import item_rng
 from lalm_bench.errors import InputError
 from tests.datasets.test_audio import CLOTHO_CLIPS
 
@@ -145,7 +144,7 @@ def test_audio_sent_is_strict_json(root):
 
 
 def test_item_rng_is_stable_across_processes():
-    code = "from lalm_bench.audio.conditions import item_rng; print(item_rng(42, 'item-1', 0).integers(2**62))"
+    code = "from lalm_bench.audio.seeds import item_rng; print(item_rng(42, 'item-1', 0).integers(2**62))"
     runs = {
         subprocess.run(
             [sys.executable, "-c", code],

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lalm_bench.audio.conditions import build_condition_audio, content_clusters, mismatch_partners
+from lalm_bench.audio.conditions import build_condition_audio
 from lalm_bench.audio.files import decode_audio_bytes
+from lalm_bench.audio.mismatch import content_clusters, mismatch_partners
 from lalm_bench.audio.sent import SILENT_CLIP_NOISE_DBFS
 from lalm_bench.errors import InputError
 from tests.predict.helpers import write_jsonl, write_wav

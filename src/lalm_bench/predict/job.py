@@ -62,7 +62,7 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
         st.benchmark = load_benchmark(cfg.benchmark, cfg.columns, audio_root=cfg.root, need_audio=cfg.sends_audio)
         self._select(st.benchmark.items)
         if "mismatched" in cfg.conditions:
-            from lalm_bench.audio.conditions import content_clusters, mismatch_partners
+            from lalm_bench.audio.mismatch import content_clusters, mismatch_partners
 
             items = st.benchmark.items
             keys = [json.dumps([it.category, len(it.audio)]) for it in items]  # same category, same file count

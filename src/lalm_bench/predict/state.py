@@ -18,7 +18,7 @@ from lalm_bench.predict.schema import PredictRecord, RunSettings
 from lalm_bench.runs import Dispatcher, Models, RunSlot
 
 if TYPE_CHECKING:
-    from lalm_bench.audio.conditions import MismatchPartner
+    from lalm_bench.audio.mismatch import MismatchPartner
     from lalm_bench.datasets.benchmark import Benchmark, BenchmarkItem
 
 

@@ -62,7 +62,8 @@ def _settings(run_manifest: dict[str, Any]) -> dict[str, Any]:
 def rebuild(item_id: str, condition: str, row: dict[str, Any], run_manifest: dict[str, Any]) -> list[RebuiltPart]:
     """Rebuild what was sent for ``item_id`` under ``condition`` from its prediction row and run manifest, and
     check each part against the recorded SHA-256. Raises :class:`InputError` when it cannot be rebuilt."""
-    from lalm_bench.audio.conditions import MismatchPartner, build_condition_audio
+    from lalm_bench.audio.conditions import build_condition_audio
+    from lalm_bench.audio.mismatch import MismatchPartner
 
     s = _settings(run_manifest)
     if not s["root"]:
