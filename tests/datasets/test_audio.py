@@ -17,9 +17,9 @@ from lalm_bench.audio.files import (
     read_audio,
     read_audio_part,
     resample,
-    resolve_under,
     truncate,
 )
+from lalm_bench.audio.paths import resolve_under
 from lalm_bench.errors import InputError
 
 CLOTHO_CLIPS = [

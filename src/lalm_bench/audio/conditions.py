@@ -38,10 +38,10 @@ from lalm_bench.audio.files import (
     quantize,
     read_audio_head,
     resample,
-    resolve_under,
     wav_of_ints,
 )
 from lalm_bench.audio.mismatch import MismatchPartner
+from lalm_bench.audio.paths import resolve_under
 from lalm_bench.audio.seeds import derived_rng, item_rng
 from lalm_bench.audio.sent import (
     CONDITIONS,  # noqa: F401 (the base conditions, named here as the module docstring says)
@@ -312,7 +312,7 @@ def build_condition_audio(
     """The audio parts to send for one item under ``condition`` and a record of each.
 
     Each file (the item's, or the partner's for ``mismatched``) is resolved under ``root``
-    (:func:`~lalm_bench.audio.files.resolve_under`), its first ``max_seconds`` decoded (only those
+    (:func:`~lalm_bench.audio.paths.resolve_under`), its first ``max_seconds`` decoded (only those
     frames: memory follows what is sent, not the file's length), resampled to
     ``sample_rate`` if asked, and then sent as itself (``audio``, ``mismatched``) or replaced by noise or
     silence of the same shape; every part is a 16-bit PCM WAV and its record hashes exactly those bytes.

@@ -1,4 +1,5 @@
-"""Reading, checking and writing audio: safe paths under a root, decoding, resampling, truncation, WAV encoding.
+"""Reading, checking and writing audio: decoding, resampling, truncation, WAV encoding (safe paths and
+regular-file opening: :mod:`lalm_bench.audio.paths`).
 
 Decoding goes through ``soundfile`` (libsndfile: WAV, FLAC, OGG/Vorbis/Opus, MP3 and the other formats
 it knows), by content, not by file name. Samples are float32 in ``[-1, 1)`` with shape
@@ -8,22 +9,19 @@ it knows), by content, not by file name. Samples are float32 in ``[-1, 1)`` with
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import math
 import os
-import stat
 import struct
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
 import numpy as np
 
+from lalm_bench.audio.paths import open_regular
 from lalm_bench.errors import InputError
-from lalm_bench.io import node_kind
 
 #: Full-scale integer ranges of the WAV subtypes :func:`encode_wav` writes (``FLOAT`` is left out: libsndfile
 #: stamps float WAVs with the time of writing, so the same samples would not give the same bytes).
@@ -71,37 +69,6 @@ class Audio:
         if self.samples.size == 0:
             return 0.0
         return float(np.sqrt(np.mean(np.square(self.samples, dtype=np.float64))))
-
-
-_REFUSED = (
-    "audio path {name!r} is not under the audio root {root} "
-    "(absolute paths, '..' and links leading outside are refused)"
-)
-
-
-def resolve_under(root: Path, name: str, *, also_under: Sequence[Path] = ()) -> Path:
-    """The file ``name`` under ``root``, with symlinks resolved; :class:`InputError` if it may lie outside.
-
-    Refused, with one message that never says whether the outside target exists: absolute names, names
-    whose ``..`` leave ``root``, and names that resolve (through symlinks) outside ``root`` and outside every
-    folder in ``also_under`` (e.g. the ``blobs/`` folder a hub-cache snapshot's symlinks point into). The
-    file itself need not exist: reading it reports that. The returned path is the resolved one, so the
-    file read is the file checked.
-    """
-    text = os.fspath(name)
-    refused = InputError(_REFUSED.format(name=text, root=root))
-    norm = os.path.normpath(text) if text else ""
-    if not text or "\x00" in text or os.path.isabs(text) or norm in (".", "..") or norm.startswith(".." + os.sep):
-        raise refused
-    try:
-        base = Path(root).resolve()
-        allowed = [base, *(Path(p).resolve() for p in also_under)]
-        resolved = (base / text).resolve()  # the raw name: symlinks are followed before '..', as the OS does
-    except (OSError, RuntimeError, ValueError):  # symlink loops, names the OS cannot take
-        raise refused from None
-    if resolved == base or not any(resolved.is_relative_to(p) for p in allowed):
-        raise refused
-    return resolved
 
 
 def _reason(exc: BaseException) -> str:
@@ -172,53 +139,6 @@ def _validate(source: BinaryIO, label: str, block_frames: int = 1 << 16) -> str:
     if not seen:
         raise InputError(f"{label} (no audio frames)")
     return fmt
-
-
-def regular_file_problem(path: Path) -> str | None:
-    """``None`` when ``path`` is a regular file (links followed); else why it cannot be read as one
-    (``not found``, ``a FIFO, not a regular file`` ...). Nothing is opened."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return "not found"
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return f"{node_kind(mode)}, not a regular file"
-
-
-@contextlib.contextmanager
-def open_regular(path: Path, label: str) -> Iterator[BinaryIO]:
-    """``path`` opened for reading when it is a regular file; :class:`InputError` ``LABEL (reason)`` otherwise.
-
-    Only regular files are opened: a FIFO would block the open (and the worker) forever, a device could
-    stream without end. The type is checked before opening and again on the open descriptor, and the open
-    itself is non-blocking, so a node swapped for a FIFO in between cannot block either."""
-    problem = regular_file_problem(path)
-    if problem is not None:
-        raise InputError(f"{label} ({problem})")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise InputError(f"{label} ({exc.strerror or type(exc).__name__})") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{label} ({node_kind(mode)}, not a regular file)")
-        os.set_blocking(fd, True)
-        fh = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    with fh:
-        try:
-            yield fh
-        except OSError as exc:
-            raise InputError(f"{label} ({exc.strerror or type(exc).__name__})") from None
 
 
 def _sha256(fh: BinaryIO, chunk_size: int = 1 << 20) -> tuple[str, int]:

@@ -80,7 +80,7 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
 
     def _audio_path(self, name: str) -> Path | None:
         """Where an item's audio file is under the root, or ``None`` when it is refused (the item fails later)."""
-        from lalm_bench.audio.files import resolve_under
+        from lalm_bench.audio.paths import resolve_under
 
         try:
             return resolve_under(self.state.cfg.root, name)
@@ -126,7 +126,7 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
 
     def ready(self) -> None:
         """Every audio file the items still to ask need, found under the root: no decoding, just the paths."""
-        from lalm_bench.audio.files import regular_file_problem, resolve_under
+        from lalm_bench.audio.paths import regular_file_problem, resolve_under
 
         cfg = self.state.cfg
         problems: dict[str, str] = {}

@@ -107,7 +107,8 @@ def _clip_name(value: object) -> str:
 def read_clip_audio(clipset: ClipSet, clip: Clip) -> AudioPart:
     """The clip's audio for an ``input_audio`` part; :class:`InputError` (recorded per clip) when the file
     is missing, unreadable, or its name would lead outside the audio folder."""
-    from lalm_bench.audio.files import read_audio_part, resolve_under
+    from lalm_bench.audio.files import read_audio_part
+    from lalm_bench.audio.paths import resolve_under
 
     audio = read_audio_part(resolve_under(clipset.audio_dir, clip.file_name))
     return AudioPart(data=audio.data, format=audio.format)
