@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lalm_bench.embeddings.model import parse_devices
+from lalm_bench.embeddings.devices import parse_devices
 from lalm_bench.errors import InputError
 
 

