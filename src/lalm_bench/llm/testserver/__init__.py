@@ -27,223 +27,40 @@ from __future__ import annotations
 
 import collections
 import json
-import random
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from lalm_bench.llm.testserver.faults import BatchingLatency, FaultInjector
+from lalm_bench.llm.testserver.replies import (
+    AUDIO_TOKENS_PER_SECOND,
+    Reply,
+    as_reply,
+    completion,
+    default_responder,
+    dropped,
+    error,
+    slow,
+)
+from lalm_bench.llm.testserver.requests import AudioPartError, RecordedRequest, audio_content_parts, parse_audio_part
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = None  # dict/list → JSON; str/bytes → sent as is
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
-    drop: bool = False  # close the connection without any response
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]  # names lower-cased
-    raw: bytes
-    body: Any  # parsed JSON, or None when the body is not JSON
-    in_flight: int = 1  # requests being handled by the server when this one arrived, itself included
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        return (self.body or {}).get("messages", [])
-
-    @property
-    def audio_shapes(self) -> list[str]:
-        """The type of every audio content part (``input_audio`` or ``audio_url``), in message order."""
-        return [part["type"] for part in _audio_content_parts(self.messages)]
-
-    @property
-    def audio_parts(self) -> list[dict[str, Any]]:
-        """Every audio part of the request as ``{"data": <base64>, "format": ...}``, in message order, whichever
-        shape it came in (an ``audio_url`` data URL gives its media subtype as the format)."""
-        return [parse_audio_part(part)[0] for part in _audio_content_parts(self.messages)]
-
-    @property
-    def audio_bytes(self) -> list[bytes]:
-        """The decoded bytes of every audio part (what the server would hand to its audio encoder)."""
-        return [parse_audio_part(part)[1] for part in _audio_content_parts(self.messages)]
-
-    @property
-    def decoded_audio(self) -> list[tuple[Any, int]]:
-        """Every audio part decoded as a server would: ``(samples, sample_rate)`` with float32 samples of shape
-        ``(frames, channels)`` (soundfile; raises on bytes it cannot decode)."""
-        import io
-
-        import soundfile
-
-        out = []
-        for data in self.audio_bytes:
-            samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-            out.append((samples, int(rate)))
-        return out
-
-    @property
-    def audio_seconds(self) -> float:
-        """Total duration of the request's audio parts (0.0 without audio)."""
-        import io
-
-        import soundfile
-
-        total = 0.0
-        for data in self.audio_bytes:
-            info = soundfile.info(io.BytesIO(data))
-            total += info.frames / info.samplerate
-        return total
-
-    @property
-    def last_user_text(self) -> str:
-        """The text of the last user message (its text parts joined)."""
-        for msg in reversed(self.messages):
-            if msg.get("role") == "user":
-                content = msg.get("content")
-                if isinstance(content, str):
-                    return content
-                return "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
-        return ""
-
-
-class AudioPartError(ValueError):
-    """An audio content part a real server would refuse (the message says why)."""
-
-
-def _audio_content_parts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        part
-        for msg in messages
-        if isinstance(msg, dict) and isinstance(msg.get("content"), list)
-        for part in msg["content"]
-        if isinstance(part, dict) and part.get("type") in ("input_audio", "audio_url")
-    ]
-
-
-def parse_audio_part(part: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-    """``({"data", "format"}, audio bytes)`` of one audio content part, parsed as vLLM parses it
-    (``vllm/entrypoints/chat_utils.py``: ``input_audio`` becomes ``data:audio/<format>;base64,<data>``; a
-    data URL must say ``;base64``; the bytes are decoded by content, whatever the format says).
-
-    Raises :class:`AudioPartError` for what such a server refuses: a missing field, a data URL that is not
-    base64 or not audio, base64 that does not decode, bytes no audio decoder reads."""
-    import base64
-    import binascii
-    import io
-
-    import soundfile
-
-    if part.get("type") == "input_audio":
-        body = part.get("input_audio")
-        if not isinstance(body, dict) or not isinstance(body.get("data"), str) or not body["data"]:
-            raise AudioPartError("input_audio needs {'data': <base64>, 'format': ...}")
-        fmt = body.get("format")
-        if not isinstance(fmt, str) or not fmt:
-            raise AudioPartError("input_audio needs a 'format'")
-        url = f"data:audio/{fmt};base64,{body['data']}"
-    else:
-        body = part.get("audio_url")
-        given = body.get("url") if isinstance(body, dict) else None
-        if not isinstance(given, str) or not given.startswith("data:"):
-            raise AudioPartError("audio_url needs {'url': 'data:audio/<format>;base64,<data>'} (no fetching here)")
-        url = given
-    spec, sep, data = url[len("data:") :].partition(",")
-    media_type, _, encoding = spec.rpartition(";")
-    if not sep or encoding != "base64":
-        raise AudioPartError("only base64 data URLs are supported")
-    if not media_type.startswith("audio/"):
-        raise AudioPartError(f"data URL media type {media_type!r} is not audio")
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise AudioPartError("audio data is not valid base64 (a 'data:' prefix inside input_audio.data?)") from None
-    try:
-        soundfile.info(io.BytesIO(raw))
-    except RuntimeError as exc:  # soundfile.LibsndfileError
-        raise AudioPartError(f"cannot decode the audio: {exc}") from None
-    return {"data": data, "format": media_type.split("/", 1)[1]}, raw
-
-
-_counter: collections.Counter[str] = collections.Counter()
-
-
-def completion(
-    content: str | None,
-    *,
-    prompt_tokens: int = 10,
-    completion_tokens: int = 5,
-    model: str = "fake-model",
-    finish_reason: str = "stop",
-    delay_s: float = 0.0,
-) -> Reply:
-    """A 200 reply holding one chat completion with ``content``."""
-    _counter["id"] += 1
-    body = {
-        "id": f"chatcmpl-fake-{_counter['id']}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": finish_reason,
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
-    return Reply(200, body, delay_s=delay_s)
-
-
-def error(status: int, message: str | None = None, *, retry_after: float | None = None) -> Reply:
-    """An error reply in OpenAI's ``{"error": {...}}`` shape."""
-    headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-    body = {"error": {"message": message or f"scripted HTTP {status}", "type": "scripted", "code": status}}
-    return Reply(status, body, headers=headers)
-
-
-def slow(delay_s: float, content: str = "late") -> Reply:
-    return completion(content, delay_s=delay_s)
-
-
-def dropped() -> Reply:
-    return Reply(drop=True)
-
-
-#: Prompt tokens per second of audio the default responder counts (Qwen2-Audio / Qwen2.5-Omni's rate).
-AUDIO_TOKENS_PER_SECOND = 25
-
-
-def default_responder(request: RecordedRequest) -> Reply:
-    """``ok``, with usage counted like an audio LLM server: the words of the last user text plus
-    :data:`AUDIO_TOKENS_PER_SECOND` per second of the audio received."""
-    try:
-        seconds = request.audio_seconds
-    except Exception:  # undecodable audio: a real server would refuse; count the text
-        seconds = 0.0
-    tokens = len(request.last_user_text.split()) + round(AUDIO_TOKENS_PER_SECOND * seconds)
-    return completion("ok", prompt_tokens=tokens, completion_tokens=1)
-
-
-def as_reply(value: Reply | str | dict) -> Reply:
-    if isinstance(value, Reply):
-        return value
-    if isinstance(value, str):
-        return completion(value)
-    if isinstance(value, dict) and "choices" in value:
-        return Reply(200, value)
-    return completion(json.dumps(value))
+__all__ = [
+    "AUDIO_TOKENS_PER_SECOND",
+    "AudioPartError",
+    "BatchingLatency",
+    "FaultInjector",
+    "RecordedRequest",
+    "Reply",
+    "ScriptedOpenAIServer",
+    "as_reply",
+    "completion",
+    "default_responder",
+    "dropped",
+    "error",
+    "parse_audio_part",
+    "slow",
+]
 
 
 class _Server(ThreadingHTTPServer):
@@ -315,7 +132,7 @@ class ScriptedOpenAIServer:
             def _answer(self, req: RecordedRequest, reply: Reply | None) -> None:
                 if reply is None and server.check_audio:
                     try:
-                        for part in _audio_content_parts(req.messages):
+                        for part in audio_content_parts(req.messages):
                             parse_audio_part(part)
                     except AudioPartError as exc:
                         reply = error(400, f"invalid audio content part: {exc}")
@@ -400,76 +217,3 @@ class ScriptedOpenAIServer:
         with self._lock:
             self.requests.clear()
             self._queue.clear()
-
-
-class FaultInjector:
-    """A responder that answers like ``responder`` but injects faults at seeded random rates.
-
-    ``rates`` maps fault kinds to probabilities: ``500``, ``429`` (with ``Retry-After: 0``),
-    ``drop`` (connection closed), ``slow`` (``slow_s`` delay: set it above the client timeout for a
-    timeout), ``invalid`` (a 200 reply whose content is not JSON, which triggers the repair
-    retry). ``counts`` tallies what was sent (``ok`` for clean replies)."""
-
-    KINDS = ("500", "429", "drop", "slow", "invalid")
-
-    def __init__(
-        self,
-        responder: Callable[[RecordedRequest], Reply | str | dict],
-        rates: dict[str, float],
-        *,
-        seed: int = 0,
-        slow_s: float = 5.0,
-    ) -> None:
-        unknown = set(rates) - set(self.KINDS)
-        if unknown:
-            raise ValueError(f"unknown fault kinds {sorted(unknown)}")
-        self.responder = responder
-        self.rates = rates
-        self.slow_s = slow_s
-        self.counts: collections.Counter[str] = collections.Counter()
-        self._rng = random.Random(seed)
-        self._lock = threading.Lock()
-
-    def __call__(self, request: RecordedRequest) -> Reply:
-        with self._lock:
-            u = self._rng.random()
-        kind = "ok"
-        acc = 0.0
-        for k in self.KINDS:
-            acc += self.rates.get(k, 0.0)
-            if u < acc:
-                kind = k
-                break
-        with self._lock:
-            self.counts[kind] += 1
-        if kind == "500":  # numbered: a transient error, not one that repeats word for word
-            return error(500, f"injected server error #{self.counts[kind]}")
-        if kind == "429":
-            return error(429, "injected rate limit", retry_after=0)
-        if kind == "drop":
-            return dropped()
-        if kind == "invalid":
-            return completion("Sorry, I cannot produce JSON right now.")
-        reply = as_reply(self.responder(request))
-        if kind == "slow":
-            reply.delay_s = self.slow_s
-        return reply
-
-
-class BatchingLatency:
-    """A responder whose replies take ``base_s + per_request_s * in_flight`` seconds, ``in_flight`` being the
-    requests the server holds when the request arrives (itself included): the shape of a continuous-batching
-    server (vLLM, SGLang), whose step time grows with the batch. ``responder`` gives the reply."""
-
-    def __init__(
-        self,
-        base_s: float,
-        per_request_s: float,
-        responder: Callable[[RecordedRequest], Reply | str | dict] = default_responder,
-    ) -> None:
-        self.base_s, self.per_request_s, self.responder = base_s, per_request_s, responder
-
-    def __call__(self, request: RecordedRequest) -> Reply:
-        reply = as_reply(self.responder(request))
-        reply.delay_s += self.base_s + self.per_request_s * request.in_flight
-        return reply
