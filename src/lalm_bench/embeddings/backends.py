@@ -62,10 +62,18 @@ _EXTRAS = {
 }
 
 
-def check_backend(backend: str, precision: str = "fp32") -> None:
-    """Refuse an unknown backend/precision, or a backend whose optional packages are missing (one line)."""
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be found, without importing it (a missing parent package counts as absent)."""
     import importlib.util
 
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def check_backend(backend: str, precision: str = "fp32") -> None:
+    """Refuse an unknown backend/precision, or a backend whose optional packages are missing (one line)."""
     if backend not in BACKENDS:
         raise InputError(f"--backend {backend}: unknown backend (use {', '.join(BACKENDS)})")
     if precision not in PRECISIONS[backend]:
@@ -73,21 +81,12 @@ def check_backend(backend: str, precision: str = "fp32") -> None:
             f"--precision {precision}: not available with --backend {backend} (use {', '.join(PRECISIONS[backend])})"
         )
     if precision == "fast":
-        for module in ("optimum.intel", "openvino", "tokenizers"):
-            try:
-                found = importlib.util.find_spec(module) is not None
-            except (ImportError, ValueError):
-                found = False
-            if not found:
-                raise InputError(_FAST_HINT)
+        if not all(_installed(m) for m in ("optimum.intel", "openvino", "tokenizers")):
+            raise InputError(_FAST_HINT)
         return
     if backend in _EXTRAS:
         module, hint = _EXTRAS[backend]
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
+        if not _installed(module):
             raise InputError(hint)
 
 
