@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lalm_bench.cli.app import readme_anchor
+from lalm_bench.cli.root import readme_anchor
 from lalm_bench.manifest import DEFAULT_SEED
 from lalm_bench.samples import SAMPLE_AUDIO, SAMPLE_NOISE
 

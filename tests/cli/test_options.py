@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 from lalm_bench.cli.options import EMBEDDING, LLM
+
+_WIDE = {**os.environ, "COLUMNS": "200"}  # rich wraps the help to the terminal
 
 
 def test_help_shows_the_groups_and_hides_old_spellings(run_cli):
@@ -53,3 +56,23 @@ def test_help_imports_nothing_heavy():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_run_imports_only_the_module_of_its_command():
+    """`lalm-bench similarity …` loads `cli/similarity.py`, not the modules (and imports) of the other commands;
+    the top-level help still lists every command."""
+    code = (
+        "import sys\nfrom lalm_bench.cli import COMMANDS, main\n"
+        "try:\n    main(['similarity', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in COMMANDS.values() if f'lalm_bench.cli.{m}' in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "['similarity']"
+    from lalm_bench.cli import COMMANDS
+
+    top = subprocess.run(
+        [sys.executable, "-m", "lalm_bench", "--help"], capture_output=True, text=True, timeout=120, env=_WIDE
+    )
+    assert top.returncode == 0, top.stderr
+    assert all(f" {name} " in top.stdout for name in COMMANDS), top.stdout

@@ -444,3 +444,38 @@ def test_wilcoxon_with_ties_or_zeros_gives_scipys_exact_permutation_values():
         ref = sps.wilcoxon(d, zero_method="wilcox", alternative="two-sided")
         assert ours["p_value"] == pytest.approx(float(ref.pvalue), rel=1e-9, abs=1e-12), d
         assert ours["statistic"] == pytest.approx(float(ref.statistic)), d
+
+
+@pytest.mark.parametrize("kind", ["continuous", "small integers", "rounded", "float32 with zeros"])
+def test_wilcoxon_equals_scipy_bit_for_bit(kind: str) -> None:
+    """Exact (n <= 50, untied), exhaustive (ties or zeros, n <= 13) and normal-approximation branches all give
+    scipy's floats, not just close ones: reports are recomputed independently with scipy."""
+    from scipy import stats as sps
+
+    from lalm_bench.stats import wilcoxon_paired
+
+    rng = np.random.default_rng(["continuous", "small integers", "rounded", "float32 with zeros"].index(kind))
+    for n in [*range(2, 20), *rng.integers(20, 140, 40)]:
+        n = int(n)
+        if kind == "continuous":
+            x, y = rng.normal(size=n), rng.normal(size=n)
+        elif kind == "small integers":
+            x, y = rng.integers(0, 5, n).astype(float), rng.integers(0, 5, n).astype(float)
+        elif kind == "rounded":
+            x, y = np.round(rng.normal(size=n), 1), np.round(rng.normal(size=n) + 0.2, 1)
+        else:
+            x = rng.random(n).astype(np.float32).astype(float)
+            y = x.copy()
+            k = int(rng.integers(0, n + 1))
+            y[:k] += rng.normal(size=k) * 0.01
+        ours = wilcoxon_paired(x, y)
+        if not np.any(x != y):
+            assert ours["p_value"] is None
+            continue
+        ref = sps.wilcoxon(x, y, zero_method="wilcox", alternative="two-sided")
+        z = sps.wilcoxon(x, y, zero_method="wilcox", alternative="greater", method="asymptotic").zstatistic
+        assert (ours["statistic"], ours["p_value"], ours["z_statistic"]) == (
+            float(ref.statistic),
+            float(ref.pvalue),
+            float(z),
+        ), (n, x, y)

@@ -1,24 +1,52 @@
-"""Command-line interface: one entry point, subcommands; it only parses and calls the library."""
+"""Command-line interface: one entry point, subcommands; it only parses and calls the library.
+
+Each command lives in its own module, which registers it on the one Typer app (``cli/root.py``) when
+imported. A run imports only the module of the command it names (``lalm-bench similarity …`` never
+loads predict's or rubrics' modules); the top-level help, an unknown name and ``app`` load them all.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
-from lalm_bench.cli import accuracy as _accuracy  # noqa: F401  (registers the command)
-from lalm_bench.cli import cache as _cache  # noqa: F401  (registers the command)
-from lalm_bench.cli import clotho_refs as _clotho_refs  # noqa: F401  (registers the command)
-from lalm_bench.cli import data as _data  # noqa: F401  (registers the command)
-from lalm_bench.cli import demo as _demo  # noqa: F401  (registers the command)
-from lalm_bench.cli import predict as _predict  # noqa: F401  (registers the command)
-from lalm_bench.cli import report as _report  # noqa: F401  (registers the command)
-from lalm_bench.cli import rubrics as _rubrics  # noqa: F401  (registers the command)
-from lalm_bench.cli import similarity as _similarity  # noqa: F401  (registers the command)
-from lalm_bench.cli.app import app
+if TYPE_CHECKING:
+    import typer
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "load_commands", "main"]
 
 INTERRUPTED = 130
+
+#: command name → the module of ``lalm_bench.cli`` that registers it, in the order the help lists them
+COMMANDS = {
+    "accuracy": "accuracy",
+    "cache": "cache",
+    "clotho-refs": "clotho_refs",
+    "data": "data",
+    "demo": "demo",
+    "predict": "predict",
+    "report": "report",
+    "rubrics": "rubrics",
+    "similarity": "similarity",
+}
+
+
+def load_commands(argv: list[str] | None = None) -> typer.Typer:
+    """The Typer app with the command ``argv`` names registered, or every command when it names none."""
+    from lalm_bench.cli.root import app as root_app
+
+    name = argv[0] if argv else None
+    for module in [COMMANDS[name]] if name in COMMANDS else COMMANDS.values():
+        importlib.import_module(f"lalm_bench.cli.{module}")
+    return root_app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the whole CLI, for tools that walk it (tests, docs)
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,8 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     code, which in non-standalone mode it returns instead of raising)."""
     from lalm_bench.errors import LalmBenchError, interrupt_message
 
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = app(args=argv, prog_name="lalm-bench", standalone_mode=False)
+        code = load_commands(args)(args=args, prog_name="lalm-bench", standalone_mode=False)
     except LalmBenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from lalm_bench.cli.app import app, command_help
 from lalm_bench.cli.options import EmbeddingCacheDirOpt, LLMCacheOpt
+from lalm_bench.cli.root import app, command_help
 
 LLMOpt = Annotated[bool, typer.Option("--llm", help="The LLM response cache instead of the embedding cache.")]
 _SECTION = "Speed: embedding cache, backends, several GPUs"

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from lalm_bench.cli.app import app, command_help
 from lalm_bench.cli.options import CLIPS, DEFAULT_SEED, EMBEDDING, OUTPUT_DIR, BootstrapOpt, SeedOpt, with_groups
+from lalm_bench.cli.root import app, command_help
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
 from lalm_bench.rubrics.common.clips import ClipSelection

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app, command_help
 from lalm_bench.cli.options import QuietOpt
+from lalm_bench.cli.root import app, command_help
 
 _SECTION = "Reference agreement: `lalm-bench clotho-refs`"
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app, command_help
 from lalm_bench.cli.options import (
     BENCHMARK_COLUMNS,
     DEFAULT_SEED,
@@ -20,6 +19,7 @@ from lalm_bench.cli.options import (
     SeedOpt,
     with_groups,
 )
+from lalm_bench.cli.root import app, command_help
 from lalm_bench.datasets.benchmark import BenchmarkColumns
 from lalm_bench.io import OutputOptions
 from lalm_bench.llm.options import LLMOptions, SamplingOptions

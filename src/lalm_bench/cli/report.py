@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app, command_help
 from lalm_bench.cli.options import DEFAULT_SEED, OUTPUT_FILE, BootstrapOpt, SeedOpt, with_groups
+from lalm_bench.cli.root import app, command_help
 from lalm_bench.io import OutputOptions
 
 

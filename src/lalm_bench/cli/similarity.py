@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from lalm_bench.cli.app import app, command_help
 from lalm_bench.cli.options import (
     DEFAULT_SEED,
     EMBEDDING,
@@ -18,6 +17,7 @@ from lalm_bench.cli.options import (
     SeedOpt,
     with_groups,
 )
+from lalm_bench.cli.root import app, command_help
 from lalm_bench.embeddings.options import EmbeddingOptions
 from lalm_bench.io import OutputOptions
 

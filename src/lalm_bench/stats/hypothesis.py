@@ -57,39 +57,83 @@ def format_p(p: float | None) -> str | None:
 
 #: scipy's ``wilcoxon`` runs an exhaustive permutation test up to this many pairs when there are ties or zeros
 SCIPY_PERMUTATION_MAX_N = 13
+#: ... and its exact null distribution (no ties, no zeros) up to this many pairs; the normal approximation above
+SCIPY_EXACT_MAX_N = 50
 
 
-def _signed_rank_exact(nz: np.ndarray) -> tuple[float, float]:
-    """``(min(W+, W-), two-sided p)`` of the signed-rank test on the non-zero differences ``nz``, exact
-    under random signs with mid-ranks for ties: the value scipy's exhaustive permutation test gives
-    (``wilcoxon`` with ties or zeros and at most 13 pairs), counted over the sums of doubled ranks
-    instead of enumerating 2**n sign vectors (which took about a second per call)."""
-    from scipy.stats import rankdata
+def _mid_ranks(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks of ``v`` (1-based, mid-ranks for ties) and the size of each group of tied values, computed the
+    way ``scipy.stats.rankdata(method="average")`` does (stable argsort, float64), so sums of them are the
+    same floats."""
+    order = np.argsort(v, kind="stable")
+    ordered = v[order]
+    first = np.concatenate([[True], ordered[:-1] != ordered[1:]])
+    starts = np.flatnonzero(first)
+    counts = np.diff(starts, append=v.size)
+    group_ranks = (starts + 1).astype(np.float64) + (counts.astype(np.float64) - 1) / 2
+    ranks = np.empty(v.size, dtype=np.float64)
+    ranks[order] = np.repeat(group_ranks, counts)
+    return ranks, counts.astype(np.float64)
 
-    doubled = np.rint(2 * rankdata(np.abs(nz))).astype(np.int64)
+
+def _signed_rank_null(n: int) -> np.ndarray:
+    """P(W+ = k), k = 0 … n(n+1)/2, of n untied non-zero differences under random signs (scipy's recursion)."""
+    c = np.ones(1, dtype=np.float64)
+    for k in range(1, n + 1):
+        prev = c
+        c = np.zeros(k * (k + 1) // 2 + 1, dtype=np.float64)
+        c[: prev.size] = prev * 0.5
+        c[-prev.size :] += prev * 0.5
+    return c
+
+
+def _signed_rank_exact_untied(w_plus: float, n: int) -> float:
+    """Two-sided exact p of ``W+`` with ``n`` untied non-zero differences, as scipy's ``method="exact"``."""
+    pmf = _signed_rank_null(n)
+    mn = n * (n + 1) / 4
+
+    def cdf(k: int) -> float:
+        return float(pmf[: k + 1].sum()) if k <= mn else 1 - float(pmf[k + 1 :].sum())
+
+    def sf(k: int) -> float:
+        return float(pmf[k:].sum()) if k <= mn else 1 - float(pmf[:k].sum())
+
+    p = 2 * min(sf(math.floor(w_plus)), cdf(math.ceil(w_plus)))
+    return min(1.0, max(0.0, p))
+
+
+def _signed_rank_exact(doubled: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
+    """``(min(W+, W-), two-sided p)`` of the signed-rank test on non-zero differences with doubled mid-ranks
+    ``doubled`` (integers) and signs ``positive``, exact under random signs: the value scipy's exhaustive
+    permutation test gives (``wilcoxon`` with ties or zeros and at most 13 pairs), counted over the sums of
+    doubled ranks instead of enumerating 2**n sign vectors (which took about a second per call)."""
     counts = np.zeros(int(doubled.sum()) + 1)
     counts[0] = 1.0
     for v in doubled:
         counts[v:] = counts[v:] + counts[:-v].copy()
     counts /= counts.sum()
-    w = int(doubled[nz > 0].sum())
+    w = int(doubled[positive].sum())
     p = min(1.0, 2.0 * min(float(counts[w:].sum()), float(counts[: w + 1].sum())))
     return float(min(w, int(doubled.sum()) - w) / 2), p
 
 
 def wilcoxon_paired(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> dict[str, Any]:
-    """Two-sided paired Wilcoxon signed-rank test of x vs y (scipy; zero differences dropped).
+    """Two-sided paired Wilcoxon signed-rank test of x vs y (zero differences dropped), as scipy computes it.
 
     Returns ``{statistic, p_value, p_value_text, z_statistic, n, n_nonzero, median_difference}``:
-    ``n`` pairs of which ``n_nonzero`` have a non-zero difference (the test uses only those);
-    ``statistic`` and ``p_value`` are scipy's: exact for small samples without ties, exact over random
-    signs with mid-ranks for at most 13 pairs with ties or zeros (computed here, same values, see
-    :func:`_signed_rank_exact`), else the normal approximation; ``z_statistic`` is scipy's normal
-    approximation ``(W+ - E[W+]) / sd(W+)`` with tie correction and no continuity correction, positive
-    when x tends to exceed y. Statistic, p and z are ``None`` when the test is undefined (fewer than two
-    pairs, or all differences zero).
+    ``n`` pairs of which ``n_nonzero`` have a non-zero difference (the test uses only those).
+    ``statistic`` (``min(W+, W-)``) and ``p_value`` are those of ``scipy.stats.wilcoxon(x, y)``: the exact
+    null distribution for at most 50 pairs without ties or zeros, the exact distribution over random signs
+    with mid-ranks for at most 13 pairs with ties or zeros, else the normal approximation with tie
+    correction and no continuity correction. ``z_statistic`` is scipy's ``(W+ - E[W+]) / sd(W+)`` of that
+    approximation, positive when x tends to exceed y. Statistic, p and z are ``None`` when the test is
+    undefined (fewer than two pairs, or all differences zero).
+
+    Computed here with numpy and ``scipy.special`` rather than by calling ``scipy.stats.wilcoxon``:
+    importing ``scipy.stats`` costs about a second, most of a warm ``similarity`` rerun. The same
+    operations in the same order give the same floats; ``tests/stats`` checks equality with scipy's.
     """
-    from scipy import stats as sps
+    from scipy.special import ndtr
 
     a, b = as_array(x), as_array(y)
     d = a - b
@@ -105,16 +149,23 @@ def wilcoxon_paired(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.nda
     }
     if d.size < 2 or not nz.size:
         return out
-    tied = nz.size < d.size or np.unique(np.abs(nz)).size < nz.size
-    if tied and d.size <= SCIPY_PERMUTATION_MAX_N:
-        out["statistic"], out["p_value"] = _signed_rank_exact(nz)
+    ranks, ties = _mid_ranks(np.abs(nz))
+    count = float(nz.size)
+    w_plus = float(np.sum((nz > 0).astype(np.float64) * ranks))
+    w_minus = float(np.sum((nz < 0).astype(np.float64) * ranks))
+    mn = count * (count + 1.0) * 0.25
+    se = math.sqrt((count * (count + 1.0) * (2.0 * count + 1.0) - float(np.sum(ties**3 - ties)) / 2) / 24)
+    z = (w_plus - mn) / se
+    has_ties = bool((ties > 1).any())
+    if not has_ties and nz.size == d.size and d.size <= SCIPY_EXACT_MAX_N:
+        out["statistic"], out["p_value"] = min(w_plus, w_minus), _signed_rank_exact_untied(w_plus, nz.size)
+    elif d.size <= SCIPY_PERMUTATION_MAX_N:
+        doubled = np.rint(2 * ranks).astype(np.int64)
+        out["statistic"], out["p_value"] = _signed_rank_exact(doubled, nz > 0)
     else:
-        res = sps.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided")
-        out["statistic"], out["p_value"] = float(res.statistic), float(res.pvalue)
+        out["statistic"], out["p_value"] = min(w_plus, w_minus), float(2 * ndtr(-abs(z)))
     out["p_value_text"] = format_p(out["p_value"])
-    # scipy's z of W+ is signed when one-sided (the two-sided one uses min(W+, W-), so always <= 0)
-    approx = sps.wilcoxon(a, b, zero_method="wilcox", alternative="greater", method="approx", correction=False)
-    out["z_statistic"] = float(approx.zstatistic)
+    out["z_statistic"] = z
     return out
 
 
