@@ -328,6 +328,10 @@ def compare(args: argparse.Namespace) -> None:
     servers; per repetition every variant once, the order alternating; items/s = items / whole-process
     wall time, and "requests" items/s = items / (last reply − first request) as the servers saw it."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1"}
+    # Bytecode of the source trees, once: an installed lalm-bench (or any checkout run once) has it, but a
+    # process under PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module of the project each time.
+    for src in {REPO / "src", *([args.before_src] if args.before_src else [])}:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True, stdout=subprocess.DEVNULL)
     rows: list[dict] = []
     settings = [(sec, mode, c, 1, args.latency) for sec in args.seconds for mode in args.modes
                 for c in args.concurrency]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,7 +37,12 @@ def redact_url(url: str | None) -> str | None:
     """``url`` without credentials: user:password dropped, secret-looking query values masked."""
     if not url:
         return url
-    parts = urlsplit(str(url))
+    return _redacted(str(url))
+
+
+@functools.lru_cache(maxsize=256)  # asked for every request (cache key, record) of a few servers' URLs
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
     netloc = parts.hostname or ""
     if ":" in netloc:  # IPv6 literal
         netloc = f"[{netloc}]"
