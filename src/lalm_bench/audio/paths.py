@@ -4,7 +4,6 @@ FIFO or a device, which would block or stream without end)."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -35,21 +34,14 @@ def resolve_under(root: Path, name: str, *, also_under: Sequence[Path] = ()) -> 
     if not text or "\x00" in text or os.path.isabs(text) or norm in (".", "..") or norm.startswith(".." + os.sep):
         raise refused
     try:
-        base = _resolved_dir(os.fspath(root), os.getcwd())
-        allowed = [base, *(_resolved_dir(os.fspath(p), os.getcwd()) for p in also_under)]
+        base = Path(root).resolve()
+        allowed = [base, *(Path(p).resolve() for p in also_under)]
         resolved = (base / text).resolve()  # the raw name: symlinks are followed before '..', as the OS does
     except (OSError, RuntimeError, ValueError):  # symlink loops, names the OS cannot take
         raise refused from None
     if resolved == base or not any(resolved.is_relative_to(p) for p in allowed):
         raise refused
     return resolved
-
-
-@functools.lru_cache(maxsize=64)
-def _resolved_dir(path: str, cwd: str) -> Path:
-    """``path`` resolved (against ``cwd``) once per process: the roots are the same for every item. A root
-    that is a link re-pointed during a run is still read where it pointed first, never outside it."""
-    return Path(cwd, path).resolve()
 
 
 def regular_file_problem(path: Path) -> str | None:
