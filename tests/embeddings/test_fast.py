@@ -94,3 +94,17 @@ def test_fast_matches_exact_and_runs_without_torch_once_exported(minilm_path: st
     exact_cached = Embedder(MODEL, device="cpu", cache_dir=cache_dir, progress=False)
     exact_cached.encode(texts[:1])
     assert exact_cached.cache_hits == 0
+    # the async queue keeps the order of the batches, whatever request finishes first
+    from lalm_bench.embeddings.fast import OpenVINODirectEncoder, fast_streams_config
+
+    load = info["load"]
+    assert load["performance_hint"] == fast_streams_config(load["inference_precision"])["PERFORMANCE_HINT"]
+    assert load["streams"] >= 1
+    encoder = OpenVINODirectEncoder(load["ir_folder"], info["max_seq_length"], load["inference_precision"])
+    many = ["a dog barks " * k for k in (1, 40, 3, 90, 2, 7)] + texts
+    small = encoder.encode(many, batch_size=2)  # 6 batches over the streams
+    whole = encoder.encode(many, batch_size=64)
+    np.testing.assert_allclose(small[len(many) - len(texts) :], np.asarray(again["emb"]), atol=1e-2)
+    np.testing.assert_allclose(small, whole, atol=1e-2)
+    assert np.einsum("ij,ij->i", small, whole).min() > 0.999
+    assert encoder.encode([]).shape == (0, small.shape[1])

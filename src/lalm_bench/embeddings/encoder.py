@@ -279,6 +279,8 @@ class Embedder:
                 info["fast"] = {
                     "path": "openvino-direct (tokenizers + OpenVINO runtime, no torch)",
                     "inference_precision": self._load_record.get("inference_precision", cpu_fast_precision()),
+                    "openvino_performance_hint": self._load_record.get("performance_hint"),
+                    "openvino_streams": self._load_record.get("streams"),
                     "checked_by": "benchmarks/precision.py (every statistic of the jobs, exact vs fast)",
                 }
             info["deviation_vs_torch_fp32"] = self._deviation or {
