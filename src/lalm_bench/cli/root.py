@@ -53,7 +53,7 @@ def _hide_bool_of_flags() -> None:
     def flag_type(self: TyperOption, ctx: Any) -> str | None:
         return None if self.is_flag else shown(self, ctx)
 
-    TyperOption.display_type_rich = flag_type  # type: ignore[method-assign]
+    TyperOption.display_type_rich = flag_type  # type: ignore[method-assign,attr-defined,unused-ignore]
 
 
 _hide_bool_of_flags()
