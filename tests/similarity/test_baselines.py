@@ -132,6 +132,12 @@ def test_compare_family_uses_the_same_items_and_holm() -> None:
     # wilcoxon details: zeros dropped, z and text
     w = o["wilcoxon"]
     assert w["n"] == 59 and w["n_nonzero"] == 59 and w["z_statistic"] > 0 and w["p_value_text"]
+    # a difference within the cosines' float32 resolution is a zero, whichever float path made it
+    b2 = a.copy()
+    b2[:5] += np.array([0.0, 3e-8, -4e-8, 2e-7, -1e-9])
+    b2[5:] -= 0.1
+    w2 = compare_family(a, b2, ("matched", "floor"), cats, ["a", "b", "c", "one"], None, 50, 0, "")["overall"]
+    assert w2["wilcoxon"]["zero_below"] == 1e-6 and w2["wilcoxon"]["n_nonzero"] == cats.size - 5
 
 
 def test_compare_family_clustered() -> None:

@@ -479,3 +479,27 @@ def test_wilcoxon_equals_scipy_bit_for_bit(kind: str) -> None:
             float(ref.pvalue),
             float(z),
         ), (n, x, y)
+
+
+def test_wilcoxon_zero_below_makes_rounding_noise_a_zero() -> None:
+    """A zero computed as ±1e-8 on another floating-point path would enter the test at the lowest rank and move
+    every rank above it; with ``zero_below`` both paths give the test of the exact zeros (scipy's)."""
+    from scipy import stats as sps
+
+    from lalm_bench.stats import wilcoxon_paired
+
+    rng = np.random.default_rng(3)
+    d = rng.normal(0.05, 0.2, 120)
+    d[:15] = 0.0  # the same answer on both sides
+    noisy = d.copy()
+    noisy[:15] = rng.normal(0, 3e-8, 15)  # those zeros from another float path
+    exact = wilcoxon_paired(d, np.zeros_like(d), zero_below=1e-6)
+    other = wilcoxon_paired(noisy, np.zeros_like(d), zero_below=1e-6)
+    ref = sps.wilcoxon(d, zero_method="wilcox")
+    for key in ("statistic", "p_value", "z_statistic", "n_nonzero"):
+        assert exact[key] == other[key], key
+    assert (exact["statistic"], exact["p_value"], exact["n_nonzero"]) == (float(ref.statistic), float(ref.pvalue), 105)
+    assert exact["zero_below"] == 1e-6 and wilcoxon_paired(d, np.zeros_like(d))["zero_below"] == 0.0
+    raw = wilcoxon_paired(noisy, np.zeros_like(d))  # without it the noise is ranked
+    assert raw["n_nonzero"] == 120 and raw["statistic"] != exact["statistic"]
+    assert other["median_difference"] == float(np.median(noisy))  # the median is of the differences as given
