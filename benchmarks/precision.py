@@ -16,9 +16,13 @@ settings left out): exact, fast, |Δ|, the CI half-width it is judged against, |
 pass (≤ 0.05). The half-width is the statistic's own CI (``<name>_ci95`` beside it, else the
 ``ci95`` of its object); a statistic with none takes its job's headline CI (similarity: overall;
 clotho-refs: the mean pair similarity; accuracy: the audio condition's accuracy), as does one whose
-CI has zero width, and a count takes 1.96·√count (Poisson). Accuracy's extraction decisions are
-compared item by item: the number of (item, condition) picks that differ, judged against the audio
-accuracy CI half-width in items.
+CI has zero width, and a count takes 1.96·√count (Poisson). A Wilcoxon signed-rank block is judged on
+its own scale: ``z_statistic`` against 1.96 (its null spread is 1), the rank sum ``statistic`` against
+1.96 × its null standard deviation √(n(n+1)(2n+1)/24) for its ``n_nonzero``, and ``p_value`` as the |z| it
+corresponds to (−Φ⁻¹(p/2)) against 1.96: a rank statistic has no CI in similarity units. Accuracy's
+extraction decisions are compared item by item: the number of (item, condition) picks that differ,
+judged against the audio accuracy CI half-width in items. ``--rejudge EXACT FAST`` applies these rules to
+two existing `similarity` result files and runs nothing.
 """
 
 from __future__ import annotations
@@ -59,6 +63,22 @@ def half(ci: Any) -> float | None:
     return None
 
 
+RANK_TEST_KEYS = ("statistic", "z_statistic", "p_value")
+
+
+def rank_test(block: dict, key: str, path: str) -> dict[str, tuple[float, float]]:
+    """A Wilcoxon output on its own scale (see the module's docstring)."""
+    from scipy.special import ndtri
+
+    value = float(block[key])
+    if key == "z_statistic":
+        return {path: (value, 1.96)}
+    if key == "statistic":
+        n = max(int(block.get("n_nonzero") or 1), 1)
+        return {path: (value, 1.96 * math.sqrt(n * (n + 1) * (2 * n + 1) / 24))}
+    return {f"{path} (as |z|)": (abs(float(ndtri(min(max(value, 1e-300), 1.0) / 2))), 1.96)}
+
+
 def flatten(obj: Any, headline: float, path: str = "", ci: float | None = None) -> dict[str, tuple[float, float]]:
     """path → (value, CI half-width) for every numeric statistic below ``obj``."""
     out: dict[str, tuple[float, float]] = {}
@@ -70,7 +90,9 @@ def flatten(obj: Any, headline: float, path: str = "", ci: float | None = None) 
             sub = f"{path}/{k}"
             if isinstance(v, bool):
                 continue
-            if isinstance(v, int | float):
+            if isinstance(v, int | float) and "z_statistic" in obj and k in RANK_TEST_KEYS:
+                out.update(rank_test(obj, k, sub))
+            elif isinstance(v, int | float):
                 hw = half(obj.get(f"{k}_ci95"))
                 if hw is None and isinstance(v, int):
                     hw = 1.96 * math.sqrt(max(abs(v), 1))
@@ -143,7 +165,28 @@ def main() -> None:
     p.add_argument("--markdown", type=Path, help="Also write the tables as Markdown here.")
     p.add_argument("--json", type=Path, help="Also write every row as JSON here.")
     p.add_argument("--show", type=int, default=None, help="List only the N statistics with the largest ratio.")
+    p.add_argument(
+        "--rejudge",
+        nargs=2,
+        type=Path,
+        metavar=("EXACT", "FAST"),
+        help="Only judge two existing `similarity` result files (exact, fast) by the rules above; runs nothing.",
+    )
     args = p.parse_args()
+    if args.rejudge:
+        exact, fast = (json.loads(path.read_text()) for path in args.rejudge)
+        rows = compare("similarity", exact, fast, half(exact["overall"]["ci95"]) or 0.0)
+        failed = [r for r in rows if r["ratio"] > TOLERANCE]
+        within = len(rows) - len(failed)
+        print(f"Statistics compared: {len(rows)}; within {TOLERANCE:.0%} of their CI half-width: {within}")
+        print("| statistic | exact | fast | abs Δ | half-width | abs Δ / half-width | pass |")
+        print("|---|---:|---:|---:|---:|---:|---|")
+        for r in sorted(rows, key=lambda r: -r["ratio"])[: args.show or len(rows)]:
+            print(
+                f"| {r['statistic']} | {r['exact']:.6g} | {r['fast']:.6g} | {r['delta']:.3g} | {r['half_width']:.3g} | "
+                f"{r['ratio']:.3g} | {'pass' if r['ratio'] <= TOLERANCE else 'FAIL'} |"
+            )
+        return
     if not DATA.is_dir():
         raise SystemExit(f"no data at {DATA}")
     sys.path.insert(0, str(ROOT / "benchmarks"))
