@@ -144,3 +144,22 @@ def logged_ids(tmp_path: Path, folder: str) -> list[str]:
     if not path.exists():
         return []
     return [json.loads(x)["id"] for x in path.read_text().splitlines() if x.strip().endswith("}")]
+
+
+def kill_once_logged(
+    cmd: list[str], env: dict[str, str], tmp_path: Path, folders: tuple[str, ...], at_least: int
+) -> dict[str, list[str]]:
+    """Start ``cmd``; once the run logs of ``folders`` hold ``at_least`` records together (or it ends, or 120 s
+    pass), kill it with SIGKILL; the ids each folder's log holds then."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if sum(len(logged_ids(tmp_path, f)) for f in folders) >= at_least:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return {f: logged_ids(tmp_path, f) for f in folders}

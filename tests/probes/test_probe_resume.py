@@ -5,16 +5,14 @@ from __future__ import annotations
 import collections
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 
 from lalm_bench.llm.testserver import ScriptedOpenAIServer
-from tests.predict.helpers import FAST_OPTIONS, REPO, AudioResponder, logged_ids, synthetic_benchmark
+from tests.predict.helpers import FAST_OPTIONS, REPO, AudioResponder, kill_once_logged, logged_ids, synthetic_benchmark
 
 N = 12
 FOLDERS = ("head-0p3", "head-0p3.order1", "head-0p3.order2", "none", "none.order1", "none.order2")
@@ -34,17 +32,7 @@ def test_kill_9_with_orders_and_a_head_then_the_same_command_repeats_nothing(tmp
     responder = AudioResponder(delay_s=0.05)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with ScriptedOpenAIServer(responder) as server:
-        proc = subprocess.Popen(
-            _cmd(tmp_path, server.base_url), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if sum(len(logged_ids(tmp_path, f)) for f in FOLDERS) >= 2 * N:
-                break
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        before = {f: logged_ids(tmp_path, f) for f in FOLDERS}
+        before = kill_once_logged(_cmd(tmp_path, server.base_url), env, tmp_path, FOLDERS, 2 * N)
         assert 2 * N <= sum(map(len, before.values())) < 6 * N and not (tmp_path / "p_head-0p3.parquet").exists()
         n_before = len(responder.seen)
         responder.delay_s = 0.0
