@@ -274,10 +274,10 @@ class Embedder:
         if not is_exact(self.backend, self.precision):
             info["approximate"] = True
             if self.precision == "fast":
-                from lalm_bench.embeddings.fast import cpu_fast_precision
+                from lalm_bench.embeddings.fast import FAST_PATH, cpu_fast_precision
 
                 info["fast"] = {
-                    "path": "openvino-direct (tokenizers + OpenVINO runtime, no torch)",
+                    "path": FAST_PATH,
                     "inference_precision": self._load_record.get("inference_precision", cpu_fast_precision()),
                     "openvino_performance_hint": self._load_record.get("performance_hint"),
                     "openvino_streams": self._load_record.get("streams"),

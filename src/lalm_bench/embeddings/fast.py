@@ -173,10 +173,14 @@ class OpenVINODirectEncoder:
         return out
 
 
+#: How ``--precision fast`` computes, as the manifest names it
+FAST_PATH = "openvino-direct (tokenizers + OpenVINO runtime, no torch)"
+
+
 def fast_record(encoder: OpenVINODirectEncoder) -> dict[str, Any]:
     """What the manifest says about the fast path."""
     return {
-        "path": "openvino-direct (tokenizers + OpenVINO runtime, no torch)",
+        "path": FAST_PATH,
         "inference_precision": encoder.inference_precision,
         "performance_hint": encoder.performance_hint,
         "streams": encoder.streams,
