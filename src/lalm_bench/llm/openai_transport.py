@@ -199,25 +199,53 @@ async def send(
 ) -> Completion:
     """One completion with transport retries (counted in ``stats``). ``structured``: the request carries a
     structured-output mode, so an error naming it is a rejection of that mode (raised at once, marked
-    ``structured_rejected``)."""
+    ``structured_rejected``).
+
+    The first attempt is sent directly; only a retryable failure of it enters tenacity's retry loop (about
+    0.3 ms of CPU per request saved on the common path), whose first turn replays that failure so that attempt
+    numbers, waits, the wait budget and log lines are those of a loop around every attempt."""
     import openai
-    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
     seen = _Attempts(endpoint, stats, structured)
     try:
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(endpoint.retry.max_attempts) | seen.out_of_time,  # type: ignore[operator]
-            wait=seen.wait,
-            retry=retry_if_exception(seen.should_retry),
-            before_sleep=seen.before_sleep,
-            reraise=True,
-        ):
-            with attempt:
-                comp = await _attempt(endpoint, client, payload, kwargs, seen)
+        try:
+            return await _attempt(endpoint, client, payload, kwargs, seen)
+        except (openai.APIError, BadReply) as exc:
+            if not seen.should_retry(exc):
+                raise
+            first: BaseException = exc
+        return await _retry(endpoint, client, payload, kwargs, seen, first)
     except openai.APIError as exc:
         raise _api_failure(endpoint, exc, seen) from None
     except BadReply as exc:
         raise _bad_reply_failure(endpoint, exc, seen) from None
+
+
+async def _retry(
+    endpoint: Endpoint,
+    client: Any,
+    payload: list[dict[str, Any]],
+    kwargs: dict[str, Any],
+    seen: _Attempts,
+    first: BaseException,
+) -> Completion:
+    """The retry loop after a first attempt failed with ``first`` (already judged retryable): its first turn
+    raises ``first`` again without a request, so tenacity counts, waits and stops as if it had sent it."""
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+    replay: BaseException | None = first
+    async for attempt in AsyncRetrying(
+        stop=stop_after_attempt(endpoint.retry.max_attempts) | seen.out_of_time,  # type: ignore[operator]
+        wait=seen.wait,
+        retry=retry_if_exception(lambda exc: exc is first or seen.should_retry(exc)),
+        before_sleep=seen.before_sleep,
+        reraise=True,
+    ):
+        with attempt:
+            if replay is not None:
+                exc, replay = replay, None
+                raise exc
+            comp = await _attempt(endpoint, client, payload, kwargs, seen)
     return comp
 
 
