@@ -7,7 +7,7 @@ import dataclasses
 import inspect
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from lalm_bench.predict.outputs import PredictResult, build_result, run_manifest
 from lalm_bench.predict.samples import deterministic_warning, sample_seed
 from lalm_bench.predict.schema import PredictRecord, RunSettings
 from lalm_bench.predict.state import ConditionRun, PredictState
-from lalm_bench.runs import Dispatcher, LLMJob, Models
+from lalm_bench.runs import Dispatcher, LLMJob, Models, run_pool
 from lalm_bench.runs.engine import Lock
 
 Task = tuple[ConditionRun, BenchmarkItem]
@@ -38,6 +38,20 @@ def _takes_base_url(spec: str) -> bool:
     except (TypeError, ValueError):  # pragma: no cover - factories without signatures
         return True
     return "base_url" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+class _Dispatching(Iterator[Task]):
+    """The plan's tasks; ``on_idle()`` each time a pool worker asks for one after the last (its slot is free)."""
+
+    def __init__(self, tasks: list[Task], on_idle: Callable[[], None]) -> None:
+        self._tasks, self._on_idle = iter(tasks), on_idle
+
+    def __next__(self) -> Task:
+        try:
+            return next(self._tasks)
+        except StopIteration:
+            self._on_idle()
+            raise
 
 
 class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
@@ -189,10 +203,22 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
         return await ask_item(self.state, *task)
 
     async def drive(self, record: Callable[[ConditionRun, PredictRecord], None]) -> None:
-        await super().drive(record)
-        from lalm_bench.predict.checks import recheck_determinism
+        """The engine's pool over the plan; the determinism re-asks start in its tail (:class:`TailRecheck`)."""
+        from lalm_bench.predict.checks import TailRecheck
 
-        await recheck_determinism(self.state)
+        plan = self.plan()
+        tail = TailRecheck(self.state, plan)
+
+        def on_result(task: Task, rec: PredictRecord) -> None:
+            record(task[0], rec)
+            tail.answered(task[0], rec)
+
+        try:
+            await run_pool(_Dispatching(plan, tail.slot_free), self.step, on_result, concurrency=self.concurrency())
+        except BaseException:
+            await tail.cancel()
+            raise
+        await tail.finish()
 
     def run_of(self, task: Task) -> ConditionRun:
         return task[0]
