@@ -353,6 +353,11 @@ def read_json_rows(path: str | Path, what: str = "table") -> pd.DataFrame:
     file (one object per line), by extension, with every value as written: no type guessing, so an id
     ``"001"`` stays the string ``"001"`` (``"007"`` and ``"7"`` stay two ids), an answer ``"3"`` stays
     text, and an integer column with a gap keeps its integers (it is not turned into floats)."""
+    return rows_frame(read_json_records(path, what))
+
+
+def read_json_records(path: str | Path, what: str = "table") -> list[dict[str, Any]]:
+    """The rows of :func:`read_json_rows` as the parsed objects (no pandas)."""
     path = require_file(path, what)
     try:
         text = path.read_text(encoding="utf-8")
@@ -385,7 +390,7 @@ def read_json_rows(path: str | Path, what: str = "table") -> pd.DataFrame:
             if not isinstance(row, dict):
                 raise InputError(f"{path}: line {lineno} is not a JSON object")
             rows.append(row)
-    return rows_frame(rows)
+    return rows
 
 
 def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -424,8 +429,10 @@ def read_table(path: str | Path, **csv_kwargs: Any) -> pd.DataFrame:
     raise InputError(f"{path}: unsupported table format {suffix!r} (use .parquet, .csv, .tsv, .json or .jsonl)")
 
 
-def require_columns(df: pd.DataFrame, columns: list[str], path: str | Path) -> None:
-    missing = [c for c in columns if c not in df.columns]
+def require_columns(df: pd.DataFrame | Sequence[Any], columns: list[str], path: str | Path) -> None:
+    """Refuse a table (a frame, or its column names) that lacks any of ``columns``: one :class:`InputError`."""
+    names = list(df.columns) if hasattr(df, "columns") else list(df)
+    missing = [c for c in columns if c not in names]
     if missing:
-        have = ", ".join(map(str, df.columns)) or "(none)"
+        have = ", ".join(map(str, names)) or "(none)"
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}; columns present: {have}")

@@ -43,7 +43,7 @@ class BenchmarkColumns:
 
 @dataclass(frozen=True)
 class BenchmarkItem:
-    """One benchmark row as ``predict`` uses it (the row itself stays in :attr:`Benchmark.frame`)."""
+    """One benchmark row as ``predict`` uses it (the row itself stays in :attr:`Benchmark.rows`)."""
 
     row: int  # position in the file
     id: str  # the id as text (the key of run logs and of the noise seed)
@@ -53,18 +53,58 @@ class BenchmarkItem:
     category: str | None
 
 
+class Rows:
+    """A benchmark file's rows: the parsed objects of a JSON or JSON Lines file (no pandas), or the frame
+    of a Parquet file."""
+
+    def __init__(self, records: list[dict[str, Any]] | None = None, frame: pd.DataFrame | None = None) -> None:
+        if (records is None) == (frame is None):
+            raise ValueError("give records or a frame")
+        self.records = records
+        self.parquet_frame = frame
+        if records is not None:
+            self.names: list[str] = list(dict.fromkeys(k for r in records for k in r))
+            self._cells: dict[str, list[Any]] = {}
+        else:
+            assert frame is not None
+            self.names = list(frame.columns)
+
+    def __len__(self) -> int:
+        return len(self.records) if self.records is not None else len(self.parquet_frame)  # type: ignore[arg-type]
+
+    def cells(self, name: str) -> list[Any]:
+        """The values of column ``name``, one per row (``None`` where a JSON row lacks it)."""
+        if self.records is None:
+            assert self.parquet_frame is not None
+            return list(self.parquet_frame[name].tolist())
+        if name not in self._cells:
+            self._cells[name] = [r.get(name) for r in self.records]
+        return self._cells[name]
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a pandas frame (:func:`lalm_bench.io.rows_frame` for JSON)."""
+        from lalm_bench.io import rows_frame
+
+        return self.parquet_frame if self.parquet_frame is not None else rows_frame(self.records or [])
+
+
 @dataclass
 class Benchmark:
     path: Path
-    frame: pd.DataFrame
+    rows: Rows
     items: list[BenchmarkItem]
     columns: dict[str, str | None]  # role -> column actually used (None: absent)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The file's rows as a pandas frame (built on demand for JSON: ``predict`` itself needs no pandas)."""
+        return self.rows.frame()
 
-def read_rows(path: Path) -> pd.DataFrame:
+
+def read_rows(path: Path) -> Rows:
     """The rows of a Parquet, JSON or JSON Lines file (by extension)."""
-    from lalm_bench.io import read_json_rows, read_parquet, require_file
+    from lalm_bench.io import read_json_records, read_parquet, require_file
 
     path = require_file(path, "benchmark file")
     suffix = path.suffix.lower()
@@ -72,10 +112,10 @@ def read_rows(path: Path) -> pd.DataFrame:
         frame = read_parquet(path)
         if any(name is not None for name in frame.index.names):  # a named index (e.g. the ids) is a column too
             frame = frame.reset_index()
-        return frame.reset_index(drop=True)
+        return Rows(frame=frame.reset_index(drop=True))
     if suffix not in FORMATS:
         raise InputError(f"{path}: unsupported benchmark format {suffix or '(none)'!r} (use .parquet, .json or .jsonl)")
-    return read_json_rows(path, "benchmark file")
+    return Rows(records=read_json_records(path, "benchmark file"))
 
 
 def _missing(value: Any) -> bool:
@@ -150,18 +190,16 @@ def load_benchmark(
     Refused (one line each): a missing named column, a missing or duplicate id, a missing question, an
     audio cell that is neither a path nor a list of paths (only when ``need_audio``), choices that are not
     a list. An item without audio is not refused here (the caller records it as failed)."""
-    frame = read_rows(path)
-    if frame.empty:
+    rows = read_rows(path)
+    if not len(rows) or not rows.names:
         raise InputError(f"{path}: the benchmark has no rows")
-    used = _columns_used(frame, columns, path, need_audio)
-    keys = _item_ids(frame, columns.id, path)
-    items = _items(frame, keys, used, path, audio_root=audio_root, need_audio=need_audio)
-    return Benchmark(path=Path(path), frame=frame, items=items, columns=used)
+    used = _columns_used(rows, columns, path, need_audio)
+    keys = _item_ids(rows, columns.id, path)
+    items = _items(rows, keys, used, path, audio_root=audio_root, need_audio=need_audio)
+    return Benchmark(path=Path(path), rows=rows, items=items, columns=used)
 
 
-def _columns_used(
-    frame: pd.DataFrame, columns: BenchmarkColumns, path: Path, need_audio: bool
-) -> dict[str, str | None]:
+def _columns_used(rows: Rows, columns: BenchmarkColumns, path: Path, need_audio: bool) -> dict[str, str | None]:
     """The column of each role (``None``: absent); a column named on the command line must exist."""
     from lalm_bench.io import require_columns
 
@@ -172,23 +210,23 @@ def _columns_used(
     }
     required = [columns.id, columns.question] + ([columns.audio] if need_audio else [])
     required += [given for given, _ in optional.values() if given is not None]
-    require_columns(frame, list(dict.fromkeys(required)), path)
+    require_columns(rows.names, list(dict.fromkeys(required)), path)
     used: dict[str, str | None] = {
         "id": columns.id,
-        "audio": columns.audio if columns.audio in frame.columns else None,
+        "audio": columns.audio if columns.audio in rows.names else None,
         "question": columns.question,
     }
     for role, (given, default) in optional.items():
-        used[role] = given if given is not None else (default if default in frame.columns else None)
+        used[role] = given if given is not None else (default if default in rows.names else None)
     return used
 
 
-def _item_ids(frame: pd.DataFrame, column: str, path: Path) -> list[str]:
+def _item_ids(rows: Rows, column: str, path: Path) -> list[str]:
     """The ids as text; a list-valued, missing or duplicate id, or numbers mixed with strings, is refused."""
-    from lalm_bench.datasets.predictions import check_single_ids
+    from lalm_bench.datasets.predictions import check_single_id_values
 
-    check_single_ids(frame[column], path, column)
-    ids = frame[column].tolist()
+    ids = rows.cells(column)
+    check_single_id_values(ids, path, column)
     missing_ids = [i for i, v in enumerate(ids) if _missing(v) or str(v).strip() == ""]
     if missing_ids:
         raise InputError(f"{path}: {len(missing_ids)} row(s) have no {column!r} (first: row {missing_ids[0] + 1})")
@@ -214,7 +252,7 @@ def _item_ids(frame: pd.DataFrame, column: str, path: Path) -> list[str]:
 
 
 def _items(
-    frame: pd.DataFrame,
+    rows: Rows,
     keys: list[str],
     used: dict[str, str | None],
     path: Path,
@@ -227,7 +265,7 @@ def _items(
 
     def cells(role: str) -> Sequence[Any]:
         column = used[role]
-        return frame[column].tolist() if column else [None] * len(frame)
+        return rows.cells(column) if column else [None] * len(rows)
 
     questions, audio_cells, choice_cells, category_cells = (
         cells(r) for r in ("question", "audio", "choices", "category")

@@ -74,13 +74,18 @@ def check_single_ids(ids: pd.Series, path: Path, id_column: str) -> None:
 
     The same rule for every file that holds ids (``predict``'s benchmarks, prediction files), so that
     ``predict`` refuses before any request the ids that ``similarity`` and ``accuracy`` would refuse."""
+    check_single_id_values(ids.tolist(), path, id_column)
+
+
+def check_single_id_values(ids: Sequence[Any], path: Path, id_column: str) -> None:
+    """:func:`check_single_ids` of the ids as a list (no pandas)."""
     import numpy as np
 
-    nested = ids.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
-    if nested.any():
-        example = ids[nested].iloc[0]
+    nested = [v for v in ids if isinstance(v, (list, tuple, dict, set, np.ndarray))]
+    if nested:
+        example = nested[0]
         raise InputError(
-            f"{path}: column {id_column!r} holds {type(example).__name__} values in {int(nested.sum())} row(s) "
+            f"{path}: column {id_column!r} holds {type(example).__name__} values in {len(nested)} row(s) "
             f"(e.g. {str(example)[:60]}); an id must be a single string or number"
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lalm_bench.audio.arrival import (
     ARRIVAL_COLUMN,
@@ -20,9 +20,7 @@ from lalm_bench.audio.arrival import (
 from lalm_bench.audio.tokens import AudioEncoder, encoder_for
 from lalm_bench.predict.config import AUDIO_CONDITIONS, PredictConfig
 from lalm_bench.predict.schema import PredictRecord
-
-if TYPE_CHECKING:
-    import pandas as pd
+from lalm_bench.tables import Column
 
 #: A table rate whose median observed/expected ratio falls outside these bounds does not fit this server.
 RATIO_BOUNDS = (0.8, 1.25)
@@ -101,12 +99,12 @@ def arrival_summary(
     }
 
 
-def add_arrival_columns(frame: pd.DataFrame, ids: list[str | None], flags: Mapping[str, Arrival] | None) -> None:
-    """The flag, the observed and the expected audio tokens of each row (in place; null where not judged, and
-    for a row whose id is ``None``)."""
-    import pandas as pd
-
+def arrival_columns(ids: list[str | None], flags: Mapping[str, Arrival] | None) -> list[Column]:
+    """The flag, the observed and the expected audio tokens of each row (null where not judged, and for a
+    row whose id is ``None``)."""
     got = [None if flags is None or i is None else flags.get(i) for i in ids]
-    frame[ARRIVAL_COLUMN] = pd.Series([a.flag if a else None for a in got], dtype=object)
-    frame[OBSERVED_COLUMN] = pd.Series([a.observed if a else None for a in got], dtype="Int64")
-    frame[EXPECTED_COLUMN] = pd.Series([a.expected if a else None for a in got], dtype="float64")
+    return [
+        Column(ARRIVAL_COLUMN, [a.flag if a else None for a in got], "object"),
+        Column(OBSERVED_COLUMN, [a.observed if a else None for a in got], "Int64"),
+        Column(EXPECTED_COLUMN, [a.expected if a else None for a in got], "float64"),
+    ]

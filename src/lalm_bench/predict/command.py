@@ -32,10 +32,13 @@ def predict_command(
     check_outputs(files, inputs=inputs, overwrite=True)  # existence: see the docstring
     check_folder_writable(runs_folder(output.path), "run folder")
     result = run_predict(config, output, model_factory=model_factory, progress=not output.quiet)
-    frames = result.frames()
+    from lalm_bench.tables import write_parquet
+
+    tables = result.tables()
     with OutputSet() as out:
         for row in result.conditions:
-            out.table(row.parquet, frames[row.condition])
+            with out.open(row.parquet, "wb") as fh:
+                write_parquet(fh, tables[row.condition])
             out.json(row.manifest, result.manifests[row.condition])
     print_warnings(result)
     if not output.quiet:

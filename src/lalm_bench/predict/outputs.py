@@ -15,11 +15,13 @@ from lalm_bench.errors import LalmBenchError
 from lalm_bench.predict.folders import other_conditions
 from lalm_bench.predict.schema import PredictRecord
 from lalm_bench.predict.state import ConditionRun, PredictState
+from lalm_bench.tables import Column
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
-    from lalm_bench.datasets.benchmark import BenchmarkItem
+    from lalm_bench.datasets.benchmark import BenchmarkItem, Rows
 
 FORMAT = "lalm-bench/predict/1"
 #: Columns ``predict`` adds to the benchmark's (a benchmark column of the same name is kept as ``benchmark_<name>``).
@@ -74,7 +76,7 @@ class ConditionSummary(BaseModel):
 
 class PredictResult(BaseModel):
     """What a ``predict`` call produced: counts per condition, the serving canary, the manifests; the tables
-    to write are in :meth:`frames`."""
+    to write are in :meth:`tables` (Arrow) and :meth:`frames` (pandas, as ``pd.read_parquet`` reads them)."""
 
     format: str = FORMAT
     model: str
@@ -83,11 +85,19 @@ class PredictResult(BaseModel):
     manifests: dict[str, dict[str, Any]]
     warnings: list[str]
     notes: list[str] = []  # what the user should know that is no problem (e.g. windows merged)
-    _frames: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _tables: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def tables(self) -> dict[str, pa.Table]:
+        """``{condition: table}``: the benchmark's columns and :data:`OUTPUT_COLUMNS`, one row per selected item,
+        with the ``pandas`` metadata that makes ``pd.read_parquet`` give the dtypes pandas would have written
+        (:mod:`lalm_bench.tables`); built without pandas."""
+        return dict(self._tables)
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """``{condition: table}``: the benchmark's columns and :data:`OUTPUT_COLUMNS`, one row per selected item."""
-        return dict(self._frames)
+        """:meth:`tables` as pandas frames (what ``pd.read_parquet`` gives for the written files)."""
+        from lalm_bench.tables import to_pandas
+
+        return {name: to_pandas(table) for name, table in self._tables.items()}
 
     @property
     def processed(self) -> int:
@@ -165,7 +175,7 @@ def run_manifest(state: PredictState, run: ConditionRun) -> dict[str, Any]:
 def build_result(state: PredictState) -> PredictResult:
     """The counts, canary, manifests and tables of every condition, from its whole log."""
     from lalm_bench.manifest import build_manifest
-    from lalm_bench.predict.arrival import add_arrival_columns
+    from lalm_bench.predict.arrival import arrival_columns
     from lalm_bench.predict.canary import serving_canary
     from lalm_bench.predict.checks import add_to_canary
 
@@ -181,7 +191,7 @@ def build_result(state: PredictState) -> PredictResult:
     canary["compared_from_earlier_calls"] = sorted(set(canary["conditions"]) - set(by_condition))
     arrivals = add_to_canary(state, canary, {**others, **{r.condition: r.latest for r in first}})
     common = _common_manifest(state)
-    summaries, manifests, frames = [], {}, {}
+    summaries, manifests, tables = [], {}, {}
     renamed = _renamed(state)
     if renamed:
         names = ", ".join(f"{a} -> {b}" for a, b in renamed.items())
@@ -223,10 +233,10 @@ def build_result(state: PredictState) -> PredictResult:
             completion_tokens=sum(s.completion_tokens for s in replies if not s.cached),
         )
         summaries.append(summary)
-        frames[run.label], encoded = _frame(state, table_items, latest, renamed)
         # judged on the benchmark's order of sample 0 only: the rows of the other orders and samples get null flags
         judged = [it.id if k == 0 else None for k, items in enumerate(logged) for it in items]
-        add_arrival_columns(frames[run.label], judged, arrivals.get(run.condition) if run.sample == 0 else None)
+        flags = arrival_columns(judged, arrivals.get(run.condition) if run.sample == 0 else None)
+        tables[run.label], encoded = _table(state, table_items, latest, renamed, flags)
         counts = summary.model_dump(exclude={"condition", "parquet", "manifest", "folder"})
         counts["failed_audio"] = sum(r.failed_step == "audio" for r in latest)
         counts["failed_request"] = sum(r.failed_step == "request" for r in latest)
@@ -265,7 +275,7 @@ def build_result(state: PredictState) -> PredictResult:
         warnings=list(state.warnings),
         notes=notes,
     )
-    result._frames = frames
+    result._tables = tables
     return result
 
 
@@ -286,7 +296,7 @@ def _sample_block(state: PredictState, run: ConditionRun) -> dict[str, Any]:
 
 def _renamed(state: PredictState) -> dict[str, str]:
     assert state.benchmark is not None
-    taken = set(map(str, state.benchmark.frame.columns))
+    taken = set(map(str, state.benchmark.rows.names))
     out = {}
     for c in (*OUTPUT_COLUMNS, *ARRIVAL_COLUMNS, *(ORDER_COLUMNS if state.cfg.permute_choices else ())):
         if c in taken:
@@ -297,18 +307,38 @@ def _renamed(state: PredictState) -> dict[str, str]:
     return out
 
 
-def _frame(
-    state: PredictState, items: list[BenchmarkItem], records: list[PredictRecord], renamed: dict[str, str]
-) -> tuple[pd.DataFrame, list[str]]:
-    """The output table of ``items`` and the benchmark columns that had to become JSON text (mixed types
-    Parquet cannot hold, e.g. a string in one row and a list in another)."""
-    import pandas as pd
+#: The pandas dtype of each output column (the others: ``object``).
+DTYPES = {
+    "prompt_tokens": "Int64",
+    "completion_tokens": "Int64",
+    "audio_parts": "Int64",
+    "seed": "int64",
+    "attempt": "int64",
+    "audio_seconds": "float64",
+    "audio_original_seconds": "float64",
+    "latency_s": "float64",
+    "audio_truncated": "boolean",
+    "cached": "boolean",
+    "permutation_index": "int64",
+}
+
+
+def _table(
+    state: PredictState,
+    items: list[BenchmarkItem],
+    records: list[PredictRecord],
+    renamed: dict[str, str],
+    flags: list[Column],
+) -> tuple[pa.Table, list[str]]:
+    """The output table of ``items`` (then the arrival ``flags``) and the benchmark columns that had to become
+    JSON text (mixed types Parquet cannot hold, e.g. a string in one row and a list in another)."""
+    from lalm_bench.tables import assemble, column_array, pandas_entry
 
     assert state.benchmark is not None
-    rows = [it.row for it in items]
-    frame = state.benchmark.frame.iloc[rows].reset_index(drop=True).rename(columns=renamed)
-    if state.benchmark.columns["category"] is None and "category" not in frame.columns:
-        frame["category"] = pd.Series([None] * len(frame), dtype=object)  # what `similarity` reads
+    add_category = state.benchmark.columns["category"] is None  # `similarity` reads a category column
+    names, arrays, entries, encoded = _benchmark_part(
+        state.benchmark.rows, [it.row for it in items], renamed, add_category
+    )
     cols: dict[str, list[Any]] = {c: [] for c in (*OUTPUT_COLUMNS, *ORDER_COLUMNS)}
     for r in records:
         reply = r.reply
@@ -334,25 +364,70 @@ def _frame(
         cols["audio_sent"].append(json.dumps([a.model_dump(mode="json") for a in r.audio]))
         cols["permutation_index"].append(r.permutation_index)
         cols["permutation"].append(r.permutation)
-    dtypes = {
-        "prompt_tokens": "Int64",
-        "completion_tokens": "Int64",
-        "audio_parts": "Int64",
-        "seed": "int64",
-        "attempt": "int64",
-        "audio_seconds": "float64",
-        "audio_original_seconds": "float64",
-        "latency_s": "float64",
-        "audio_truncated": "boolean",
-        "cached": "boolean",
-    }
+    own = [*OUTPUT_COLUMNS, *(ORDER_COLUMNS if state.cfg.permute_choices else ())]
+    for column in [*(Column(c, cols[c], DTYPES.get(c, "object")) for c in own), *flags]:
+        array = column_array(column)
+        names.append(column.name)
+        arrays.append(array)
+        entries.append(pandas_entry(column.name, column.dtype, array.type))
+    return assemble(names, arrays, entries), encoded
+
+
+def _benchmark_part(
+    rows: Rows, selected: list[int], renamed: dict[str, str], add_category: bool
+) -> tuple[list[str], list[Any], list[dict[str, Any]], list[str]]:
+    """The benchmark's columns of the ``selected`` rows (renamed), a null ``category`` column where asked and
+    absent: names, Arrow arrays, ``pandas`` metadata entries, and the columns written as JSON text.
+
+    JSON rows take the pandas dtype :func:`~lalm_bench.tables.json_dtype` gives (no pandas); a Parquet
+    benchmark, or a JSON column of values it cannot type, goes through pandas as before."""
+    import pyarrow as pa
+
+    from lalm_bench.io import dumps_strict
+    from lalm_bench.tables import column_array, json_dtype, pandas_entry
+
+    columns: list[Column] = []
+    if rows.records is not None:
+        dtypes = {name: json_dtype(rows.cells(name)) for name in rows.names}
+        if all(d is not None for d in dtypes.values()):
+            for name in rows.names:
+                cells = rows.cells(name)
+                columns.append(Column(renamed.get(name, name), [cells[i] for i in selected], str(dtypes[name])))
+    if rows.records is None or len(columns) != len(rows.names):
+        return _benchmark_part_pandas(rows, selected, renamed, add_category)
+    if add_category and "category" not in {c.name for c in columns}:
+        columns.append(Column("category", [None] * len(selected), "object"))
+    names, arrays, entries, encoded = [], [], [], []
+    for column in columns:
+        try:
+            array = column_array(column)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            text = [None if _is_missing(v) else dumps_strict(v, indent=None) for v in column.values]
+            column = Column(column.name, text, "str")  # pandas infers its text dtype for a list of text
+            array = column_array(column)
+            encoded.append(column.name)
+        names.append(column.name)
+        arrays.append(array)
+        entries.append(pandas_entry(column.name, column.dtype, array.type))
+    return names, arrays, entries, encoded
+
+
+def _benchmark_part_pandas(
+    rows: Rows, selected: list[int], renamed: dict[str, str], add_category: bool
+) -> tuple[list[str], list[Any], list[dict[str, Any]], list[str]]:
+    """:func:`_benchmark_part` through pandas (a Parquet benchmark keeps its own dtypes)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from lalm_bench.io import redact_frame
+    from lalm_bench.tables import pandas_entries
+
+    frame = rows.frame().iloc[selected].reset_index(drop=True).rename(columns=renamed)
+    if add_category and "category" not in frame.columns:
+        frame["category"] = pd.Series([None] * len(frame), dtype=object)
     encoded = _parquet_ready(frame)
-    for c in OUTPUT_COLUMNS:
-        frame[c] = pd.Series(cols[c], dtype=dtypes.get(c, object))
-    if state.cfg.permute_choices:
-        frame["permutation_index"] = pd.Series(cols["permutation_index"], dtype="int64")
-        frame["permutation"] = pd.Series(cols["permutation"], dtype=object)
-    return frame, encoded
+    table = pa.Table.from_pandas(redact_frame(frame), preserve_index=False)
+    return list(table.column_names), list(table.columns), pandas_entries(table), encoded
 
 
 def _parquet_ready(frame: pd.DataFrame) -> list[str]:
