@@ -50,9 +50,8 @@ def _arrow_type(dtype: str) -> pa.DataType | None:
 
 
 def column_array(column: Column) -> pa.Array:
-    """The Arrow array pandas would make of ``column`` (``pa.array(values, type, from_pandas=True)``); text
-    cells of text columns redacted like :func:`lalm_bench.io.redact_frame`. Raises pyarrow's error where an
-    ``object`` column cannot convert.
+    """The Arrow array pandas would make of ``column`` (``pa.array(values, type, from_pandas=True)``). Raises
+    pyarrow's error where an ``object`` column cannot convert.
 
     Plain values (text, numbers, booleans, and lists and objects of them, each column of one kind) are
     laid into Arrow buffers here: pyarrow's own conversion of Python values imports pandas on its first
@@ -62,14 +61,24 @@ def column_array(column: Column) -> pa.Array:
 
     if column.dtype not in DTYPES:
         raise ValueError(f"column {column.name!r}: unsupported dtype {column.dtype!r}")
-    values = column.values
-    if column.dtype in ("object", "str"):
-        values = [redact(v) if isinstance(v, str) else v for v in values]
     arrow_type = _arrow_type(column.dtype)
     try:
-        return _plain_array(values, arrow_type)
+        return _plain_array(column.values, arrow_type)
     except _NotPlain:
-        return pa.array(values, type=arrow_type, from_pandas=True)
+        return pa.array(column.values, type=arrow_type, from_pandas=True)
+
+
+def redacted(column: Column) -> Column:
+    """``column`` with :func:`~lalm_bench.errors.redact` applied to its text cells, as
+    :func:`lalm_bench.io.redact_frame` does: an ``object`` column of text where a cell changed is then
+    set anew, and pandas gives it its text dtype."""
+    if column.dtype not in ("object", "str"):
+        return column
+    values = [redact(v) if isinstance(v, str) else v for v in column.values]
+    if not any(isinstance(a, str) and a != b for a, b in zip(column.values, values, strict=True)):
+        return column
+    text = column.dtype == "object" and all(v is None or isinstance(v, str) for v in values)
+    return Column(column.name, values, "str" if text else column.dtype)
 
 
 class _NotPlain(Exception):
@@ -190,9 +199,15 @@ def pandas_entry(name: str, dtype: str, arrow_type: pa.DataType) -> dict[str, An
 
 def arrow_table(columns: Sequence[Column]) -> pa.Table:
     """The table of ``columns`` with the ``pandas`` metadata that ``DataFrame.to_parquet(index=False)`` writes."""
-    arrays = [column_array(c) for c in columns]
-    entries = [pandas_entry(c.name, c.dtype, a.type) for c, a in zip(columns, arrays, strict=True)]
-    return assemble([c.name for c in columns], arrays, entries)
+    parts = [arrow_column(c) for c in columns]
+    return assemble([c.name for c in columns], [a for a, _ in parts], [e for _, e in parts])
+
+
+def arrow_column(column: Column) -> tuple[pa.Array, dict[str, Any]]:
+    """The array of ``column`` (its text :func:`redacted`) and its ``pandas`` metadata entry."""
+    column = redacted(column)
+    array = column_array(column)
+    return array, pandas_entry(column.name, column.dtype, array.type)
 
 
 def assemble(

@@ -15,7 +15,7 @@ from lalm_bench.errors import LalmBenchError
 from lalm_bench.predict.folders import other_conditions
 from lalm_bench.predict.schema import PredictRecord
 from lalm_bench.predict.state import ConditionRun, PredictState
-from lalm_bench.tables import Column
+from lalm_bench.tables import Column, arrow_column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -332,7 +332,7 @@ def _table(
 ) -> tuple[pa.Table, list[str]]:
     """The output table of ``items`` (then the arrival ``flags``) and the benchmark columns that had to become
     JSON text (mixed types Parquet cannot hold, e.g. a string in one row and a list in another)."""
-    from lalm_bench.tables import assemble, column_array, pandas_entry
+    from lalm_bench.tables import assemble
 
     assert state.benchmark is not None
     add_category = state.benchmark.columns["category"] is None  # `similarity` reads a category column
@@ -366,10 +366,10 @@ def _table(
         cols["permutation"].append(r.permutation)
     own = [*OUTPUT_COLUMNS, *(ORDER_COLUMNS if state.cfg.permute_choices else ())]
     for column in [*(Column(c, cols[c], DTYPES.get(c, "object")) for c in own), *flags]:
-        array = column_array(column)
+        array, entry = arrow_column(column)
         names.append(column.name)
         arrays.append(array)
-        entries.append(pandas_entry(column.name, column.dtype, array.type))
+        entries.append(entry)
     return assemble(names, arrays, entries), encoded
 
 
@@ -384,7 +384,7 @@ def _benchmark_part(
     import pyarrow as pa
 
     from lalm_bench.io import dumps_strict
-    from lalm_bench.tables import column_array, json_dtype, pandas_entry
+    from lalm_bench.tables import json_dtype
 
     columns: list[Column] = []
     if rows.records is not None:
@@ -400,15 +400,15 @@ def _benchmark_part(
     names, arrays, entries, encoded = [], [], [], []
     for column in columns:
         try:
-            array = column_array(column)
+            array, entry = arrow_column(column)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             text = [None if _is_missing(v) else dumps_strict(v, indent=None) for v in column.values]
-            column = Column(column.name, text, "str")  # pandas infers its text dtype for a list of text
-            array = column_array(column)
+            # pandas gives a column set anew from a list of text its text dtype
+            array, entry = arrow_column(Column(column.name, text, "str"))
             encoded.append(column.name)
         names.append(column.name)
         arrays.append(array)
-        entries.append(pandas_entry(column.name, column.dtype, array.type))
+        entries.append(entry)
     return names, arrays, entries, encoded
 
 
