@@ -72,22 +72,22 @@ def _written(table_or_frame: pa.Table | pd.DataFrame) -> tuple[pd.DataFrame, pa.
     return pd.read_parquet(buf), schema
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
     if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
+        return [plain_value(v) for v in value.tolist()]
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_value(v) for k, v in value.items()}
     return value
 
 
-def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
     """Nested cells as text: assert_frame_equal cannot compare dicts that hold arrays (pandas 3.1)."""
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object:
-            out[col] = pd.Series([repr(_plain(v)) for v in out[col]], dtype=object)
+            out[col] = pd.Series([repr(plain_value(v)) for v in out[col]], dtype=object)
     return out
 
 
@@ -96,8 +96,8 @@ def _assert_same_file(old: pd.DataFrame, new: pa.Table) -> None:
     new_frame, new_schema = _written(new)
     assert new_schema.equals(old_schema, check_metadata=True), (new_schema, old_schema)
     assert dict(new_frame.dtypes) == dict(old_frame.dtypes)
-    assert_frame_equal(_comparable(new_frame), _comparable(old_frame), check_exact=True)
-    assert_frame_equal(_comparable(to_pandas(new)), _comparable(old_frame), check_exact=True)
+    assert_frame_equal(comparable(new_frame), comparable(old_frame), check_exact=True)
+    assert_frame_equal(comparable(to_pandas(new)), comparable(old_frame), check_exact=True)
 
 
 def test_json_columns_read_back_as_pandas_wrote_them() -> None:
