@@ -18,7 +18,6 @@ for the rest of its life, and :meth:`OpenAIChatModel.describe` (which feeds mani
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from typing import Any
@@ -30,6 +29,7 @@ from lalm_bench.llm.cache import ResponseCache
 from lalm_bench.llm.chat_model import BaseChatModel, Completion
 from lalm_bench.llm.errors import LLMAuthError, LLMConfigError, LLMError
 from lalm_bench.llm.interface import Message, Sampling
+from lalm_bench.llm.openai_pool import ClientPool
 from lalm_bench.llm.openai_transport import Endpoint, RetryPolicy, send
 from lalm_bench.llm.openai_wire import (
     AUDIO_ENCODINGS,
@@ -130,7 +130,7 @@ class OpenAIChatModel(BaseChatModel):
         self.structured_fallbacks: list[dict[str, Any]] = []
         self.extra_body = dict(extra_body or {})
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: Any = None
+        self._clients: ClientPool | None = None
         self._sem: asyncio.Semaphore | None = None
         super().__init__(model, cache=cache, base_url=base_url)
         self.endpoint = Endpoint(
@@ -175,45 +175,46 @@ class OpenAIChatModel(BaseChatModel):
             "audio_encoding": self.audio_encoding,
         }
 
-    def _client_for_loop(self) -> tuple[Any, asyncio.Semaphore]:
+    def _clients_for_loop(self) -> tuple[ClientPool, asyncio.Semaphore]:
         # httpx connection pools and semaphores belong to one event loop: renew them per loop.
         loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._client is None or self._sem is None:
-            from openai import AsyncOpenAI
-
-            self._client = AsyncOpenAI(
-                api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0
-            )
+        if self._loop is not loop or self._clients is None or self._sem is None:
+            self._clients = ClientPool(api_key=self._api_key, base_url=self.endpoint.base_url, timeout=self.timeout)
             self._sem = asyncio.Semaphore(self.concurrency)
             self._loop = loop
-        return self._client, self._sem
+        return self._clients, self._sem
 
     async def _complete(
         self, messages: list[Message], sampling: Sampling, schema: type[BaseModel] | None
     ) -> Completion:
-        client, sem = self._client_for_loop()
-        attempts = 0
+        clients, sem = self._clients_for_loop()
         async with sem:
-            while True:
-                mode: StructuredMode = self.structured_output if schema is not None else "none"
-                kwargs, payload = self._request(messages, sampling, schema, mode)
-                try:
-                    comp = await send(
-                        self.endpoint, client, payload, kwargs, stats=self.stats, structured=mode != "none"
-                    )
-                except LLMError as exc:
-                    attempts += exc.attempts
-                    if schema is None or mode == "none" or not getattr(exc, "structured_rejected", False):
-                        exc.attempts = attempts
-                        raise
-                    self._fall_back(mode, exc)
-                    continue
-                comp.attempts += attempts
-                if schema is not None:
-                    comp.extra["structured_output"] = mode
-                    if mode != self.structured_output_requested:
-                        comp.extra["structured_output_fallback"] = True
-                return comp
+            with clients.client() as client:
+                return await self._complete_on(client, messages, sampling, schema)
+
+    async def _complete_on(
+        self, client: Any, messages: list[Message], sampling: Sampling, schema: type[BaseModel] | None
+    ) -> Completion:
+        """One completion on ``client``, falling back to the next structured-output mode on a rejection."""
+        attempts = 0
+        while True:
+            mode: StructuredMode = self.structured_output if schema is not None else "none"
+            kwargs, payload = self._request(messages, sampling, schema, mode)
+            try:
+                comp = await send(self.endpoint, client, payload, kwargs, stats=self.stats, structured=mode != "none")
+            except LLMError as exc:
+                attempts += exc.attempts
+                if schema is None or mode == "none" or not getattr(exc, "structured_rejected", False):
+                    exc.attempts = attempts
+                    raise
+                self._fall_back(mode, exc)
+                continue
+            comp.attempts += attempts
+            if schema is not None:
+                comp.extra["structured_output"] = mode
+                if mode != self.structured_output_requested:
+                    comp.extra["structured_output_fallback"] = True
+            return comp
 
     def _request(
         self, messages: list[Message], sampling: Sampling, schema: type[BaseModel] | None, mode: StructuredMode
@@ -248,8 +249,7 @@ class OpenAIChatModel(BaseChatModel):
         self.structured_output = nxt
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(RuntimeError):  # its event loop is gone
-                await client.close()
+        clients, self._clients = self._clients, None
+        if clients is not None:
+            await clients.aclose()
         await super().aclose()

@@ -140,7 +140,7 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
 
     def ready(self) -> None:
         """Every audio file the items still to ask need, found under the root: no decoding, just the paths."""
-        from lalm_bench.audio.paths import regular_file_problem, resolve_under
+        from lalm_bench.audio.paths import regular_file_size, resolve_under
 
         cfg = self.state.cfg
         problems: dict[str, str] = {}
@@ -152,6 +152,7 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
                 needs[it.id] = it.audio
         if not needs:
             return
+        sizes = self.state.audio_bytes
         for who, names in needs.items():
             if not names:
                 problems[who] = "no audio file listed"
@@ -162,10 +163,11 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
                 except InputError as exc:
                     problems[who] = str(exc)
                     break
-                problem = regular_file_problem(path)
-                if problem is not None:
-                    problems[who] = f"audio file {name!r} under {cfg.root}: {problem}"
+                size = regular_file_size(path)
+                if isinstance(size, str):
+                    problems[who] = f"audio file {name!r} under {cfg.root}: {size}"
                     break
+                sizes[name] = size
         self.state.preflight = {
             "checked": len(needs),
             "problems": len(problems),
