@@ -336,3 +336,24 @@ def test_retry_after_header_parsing():
     assert _retry_after_s(Exc({"retry-after-ms": "250"})) == 0.25
     assert _retry_after_s(Exc({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})) is None
     assert _retry_after_s(ValueError()) is None
+
+
+def test_requests_spread_over_small_connection_pools(server):
+    """20 requests in flight at once go through ceil(20 / 8) clients, at most 8 on each (httpcore walks every
+    connection of its pool on each request); all are answered, and the clients are closed with the model."""
+    from lalm_bench.llm.openai_pool import CONNECTIONS_PER_POOL
+
+    barrier = threading.Barrier(20, timeout=10)
+    server.responder = lambda req: (barrier.wait(), completion("ok"))[1]  # all 20 in flight together
+    model = model_for(server, concurrency=20)
+
+    async def many():
+        out = await asyncio.gather(*(model.chat([Message.text("user", f"q{i}")]) for i in range(20)))
+        pools = model._clients
+        assert pools is not None and pools.size == -(-20 // CONNECTIONS_PER_POOL) == 3
+        assert pools._busy == [0, 0, 0]
+        await model.aclose()
+        assert model._clients is None and pools.size == 0
+        return out
+
+    assert [r.text for r in run(many())] == ["ok"] * 20
