@@ -47,22 +47,14 @@ def resolve_under(root: Path, name: str, *, also_under: Sequence[Path] = ()) -> 
 def regular_file_problem(path: Path) -> str | None:
     """``None`` when ``path`` is a regular file (links followed); else why it cannot be read as one
     (``not found``, ``a FIFO, not a regular file`` ...). Nothing is opened."""
-    got = regular_file_size(path)
-    return got if isinstance(got, str) else None
-
-
-def regular_file_size(path: Path) -> int | str:
-    """The size in bytes of ``path`` when it is a regular file (links followed); else why it cannot be read
-    as one, as :func:`regular_file_problem` says it. Nothing is opened."""
     try:
-        st = os.stat(path)
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
         return "not found"
     except OSError as exc:
         return exc.strerror or type(exc).__name__
-    mode = st.st_mode
     if stat.S_ISREG(mode):
-        return st.st_size
+        return None
     if stat.S_ISDIR(mode):
         return "a directory"
     return f"{node_kind(mode)}, not a regular file"

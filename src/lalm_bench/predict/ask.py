@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from typing import Any
 
@@ -16,25 +15,11 @@ from lalm_bench.predict import prompts
 from lalm_bench.predict.schema import PredictRecord
 from lalm_bench.predict.state import ConditionRun, PredictState
 
-#: Audio of at most this many bytes, sent as it is (``audio``, ``mismatched``, no resampling), is read and
-#: hashed on the event loop: for a short clip that costs less than handing it to a worker thread and back
-#: (the hand-off, and the GIL passed between the threads, were the larger part). Longer or transformed
-#: audio is built in a worker thread, which also keeps a slow read from holding up the other requests.
-INLINE_AUDIO_BYTES = 256 * 1024
-
 
 def _utc() -> str:
     from lalm_bench.manifest import utc_now
 
     return utc_now()
-
-
-def _small_as_is(state: PredictState, condition: str, names: tuple[str, ...] | None) -> bool:
-    """Whether the audio of one item is sent as it is and all its files (sized by the preflight) are small."""
-    if condition not in ("audio", "mismatched") or state.cfg.sample_rate is not None or not names:
-        return False
-    sizes = state.audio_bytes
-    return sum(sizes.get(name, INLINE_AUDIO_BYTES + 1) for name in names) <= INLINE_AUDIO_BYTES
 
 
 def _server_of(model: ChatModel) -> str | None:
@@ -69,25 +54,20 @@ async def ask_item(
     if sends_audio(cond):
         from lalm_bench.audio.conditions import build_condition_audio
 
-        partner_paths = state.by_id[partner.partner].audio if partner else None
-        build = functools.partial(
-            build_condition_audio,
-            cond,
-            it.audio,
-            root=cfg.root,
-            seed=seed,
-            item_id=it.id,
-            partner=partner,
-            partner_paths=partner_paths,
-            noise_dbfs=cfg.noise_dbfs,
-            max_seconds=cfg.max_audio_seconds,
-            sample_rate=cfg.sample_rate,
-        )
         try:
-            if _small_as_is(state, cond, partner_paths if partner else it.audio):
-                parts, sent = build()
-            else:
-                parts, sent = await asyncio.to_thread(build)
+            parts, sent = await asyncio.to_thread(
+                build_condition_audio,
+                cond,
+                it.audio,
+                root=cfg.root,
+                seed=seed,
+                item_id=it.id,
+                partner=partner,
+                partner_paths=state.by_id[partner.partner].audio if partner else None,
+                noise_dbfs=cfg.noise_dbfs,
+                max_seconds=cfg.max_audio_seconds,
+                sample_rate=cfg.sample_rate,
+            )
         except Exception as exc:  # whatever fails with one item's audio (MemoryError too) fails that item
             return PredictRecord(
                 **base,

@@ -140,7 +140,7 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
 
     def ready(self) -> None:
         """Every audio file the items still to ask need, found under the root: no decoding, just the paths."""
-        from lalm_bench.audio.paths import regular_file_size, resolve_under
+        from lalm_bench.audio.paths import regular_file_problem, resolve_under
 
         cfg = self.state.cfg
         problems: dict[str, str] = {}
@@ -152,7 +152,6 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
                 needs[it.id] = it.audio
         if not needs:
             return
-        sizes = self.state.audio_bytes
         for who, names in needs.items():
             if not names:
                 problems[who] = "no audio file listed"
@@ -163,11 +162,10 @@ class PredictJob(LLMJob[Task, PredictRecord, ConditionRun, PredictResult]):
                 except InputError as exc:
                     problems[who] = str(exc)
                     break
-                size = regular_file_size(path)
-                if isinstance(size, str):
-                    problems[who] = f"audio file {name!r} under {cfg.root}: {size}"
+                problem = regular_file_problem(path)
+                if problem is not None:
+                    problems[who] = f"audio file {name!r} under {cfg.root}: {problem}"
                     break
-                sizes[name] = size
         self.state.preflight = {
             "checked": len(needs),
             "problems": len(problems),

@@ -58,7 +58,6 @@ class PredictState:
     runs: list[ConditionRun] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
     preflight: dict[str, Any] = dataclasses.field(default_factory=dict)
-    audio_bytes: dict[str, int] = dataclasses.field(default_factory=dict)  # file name -> size, from the preflight
     determinism: dict[str, Any] = dataclasses.field(default_factory=dict)  # the temperature-0 re-ask (checks.py)
     started: float = dataclasses.field(default_factory=time.perf_counter)
 
