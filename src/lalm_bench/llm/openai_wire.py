@@ -129,28 +129,29 @@ class BadReply(Exception):
         self.body = body
 
 
-def to_completion(response: Any, attempts: int) -> Completion:
-    """The :class:`Completion` in a chat-completions reply; ``BadReply`` when it holds none."""
+def to_completion(reply: Any, attempts: int, body: str = "") -> Completion:
+    """The :class:`Completion` in a chat-completions reply (its JSON, parsed); ``BadReply`` (with ``body``, the
+    reply as received) when it holds none."""
     try:
-        choice = response.choices[0]
-        text = choice.message.content
-        finish_reason = choice.finish_reason
-    except (AttributeError, IndexError, TypeError):
-        raise BadReply("JSON that is not a chat completion", str(response)[:4000]) from None
+        choice = reply["choices"][0]
+        message = choice["message"]
+        text = message.get("content")
+        finish_reason = choice.get("finish_reason")
+    except (AttributeError, IndexError, KeyError, TypeError):
+        raise BadReply("JSON that is not a chat completion", body[:4000]) from None
     if text is None:  # no answer at all (a refusal, tool calls only, a reasoning model out of tokens): not ""
-        dump = getattr(choice.message, "model_dump", None)
-        message: Any = dump(exclude_none=True) if callable(dump) else str(choice.message)
+        shown = {k: v for k, v in message.items() if v is not None}
         raise BadReply(
             f"no answer text: message content is null (finish_reason {finish_reason})",
-            json.dumps({"message": message, "finish_reason": finish_reason}, default=str)[:4000],
+            json.dumps({"message": shown, "finish_reason": finish_reason}, default=str)[:4000],
         )
     if not isinstance(text, str):
         raise BadReply("a message content that is not text", str(text)[:4000])
     usage = Usage()
-    raw_usage = getattr(response, "usage", None)
-    if raw_usage is not None:
+    raw_usage = reply.get("usage")
+    if isinstance(raw_usage, dict):
         try:
-            usage = Usage(int(raw_usage.prompt_tokens or 0), int(raw_usage.completion_tokens or 0))
-        except (AttributeError, TypeError, ValueError):
+            usage = Usage(int(raw_usage.get("prompt_tokens") or 0), int(raw_usage.get("completion_tokens") or 0))
+        except (TypeError, ValueError):
             usage = Usage()
     return Completion(text=text, usage=usage, attempts=attempts, finish_reason=finish_reason)
