@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -383,7 +384,6 @@ def _benchmark_part(
     benchmark, or a JSON column of values it cannot type, goes through pandas as before."""
     import pyarrow as pa
 
-    from lalm_bench.io import dumps_strict
     from lalm_bench.tables import json_dtype
 
     columns: list[Column] = []
@@ -402,9 +402,8 @@ def _benchmark_part(
         try:
             array, entry = arrow_column(column)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            text = [None if _is_missing(v) else dumps_strict(v, indent=None) for v in column.values]
             # pandas gives a column set anew from a list of text its text dtype
-            array, entry = arrow_column(Column(column.name, text, "str"))
+            array, entry = arrow_column(Column(column.name, _json_text(column.values), "str"))
             encoded.append(column.name)
         names.append(column.name)
         arrays.append(array)
@@ -434,16 +433,21 @@ def _parquet_ready(frame: pd.DataFrame) -> list[str]:
     """Turn (in place) the columns pyarrow cannot convert into JSON text; return their names."""
     import pyarrow as pa
 
-    from lalm_bench.io import dumps_strict
-
     encoded = []
     for col in frame.columns:
         try:
             pa.Table.from_pandas(frame[[col]], preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            frame[col] = [None if _is_missing(v) else dumps_strict(v, indent=None) for v in frame[col].tolist()]
+            frame[col] = _json_text(frame[col].tolist())
             encoded.append(str(col))
     return encoded
+
+
+def _json_text(values: Sequence[Any]) -> list[str | None]:
+    """A benchmark column Parquet cannot hold as it is, as JSON text (missing cells stay missing)."""
+    from lalm_bench.io import dumps_strict
+
+    return [None if _is_missing(v) else dumps_strict(v, indent=None) for v in values]
 
 
 def _is_missing(value: Any) -> bool:
